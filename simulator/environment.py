@@ -1,0 +1,383 @@
+"""One execution environment: a sandbox running a runtime, plus the Runtime API endpoint it talks to.
+
+It carries Lambda's lifecycle: the init phase (at most 10 s, unthrottled CPU), invocations handed out
+through the Runtime API, the timeout (the environment is stopped and the next invocation is a cold
+start), a runtime that exits (Runtime.ExitError), and the platform log lines around each invocation.
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .config import FunctionConfig, Limits, ProjectConfig
+from .invocation import (
+    Invocation,
+    InvocationResult,
+    Report,
+    end_line,
+    error_payload,
+    init_report_line,
+    init_start_line,
+    start_line,
+)
+from .runtime_api import RuntimeApiServer, RuntimeChannel, RuntimeOutcome
+from .sandbox import ExitStatus, Sandbox, SandboxBackend, SandboxSpec
+
+LogSink = Callable[[str, str], None]  # (function name, text as it arrives)
+# After the outcome, wait this long for the runtime's last output lines to come through the pipe.
+OUTPUT_SETTLE_S = 0.005
+OUTPUT_SETTLE_CAP_S = 0.05
+
+
+def lambda_environment(
+    function: FunctionConfig, version: str, project: ProjectConfig
+) -> dict[str, str]:
+    """The variables Lambda sets in every execution environment, then the function's own.
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+    """
+    region = project.settings.region
+    day = datetime.now(UTC).strftime("%Y/%m/%d")
+    env = {
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": version,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"{day}/[{version}]{uuid.uuid4().hex}",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "TZ": ":UTC",
+        "LANG": "en_US.UTF-8",
+    }
+    if function.image is None:
+        env["_HANDLER"] = function.handler or ""
+        env["PATH"] = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+        env["LD_LIBRARY_PATH"] = (
+            "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
+        )
+        if (function.runtime or "").startswith("python"):
+            env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{function.runtime}"
+            env["PYTHONPATH"] = "/var/runtime"
+    env.update(function.environment)
+    return env
+
+
+class State(enum.Enum):
+    NEW = "new"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+@dataclass
+class InitOutcome:
+    """How an init phase ended: "ready", "error" (the runtime posted init/error), "exit", "timeout"."""
+
+    status: str
+    duration_ms: float
+    error: RuntimeOutcome | None = None
+    exit: ExitStatus | None = None
+
+
+class ExecutionEnvironment:
+    """A sandbox plus its Runtime API channel, for one version of one function."""
+
+    def __init__(
+        self,
+        *,
+        function: FunctionConfig,
+        version: str,
+        spec: SandboxSpec,
+        backend: SandboxBackend,
+        runtime_api: RuntimeApiServer,
+        limits: Limits,
+        log_sink: LogSink | None = None,
+    ) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.function = function
+        self.version = version
+        self.spec = spec
+        self.backend = backend
+        self.runtime_api = runtime_api
+        self.limits = limits
+        self.log_sink = log_sink
+        self.state = State.NEW
+        self.last_used = time.monotonic()
+        self.invocations = 0
+        self._sandbox: Sandbox | None = None
+        self._channel: RuntimeChannel | None = None
+        self._address: str | None = None
+        self._output = bytearray()
+        self._last_output = 0.0
+        self._disposals: set[asyncio.Future[None]] = set()
+
+    # -- output ---------------------------------------------------------------------------------------
+    def _on_output(self, chunk: bytes) -> None:
+        self._output += chunk
+        self._last_output = time.monotonic()
+        if self.log_sink is not None:
+            self.log_sink(self.function.name, chunk.decode("utf-8", "replace"))
+
+    def _take_output(self) -> str:
+        text = self._output.decode("utf-8", "replace")
+        self._output.clear()
+        return text
+
+    async def _settle_output(self, since: float) -> None:
+        """Give output written just before the outcome time to come through the pipe."""
+        deadline = time.monotonic() + OUTPUT_SETTLE_CAP_S
+        while time.monotonic() < deadline:
+            quiet_since = max(self._last_output, since)
+            wait = quiet_since + OUTPUT_SETTLE_S - time.monotonic()
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def _start_sandbox(self) -> None:
+        self._channel = RuntimeChannel(self.limits.sync_payload_bytes)
+        host = self.backend.runtime_api_host(self.spec)
+        self._address = await self.runtime_api.open(host, self._channel)
+        self._sandbox = self.backend.create(self.spec)
+        await self._sandbox.start(self._address, self._on_output)
+
+    async def init(self, timeout_s: float) -> InitOutcome:
+        """Start the sandbox and wait for the runtime's first `next` (init done), an init error, an
+        exit or the timeout."""
+        try:
+            await self._start_sandbox()
+        except BaseException:
+            await self.stop()
+            raise
+        assert self._channel is not None and self._sandbox is not None
+        started = time.monotonic()
+        ready = asyncio.ensure_future(self._channel.ready.wait())
+        exited = asyncio.ensure_future(self._sandbox.wait())
+        init_error = self._channel.init_error
+        done, _ = await asyncio.wait(
+            {ready, exited, init_error}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        ready.cancel()
+        exited.cancel()
+        duration_ms = ((self._channel.ready_at or time.monotonic()) - started) * 1000
+        if init_error in done or init_error.done():
+            return InitOutcome("error", duration_ms, error=init_error.result())
+        if ready in done:
+            self._sandbox.end_init_phase()
+            self.state = State.IDLE
+            return InitOutcome("ready", duration_ms)
+        if exited in done:
+            return InitOutcome("exit", duration_ms, exit=exited.result())
+        return InitOutcome("timeout", duration_ms)
+
+    async def reset(self) -> None:
+        """Stop the sandbox so the next init starts afresh (after a timeout, a crash or an init failure)."""
+        await self._dispose(*self._detach())
+
+    def reset_soon(self) -> None:
+        """Like reset(), but the old sandbox is removed in the background, off the caller's path."""
+        task = asyncio.ensure_future(self._dispose(*self._detach()))
+        self._disposals.add(task)
+        task.add_done_callback(self._disposals.discard)
+
+    def _detach(self) -> tuple[Sandbox | None, str | None]:
+        sandbox, address = self._sandbox, self._address
+        self._sandbox = self._channel = self._address = None
+        if self.state is not State.DEAD:
+            self.state = State.NEW
+        return sandbox, address
+
+    async def _dispose(self, sandbox: Sandbox | None, address: str | None) -> None:
+        if address is not None:
+            await self.runtime_api.close_endpoint(address)
+        if sandbox is not None:
+            await sandbox.stop()
+
+    async def stop(self) -> None:
+        self.state = State.DEAD
+        await self.reset()
+        if self._disposals:
+            await asyncio.gather(*self._disposals, return_exceptions=True)
+
+    # -- invoke ---------------------------------------------------------------------------------------
+    async def invoke(self, invocation: Invocation, *, want_logs: bool = True) -> InvocationResult:
+        """Run one invocation, with the init phase first when this environment is new (a cold start)."""
+        self.state = State.BUSY
+        self.invocations += 1
+        began = time.monotonic()
+        logs: list[str] = []
+        init_ms: float | None = None
+        budget = invocation.timeout_s
+        cold = self._sandbox is None
+        if cold:
+            failure, init_ms, spent = await self._cold_init(invocation, logs)
+            if failure is not None:  # init failed twice: the invocation fails with it
+                return await self._finish(invocation, logs, began, failure, init_ms, cold, want_logs)
+            budget -= spent
+        if not logs or not logs[-1].startswith("START"):
+            logs.append(start_line(invocation.request_id, self.version))
+        outcome = await self._run(invocation, budget)
+        return await self._finish(invocation, logs, began, outcome, init_ms, cold, want_logs)
+
+    async def _cold_init(
+        self, invocation: Invocation, logs: list[str]
+    ) -> tuple[_Failure | None, float | None, float]:
+        """The init phase. When it fails or passes 10 s, Lambda runs it again inside the invocation
+        ("suppressed init"), bounded by the function's timeout; if that fails too, so does the
+        invocation. Returns (failure, init duration for REPORT, time the invoke phase spent on init)."""
+        logs.append(init_start_line(self.function.runtime or "image"))
+        first = await self.init(self.limits.init_timeout_s)
+        logs.append(self._take_output().rstrip("\n"))
+        if first.status == "ready":
+            return None, first.duration_ms, 0.0
+        logs.append(init_report_line(first.duration_ms, "init", _init_status(first), _init_error_type(first)))
+        await self.reset()
+        logs.append(start_line(invocation.request_id, self.version))
+        retried = time.monotonic()
+        second = await self.init(invocation.timeout_s)
+        logs.append(self._take_output().rstrip("\n"))
+        if second.status == "ready":
+            return None, None, time.monotonic() - retried
+        logs.append(
+            init_report_line(second.duration_ms, "invoke", _init_status(second), _init_error_type(second))
+        )
+        return _init_failure(invocation, second), None, 0.0
+
+    async def _run(self, invocation: Invocation, budget_s: float) -> RuntimeOutcome | _Failure:
+        """Hand the invocation to the runtime; wait for its outcome, its exit or the deadline."""
+        assert self._channel is not None and self._sandbox is not None
+        response = self._channel.submit(invocation)
+        exited = asyncio.ensure_future(self._sandbox.wait())
+        done, _ = await asyncio.wait(
+            {response, exited}, timeout=max(budget_s, 0.001), return_when=asyncio.FIRST_COMPLETED
+        )
+        exited.cancel()
+        if response in done:
+            return response.result()
+        response.cancel()
+        if exited in done:
+            return _exit_failure(invocation, exited.result())
+        seconds = f"{invocation.timeout_s:.2f}"
+        return _Failure(
+            "Sandbox.Timedout",
+            f"RequestId: {invocation.request_id} Error: Task timed out after {seconds} seconds",
+            status="timeout",
+            log=f"{_timestamp()} {invocation.request_id} Task timed out after {seconds} seconds",
+        )
+
+    async def _finish(
+        self,
+        invocation: Invocation,
+        logs: list[str],
+        began: float,
+        outcome: RuntimeOutcome | _Failure,
+        init_ms: float | None,
+        cold: bool,
+        want_logs: bool,
+    ) -> InvocationResult:
+        ended = outcome.at if isinstance(outcome, RuntimeOutcome) else time.monotonic()
+        handed_out = self._channel.handed_out_at if self._channel is not None else began
+        duration_ms = max(0.0, (ended - max(handed_out, began)) * 1000)
+        max_memory = self._sandbox.max_memory_used_mb() if self._sandbox is not None else 0
+        if isinstance(outcome, _Failure):
+            payload = outcome.body or error_payload(outcome.error_type, outcome.message)
+            function_error, status, error_type = "Unhandled", outcome.status, outcome.error_type
+            self.reset_soon()  # Lambda resets the environment after a timeout or a crash
+        else:
+            payload = outcome.body
+            function_error = "Unhandled" if outcome.kind == "error" else None
+            status = error_type = None
+        if want_logs and self._sandbox is not None:
+            await self._settle_output(ended)
+        output = self._take_output().rstrip("\n")
+        if output:
+            logs.append(output)
+        if isinstance(outcome, _Failure) and outcome.log:
+            logs.append(outcome.log)
+        report = Report(
+            request_id=invocation.request_id,
+            duration_ms=duration_ms,
+            memory_size_mb=self.function.memory_size,
+            max_memory_used_mb=max_memory,
+            init_duration_ms=init_ms,
+            status=status,
+            error_type=error_type,
+        )
+        logs += [end_line(invocation.request_id), report.line()]
+        self.last_used = time.monotonic()
+        if self.state is State.BUSY:
+            self.state = State.IDLE
+        return InvocationResult(
+            request_id=invocation.request_id,
+            status_code=200,
+            payload=payload,
+            executed_version=self.version,
+            function_error=function_error,
+            logs="\n".join(line for line in logs if line) + "\n",
+            report=report,
+            cold_start=cold,
+        )
+
+
+@dataclass
+class _Failure:
+    """A failure the platform reports (not the function): timeout, crash, init failure."""
+
+    error_type: str
+    message: str
+    status: str = "error"
+    log: str | None = None
+    body: bytes | None = None  # the runtime's own init error body, returned as is
+
+    @property
+    def at(self) -> float:
+        return time.monotonic()
+
+
+def _exit_failure(invocation: Invocation, exit: ExitStatus) -> _Failure:
+    message = f"RequestId: {invocation.request_id} Error: Runtime exited with error: {exit.describe()}"
+    return _Failure("Runtime.ExitError", message, log=f"{message}\nRuntime.ExitError")
+
+
+def _init_failure(invocation: Invocation, init: InitOutcome) -> _Failure:
+    if init.status == "error" and init.error is not None:
+        return _InitError(init.error)
+    if init.status == "exit" and init.exit is not None:
+        return _exit_failure(invocation, init.exit)
+    return _Failure(
+        "Sandbox.Timedout",
+        f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout_s:.2f} seconds",
+        status="timeout",
+    )
+
+
+class _InitError(_Failure):
+    """The runtime posted /runtime/init/error: the caller gets that body as the error payload."""
+
+    def __init__(self, outcome: RuntimeOutcome) -> None:
+        super().__init__(outcome.error_type or "Runtime.Unknown", "", body=outcome.body)
+
+
+def _init_status(init: InitOutcome) -> str:
+    return "timeout" if init.status == "timeout" else "error"
+
+
+def _init_error_type(init: InitOutcome) -> str | None:
+    if init.status == "error" and init.error is not None:
+        return init.error.error_type
+    if init.status == "exit":
+        return "Runtime.ExitError"
+    return None
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

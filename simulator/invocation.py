@@ -1,0 +1,124 @@
+"""What one invocation carries in and brings back, and the platform log lines Lambda writes around it.
+
+The START / END / REPORT / INIT_START / INIT_REPORT lines are a wire format of their own (users grep
+CloudWatch for them), so they are written here and nowhere else.
+https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+InvocationType = Literal["RequestResponse", "Event", "DryRun"]
+INVOCATION_TYPES: tuple[str, ...] = ("RequestResponse", "Event", "DryRun")
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One request as the Runtime API hands it to the runtime."""
+
+    request_id: str
+    payload: bytes
+    invoked_function_arn: str
+    timeout_s: float
+    trace_id: str = ""
+    client_context: str | None = None  # the decoded JSON text, as Lambda-Runtime-Client-Context carries it
+    cognito_identity: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """The figures of the REPORT line."""
+
+    request_id: str
+    duration_ms: float
+    memory_size_mb: int
+    max_memory_used_mb: int
+    init_duration_ms: float | None = None
+    status: str | None = None  # "timeout" or "error" when the invocation failed
+    error_type: str | None = None
+
+    @property
+    def billed_duration_ms(self) -> int:
+        # Since Aug 2025 the init phase is billed too: ceil(Duration + Init Duration).
+        return math.ceil(self.duration_ms + (self.init_duration_ms or 0.0))
+
+    def line(self) -> str:
+        parts = [
+            f"REPORT RequestId: {self.request_id}",
+            f"Duration: {self.duration_ms:.2f} ms",
+            f"Billed Duration: {self.billed_duration_ms} ms",
+            f"Memory Size: {self.memory_size_mb} MB",
+            f"Max Memory Used: {self.max_memory_used_mb} MB",
+        ]
+        if self.init_duration_ms is not None:
+            parts.append(f"Init Duration: {self.init_duration_ms:.2f} ms")
+        line = "\t".join(parts)
+        if self.status:
+            line += f"\tStatus: {self.status}"
+            if self.error_type:
+                line += f"\tError Type: {self.error_type}"
+        return line
+
+
+def start_line(request_id: str, version: str) -> str:
+    return f"START RequestId: {request_id} Version: {version}"
+
+
+def end_line(request_id: str) -> str:
+    return f"END RequestId: {request_id}"
+
+
+def init_start_line(runtime: str) -> str:
+    return f"INIT_START Runtime Version: {runtime}.lsim"
+
+
+def init_report_line(duration_ms: float, phase: str, status: str, error_type: str | None = None) -> str:
+    line = f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: {phase}\tStatus: {status}"
+    return f"{line}\tError Type: {error_type}" if error_type else line
+
+
+def error_payload(error_type: str, message: str) -> bytes:
+    """The body Lambda returns for an error the platform (not the function) reports."""
+    return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+
+
+@dataclass
+class InvocationResult:
+    """What an invocation returned, the same whichever face asked (CLI, HTTP API, fixture, load test)."""
+
+    request_id: str
+    status_code: int
+    payload: bytes
+    executed_version: str
+    function_error: str | None = None  # "Unhandled" when the function failed, as X-Amz-Function-Error
+    logs: str = ""
+    report: Report | None = None
+    cold_start: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.function_error is None
+
+    @property
+    def json(self) -> Any:
+        """The payload parsed as JSON (None for an empty payload)."""
+        return json.loads(self.payload) if self.payload else None
+
+    @property
+    def error_type(self) -> str | None:
+        if self.function_error is None:
+            return None
+        try:
+            return str(self.json.get("errorType"))
+        except (ValueError, AttributeError):
+            return None

@@ -1,0 +1,59 @@
+"""The execution environments of one function version: warm ones are reused, new ones cold-started."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from .environment import ExecutionEnvironment, State
+
+
+class EnvironmentPool:
+    """Idle environments wait here for the next invocation. The most recently used one is taken first,
+    so that under falling load the others go idle and are reaped, as Lambda scales in."""
+
+    def __init__(self, make: Callable[[], ExecutionEnvironment]) -> None:
+        self._make = make
+        self._idle: list[ExecutionEnvironment] = []
+        self._all: set[ExecutionEnvironment] = set()
+        self.created = 0
+
+    def acquire(self) -> ExecutionEnvironment:
+        """A warm idle environment, else a new one (which will cold-start on its first invocation)."""
+        while self._idle:
+            environment = self._idle.pop()
+            if environment.state is not State.DEAD:
+                return environment
+        environment = self._make()
+        self._all.add(environment)
+        self.created += 1
+        return environment
+
+    def release(self, environment: ExecutionEnvironment) -> None:
+        if environment.state is State.DEAD:
+            self._all.discard(environment)
+        else:
+            self._idle.append(environment)
+
+    @property
+    def size(self) -> int:
+        return len(self._all)
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+    async def reap(self, idle_timeout_s: float) -> int:
+        """Stop environments idle for longer than `idle_timeout_s`; returns how many."""
+        now = time.monotonic()
+        old = [e for e in self._idle if now - e.last_used > idle_timeout_s]
+        self._idle = [e for e in self._idle if e not in old]
+        for environment in old:
+            self._all.discard(environment)
+        await asyncio.gather(*(e.stop() for e in old), return_exceptions=True)
+        return len(old)
+
+    async def close(self) -> None:
+        environments, self._idle, self._all = list(self._all), [], set()
+        await asyncio.gather(*(e.stop() for e in environments), return_exceptions=True)

@@ -1,0 +1,256 @@
+"""The Lambda Runtime API (2018-06-01) that each execution environment's runtime talks to.
+
+lsim serves it on the host, one listening port per execution environment, so an environment is known by
+the port its runtime connected to. On Docker the port is bound to the gateway address of the
+environment's network: that address stays reachable from a container even on an `--internal` network.
+
+Paths, headers, status codes and error bodies follow AWS's OpenAPI spec of the Runtime API
+(https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html), so AWS's own runtime interface
+clients work unchanged. This module is the only place that knows that wire format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aiohttp import web
+
+from .invocation import Invocation
+
+PREFIX = "/2018-06-01"
+EXTENSION_PREFIX = "/2020-01-01"
+ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+# AWS answers 413 on a response of more than 6 MB plus a little framing: 6291556 bytes.
+RESPONSE_LIMIT_SLACK = 100
+
+
+@dataclass(frozen=True)
+class RuntimeOutcome:
+    """What the runtime posted for an invocation (or at init)."""
+
+    kind: Literal["response", "error"]
+    body: bytes
+    error_type: str | None = None
+    at: float = 0.0  # time.monotonic() when it arrived
+
+
+def _json_error(status: int, error_type: str, message: str) -> web.Response:
+    body = json.dumps({"errorMessage": message, "errorType": error_type})
+    return web.Response(status=status, text=body, content_type="application/json")
+
+
+def _container_error() -> web.HTTPInternalServerError:
+    """AWS's answer once the environment is broken or going away; the runtime should exit."""
+    return web.HTTPInternalServerError(
+        text='{"errorMessage":"Container error. Non-recoverable state. Runtime should exit promptly.",'
+        '"errorType":"Runtime.ExitError"}',
+        content_type="application/json",
+    )
+
+
+_CLOSED = object()  # queued to wake a waiting `next` when the environment closes
+
+
+def _accepted() -> web.Response:
+    return web.Response(status=202, text='{"status":"OK"}', content_type="application/json")
+
+
+class RuntimeChannel:
+    """The state one execution environment shares with its runtime: the queue of invocations handed to
+    it, the ones in flight, and whether init has finished (the runtime's first `next`) or failed."""
+
+    def __init__(self, response_limit: int) -> None:
+        self.response_limit = response_limit
+        self.ready = asyncio.Event()  # set when the runtime first asks for work: init is done
+        self.init_error: asyncio.Future[RuntimeOutcome] = asyncio.get_running_loop().create_future()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._in_flight: dict[str, asyncio.Future[RuntimeOutcome]] = {}
+        self._finished: set[str] = set()
+        self.handed_out_at: float = 0.0
+        self.ready_at: float = 0.0
+        self.closed = False
+
+    def close(self) -> None:
+        """The environment is going away: wake a runtime waiting in `next` so its request ends."""
+        self.closed = True
+        self._queue.put_nowait(_CLOSED)
+
+    # -- lsim's side -------------------------------------------------------------------------------
+    def submit(self, invocation: Invocation) -> asyncio.Future[RuntimeOutcome]:
+        """Queue an invocation for the runtime's next `next`; the future resolves with its outcome."""
+        future: asyncio.Future[RuntimeOutcome] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((invocation, future))
+        return future
+
+    # -- the runtime's side ------------------------------------------------------------------------
+    async def next(self) -> tuple[Invocation, int]:
+        """Wait for the next invocation; returns it with its deadline in epoch milliseconds."""
+        if not self.ready.is_set():
+            self.ready_at = time.monotonic()
+            self.ready.set()
+        while True:
+            item = await self._queue.get()
+            if item is _CLOSED or self.closed:
+                self._queue.put_nowait(_CLOSED)  # for any other waiter too
+                raise _container_error()
+            invocation, future = item
+            if not future.done():  # a cancelled invocation is never handed out
+                break
+        self.handed_out_at = time.monotonic()
+        self._in_flight[invocation.request_id] = future
+        deadline_ms = int((time.time() + invocation.timeout_s) * 1000)
+        return invocation, deadline_ms
+
+    def resolve(self, request_id: str, outcome: RuntimeOutcome) -> web.Response:
+        future = self._in_flight.pop(request_id, None)
+        if future is None:
+            if request_id in self._finished:
+                return _json_error(
+                    403,
+                    "InvalidStateTransition",
+                    "State transition from ResponseSent to InvocationResponse failed for runtime. "
+                    "Error: State transition is not allowed",
+                )
+            return _json_error(400, "InvalidRequestID", "Invalid request ID")
+        self._finished.add(request_id)
+        if len(self._finished) > 1024:
+            self._finished.clear()
+            self._finished.add(request_id)
+        if not future.done():
+            future.set_result(outcome)
+        return _accepted()
+
+    def fail_init(self, outcome: RuntimeOutcome) -> web.Response:
+        if self.ready.is_set() or self.init_error.done():
+            return _json_error(
+                403, "InvalidStateTransition", "State transition from Ready to InitError failed for runtime."
+            )
+        self.init_error.set_result(outcome)
+        return _accepted()
+
+
+class RuntimeApiServer:
+    """One aiohttp application serving the Runtime API on many ports, one per execution environment."""
+
+    def __init__(self) -> None:
+        self._channels: dict[int, RuntimeChannel] = {}
+        self._sites: dict[int, web.TCPSite] = {}
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        # The body limit is enforced per route (413 for responses over 6 MB), not by aiohttp.
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get(f"{PREFIX}/runtime/invocation/next", self._next)
+        app.router.add_post(f"{PREFIX}/runtime/invocation/{{request_id}}/response", self._response)
+        app.router.add_post(f"{PREFIX}/runtime/invocation/{{request_id}}/error", self._error)
+        app.router.add_post(f"{PREFIX}/runtime/init/error", self._init_error)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+
+    async def open(self, host: str, channel: RuntimeChannel) -> str:
+        """Listen for one environment on `host` (a free port); returns `host:port` for
+        AWS_LAMBDA_RUNTIME_API."""
+        if self._runner is None:
+            await self.start()
+        assert self._runner is not None
+        site = web.TCPSite(self._runner, host, 0, reuse_address=True)
+        await site.start()
+        server = site._server  # the asyncio Server: the only way aiohttp exposes the bound port
+        assert server is not None and server.sockets
+        port = server.sockets[0].getsockname()[1]
+        self._channels[port] = channel
+        self._sites[port] = site
+        return f"{host}:{port}"
+
+    async def close_endpoint(self, address: str) -> None:
+        port = int(address.rsplit(":", 1)[1])
+        channel = self._channels.pop(port, None)
+        if channel is not None:
+            channel.close()
+        site = self._sites.pop(port, None)
+        if site is not None:
+            await site.stop()
+
+    async def close(self) -> None:
+        for address in [f"x:{port}" for port in list(self._sites)]:
+            await self.close_endpoint(address)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _channel(self, request: web.Request) -> RuntimeChannel:
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        channel = self._channels.get(sockname[1]) if sockname else None
+        if channel is None:
+            raise _container_error()
+        return channel
+
+    async def _next(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        invocation, deadline_ms = await channel.next()
+        headers = {
+            "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": invocation.invoked_function_arn,
+            "Lambda-Runtime-Trace-Id": invocation.trace_id,
+        }
+        if invocation.client_context is not None:
+            headers["Lambda-Runtime-Client-Context"] = invocation.client_context
+        if invocation.cognito_identity is not None:
+            headers["Lambda-Runtime-Cognito-Identity"] = invocation.cognito_identity
+        return web.Response(body=invocation.payload, headers=headers, content_type="application/json")
+
+    async def _read_limited(self, request: web.Request, limit: int) -> bytes | None:
+        """The body, or None when it exceeds `limit` (AWS answers 413 then)."""
+        if request.content_length is not None and request.content_length > limit:
+            return None
+        body = await request.content.read(limit + 1)
+        return None if len(body) > limit else body
+
+    async def _response(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        limit = channel.response_limit
+        body = await self._read_limited(request, limit + RESPONSE_LIMIT_SLACK)
+        request_id = request.match_info["request_id"]
+        if body is None:
+            message = (
+                "Response payload size exceeded maximum allowed payload size "
+                f"({limit + RESPONSE_LIMIT_SLACK} bytes)."
+            )
+            channel.resolve(
+                request_id,
+                RuntimeOutcome(
+                    "error",
+                    json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode(),
+                    "Function.ResponseSizeTooLarge",
+                    time.monotonic(),
+                ),
+            )
+            return _json_error(413, "RequestEntityTooLarge", message)
+        return channel.resolve(request_id, RuntimeOutcome("response", body, None, time.monotonic()))
+
+    async def _error(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        body = await request.read()
+        outcome = RuntimeOutcome("error", body, _error_type(request, body), time.monotonic())
+        return channel.resolve(request.match_info["request_id"], outcome)
+
+    async def _init_error(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        body = await request.read()
+        return channel.fail_init(RuntimeOutcome("error", body, _error_type(request, body), time.monotonic()))
+
+
+def _error_type(request: web.Request, body: bytes) -> str:
+    """The error type: the body's errorType if it has one, else the header, else AWS's fallback."""
+    try:
+        parsed = json.loads(body)
+        if isinstance(parsed, dict) and isinstance(parsed.get("errorType"), str):
+            return parsed["errorType"]
+    except ValueError:
+        pass
+    return request.headers.get(ERROR_TYPE_HEADER) or "Runtime.Unknown"

@@ -1,0 +1,29 @@
+"""Where an execution environment's runtime process lives: a Docker container or a local process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .base import ExitStatus, Sandbox, SandboxBackend, SandboxSpec
+
+__all__ = ["ExitStatus", "Sandbox", "SandboxBackend", "SandboxSpec", "select_backend"]
+
+
+def select_backend(name: str = "auto", warn: Callable[[str], None] | None = None) -> SandboxBackend:
+    """The backend called `name`; "auto" is Docker when an engine answers, else the process backend
+    with a one-line warning."""
+    from .docker import DockerBackend, docker_problem
+    from .process import ProcessBackend
+
+    if name == "docker":
+        return DockerBackend()
+    if name == "process":
+        return ProcessBackend()
+    if name != "auto":
+        raise ValueError(f"unknown backend {name!r}: choose docker, process or auto")
+    problem = docker_problem()
+    if problem is None:
+        return DockerBackend()
+    if warn:
+        warn(f"warning: {problem}; falling back to --backend process (see README: 'The process backend')")
+    return ProcessBackend()

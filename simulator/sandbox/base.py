@@ -1,0 +1,110 @@
+"""The seam between an execution environment and what runs it: start, wait, stats, stop.
+
+An execution environment (environment.py) owns the Runtime API side and the Lambda semantics; a sandbox
+only runs the runtime process with the right limits and reports its output, memory and exit.
+"""
+
+from __future__ import annotations
+
+import signal
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+OutputSink = Callable[[bytes], None]
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """Everything a backend needs to start one execution environment."""
+
+    function_name: str
+    runtime: str | None  # e.g. "python3.11"; None for a container-image function
+    image: str | None  # the user's image, for a container-image function
+    code_dir: Path | None  # mounted read-only at /var/task
+    opt_dir: Path | None  # the merged layers, mounted read-only at /opt
+    environment: dict[str, str]  # every variable but AWS_LAMBDA_RUNTIME_API
+    memory_mb: int
+    cpus: float  # the share of CPU for the invoke phase, already capped at the host's cores
+    ephemeral_storage_mb: int
+    network: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    """How the runtime process ended, in the words Lambda uses in `Runtime exited with error: ...`."""
+
+    code: int | None = None
+    signal: int | None = None
+    oom_killed: bool = False
+
+    def describe(self) -> str:
+        if self.oom_killed:
+            return "signal: killed"
+        if self.signal is not None:
+            return f"signal: {_SIGNAL_WORDS.get(self.signal, signal.Signals(self.signal).name.lower())}"
+        return f"exit status {self.code}"
+
+
+# The words Go's os.ProcessState uses, which is what Lambda prints.
+_SIGNAL_WORDS = {
+    signal.SIGKILL: "killed",
+    signal.SIGTERM: "terminated",
+    signal.SIGABRT: "aborted",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGBUS: "bus error",
+    signal.SIGINT: "interrupt",
+}
+
+
+class Sandbox(ABC):
+    """One running runtime process with its limits."""
+
+    @abstractmethod
+    async def start(self, runtime_api: str, on_output: OutputSink) -> None:
+        """Start the runtime with AWS_LAMBDA_RUNTIME_API=`runtime_api`; feed its stdout and stderr to
+        `on_output` as they arrive. Returns once the process runs."""
+
+    @abstractmethod
+    async def wait(self) -> ExitStatus:
+        """Resolve when the runtime process has exited."""
+
+    @abstractmethod
+    def end_init_phase(self) -> None:
+        """Init is over: apply the invoke phase's CPU share (init runs unthrottled, see the README)."""
+
+    @abstractmethod
+    def max_memory_used_mb(self) -> int:
+        """The peak memory of the environment so far, in MB, as REPORT's Max Memory Used."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Kill the runtime at once and free everything it held. Safe to call twice."""
+
+
+class SandboxBackend(ABC):
+    """Makes sandboxes; one per simulator."""
+
+    name: str
+
+    @abstractmethod
+    async def prepare(self, spec: SandboxSpec, progress: Callable[[str], None] | None = None) -> None:
+        """Make sure what `spec` needs exists (e.g. build the runtime image); slow only the first time."""
+
+    @abstractmethod
+    def runtime_api_host(self, spec: SandboxSpec) -> str:
+        """The host address the Runtime API must listen on so this sandbox's runtime reaches it."""
+
+    @abstractmethod
+    def create(self, spec: SandboxSpec) -> Sandbox: ...
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop whatever this backend still has running."""
+
+    def host_cpus(self) -> int:
+        import os
+
+        return os.cpu_count() or 1

@@ -1,0 +1,282 @@
+"""Execution environments as Docker containers, limited the way Lambda limits them.
+
+Each container: the runtime image of its runtime (or the user's image), the code read-only at /var/task,
+the merged layers read-only at /opt, a read-only root file system with /tmp as the only writable path,
+user 993 (Lambda's sbx_user1051), no capabilities, memory = MemorySize with no swap, and a CPU share in
+proportion to memory. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+
+docker-py is synchronous, so its calls run on a private thread pool; each container's output is read
+by one thread of its own and handed to the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..errors import DockerUnavailableError
+from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec
+
+NETWORK = "lsim"
+LABEL = "lsim.managed"
+SESSION_LABEL = "lsim.session"
+CPU_PERIOD_US = 100_000
+LAMBDA_USER = "993:990"  # sbx_user1051, the user Lambda runs functions as
+START_HINT = (
+    "start it with `sudo dockerd > /var/log/dockerd.log 2>&1 &` (or `sudo systemctl start docker`), "
+    "or run `make setup`, which installs and starts it; or use --backend process"
+)
+
+
+def docker_problem() -> str | None:
+    """None when a Docker engine answers; otherwise what is wrong and how to fix it."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=5)
+        client.ping()
+        client.close()
+    except Exception as exc:  # docker-py raises several unrelated types here
+        return f"no Docker engine is reachable ({type(exc).__name__}): {START_HINT}"
+    return None
+
+
+class DockerBackend(SandboxBackend):
+    name = "docker"
+
+    def __init__(self) -> None:
+        import docker
+
+        try:
+            self.client = docker.from_env(max_pool_size=64, timeout=120)
+            self.client.ping()
+        except Exception as exc:
+            raise DockerUnavailableError(f"no Docker engine is reachable: {START_HINT} ({exc})") from exc
+        self.session = uuid.uuid4().hex[:12]
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lsim-docker")
+        self._images: dict[str, str] = {}
+        self._gateways: dict[str, str] = {}
+        self._sandboxes: set[DockerSandbox] = set()
+
+    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+    async def prepare(self, spec: SandboxSpec, progress: Callable[[str], None] | None = None) -> None:
+        if spec.image is None:
+            runtime = spec.runtime or ""
+            if runtime not in self._images:
+                from .images import ensure_runtime_image
+
+                self._images[runtime] = await self.call(
+                    ensure_runtime_image, self.client, runtime, progress=progress
+                )
+        network = spec.network or NETWORK
+        if network not in self._gateways:
+            self._gateways[network] = await self.call(self._ensure_network, network)
+
+    def image_for(self, spec: SandboxSpec) -> str:
+        return spec.image or self._images[spec.runtime or ""]
+
+    def _ensure_network(self, name: str) -> str:
+        """The gateway address of `name`, creating lsim's own bridge network on first use."""
+        import docker.errors
+
+        networks = self.client.networks.list(names=[name])
+        network = next((n for n in networks if n.name == name), None)
+        if network is None and name == NETWORK:
+            try:
+                network = self.client.networks.create(name, driver="bridge", labels={LABEL: "1"})
+            except docker.errors.APIError:  # another process created it meanwhile
+                network = self.client.networks.get(name)
+        if network is None:
+            raise DockerUnavailableError(f"Docker network {name!r} does not exist")
+        network.reload()
+        for config in network.attrs.get("IPAM", {}).get("Config") or []:
+            if config.get("Gateway"):
+                return str(config["Gateway"])
+        raise DockerUnavailableError(f"Docker network {name!r} has no gateway address")
+
+    def runtime_api_host(self, spec: SandboxSpec) -> str:
+        return self._gateways[spec.network or NETWORK]
+
+    def create(self, spec: SandboxSpec) -> Sandbox:
+        sandbox = DockerSandbox(self, spec)
+        self._sandboxes.add(sandbox)
+        return sandbox
+
+    def forget(self, sandbox: DockerSandbox) -> None:
+        self._sandboxes.discard(sandbox)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.stop() for s in list(self._sandboxes)), return_exceptions=True)
+        # Anything of this session that escaped (e.g. a start that was cancelled half-way).
+        await self.call(remove_containers, self.client, {SESSION_LABEL: self.session})
+        self.executor.shutdown(wait=False)
+        self.client.close()
+
+
+def remove_containers(client: Any, labels: dict[str, str] | None = None) -> int:
+    """Force-remove lsim's containers (all of them, or those with `labels`); returns how many."""
+    filters = [f"{LABEL}=1", *(f"{k}={v}" for k, v in (labels or {}).items())]
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": filters}):
+        try:
+            container.remove(force=True)
+            removed += 1
+        except Exception:  # already gone
+            pass
+    return removed
+
+
+class DockerSandbox(Sandbox):
+    def __init__(self, backend: DockerBackend, spec: SandboxSpec) -> None:
+        self.backend = backend
+        self.spec = spec
+        self.container_id: str | None = None
+        self._exit: asyncio.Future[ExitStatus] | None = None
+        self._memory_file: Path | None = None
+        self._cpu_file: tuple[Path, str] | None = None
+        self._stopped = False
+        self._peak_mb = 0
+
+    async def start(self, runtime_api: str, on_output: OutputSink) -> None:
+        loop = asyncio.get_running_loop()
+        self._exit = loop.create_future()
+        container_id = await self.backend.call(self._create, runtime_api)
+        self.container_id = container_id
+        stream = await self.backend.call(
+            self.backend.client.api.attach, container_id, stdout=True, stderr=True, stream=True, logs=True
+        )
+        threading.Thread(
+            target=self._pump, args=(stream, on_output, loop), name=f"lsim-out-{container_id[:12]}", daemon=True
+        ).start()
+        await self.backend.call(self.backend.client.api.start, container_id)
+        self._find_cgroup_files(container_id)
+
+    def _create(self, runtime_api: str) -> str:
+        spec, api = self.spec, self.backend.client.api
+        binds = {}
+        if spec.code_dir is not None:
+            binds[str(spec.code_dir)] = {"bind": "/var/task", "mode": "ro"}
+        if spec.opt_dir is not None:
+            binds[str(spec.opt_dir)] = {"bind": "/opt", "mode": "ro"}
+        host_config = api.create_host_config(
+            binds=binds,
+            mem_limit=f"{spec.memory_mb}m",
+            memswap_limit=f"{spec.memory_mb}m",  # equal to mem_limit: no swap
+            # Init runs with every host core; end_init_phase() applies the memory-proportional share.
+            cpu_period=CPU_PERIOD_US,
+            cpu_quota=int(self.backend.host_cpus() * CPU_PERIOD_US),
+            read_only=True,
+            tmpfs={"/tmp": f"rw,size={spec.ephemeral_storage_mb}m,mode=1777,exec"},
+            network_mode=spec.network or NETWORK,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            pids_limit=1024,  # Lambda: 1,024 processes and threads
+            ulimits=[{"Name": "nofile", "Soft": 1024, "Hard": 1024}],  # Lambda: 1,024 file descriptors
+        )
+        environment = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api}
+        labels = {LABEL: "1", SESSION_LABEL: self.backend.session, "lsim.function": spec.function_name}
+        created = api.create_container(
+            self.backend.image_for(spec),
+            environment=environment,
+            user=LAMBDA_USER,
+            labels={**labels, **spec.labels},
+            host_config=host_config,
+            name=f"lsim-{spec.function_name}-{uuid.uuid4().hex[:8]}",
+        )
+        return str(created["Id"])
+
+    def _pump(self, stream: Any, on_output: OutputSink, loop: asyncio.AbstractEventLoop) -> None:
+        """Read the container's output until it exits, then learn how it exited."""
+        try:
+            for chunk in stream:
+                loop.call_soon_threadsafe(on_output, chunk)
+        except Exception:  # the stream breaks when the container is removed
+            pass
+        status = self._exit_status()
+        loop.call_soon_threadsafe(self._set_exit, status)
+
+    def _exit_status(self) -> ExitStatus:
+        try:
+            state = self.backend.client.api.inspect_container(self.container_id)["State"]
+        except Exception:  # removed by stop(): it was killed
+            return ExitStatus(signal=9)
+        code = int(state.get("ExitCode") or 0)
+        if state.get("OOMKilled"):
+            return ExitStatus(code=code, signal=9, oom_killed=True)
+        if code > 128:
+            return ExitStatus(code=code, signal=code - 128)
+        return ExitStatus(code=code)
+
+    def _set_exit(self, status: ExitStatus) -> None:
+        if self._exit is not None and not self._exit.done():
+            self._exit.set_result(status)
+
+    async def wait(self) -> ExitStatus:
+        assert self._exit is not None, "start() first"
+        return await asyncio.shield(self._exit)
+
+    def _find_cgroup_files(self, container_id: str) -> None:
+        """Locate the container's memory-peak and CPU-quota files (cgroup v1 or v2, either driver)."""
+        root = Path("/sys/fs/cgroup")
+        v1 = [root / "memory" / "docker" / container_id]
+        v2 = [root / "docker" / container_id, root / "system.slice" / f"docker-{container_id}.scope"]
+        for folder in v1:
+            if (folder / "memory.max_usage_in_bytes").exists():
+                self._memory_file = folder / "memory.max_usage_in_bytes"
+                for cpu in ("cpu,cpuacct", "cpu"):
+                    quota = root / cpu / "docker" / container_id / "cpu.cfs_quota_us"
+                    if quota.exists():
+                        self._cpu_file = (quota, "v1")
+                        break
+                return
+        for folder in v2:
+            if (folder / "memory.peak").exists():
+                self._memory_file = folder / "memory.peak"
+                self._cpu_file = (folder / "cpu.max", "v2")
+                return
+
+    def end_init_phase(self) -> None:
+        quota = max(1000, int(self.spec.cpus * CPU_PERIOD_US))
+        if self._cpu_file is not None:
+            path, version = self._cpu_file
+            try:
+                path.write_text(str(quota) if version == "v1" else f"{quota} {CPU_PERIOD_US}")
+                return
+            except OSError:
+                pass
+        if self.container_id is not None:  # no access to the cgroup files: ask the engine
+            self.backend.executor.submit(
+                self.backend.client.api.update_container, self.container_id, cpu_quota=quota
+            )
+
+    def max_memory_used_mb(self) -> int:
+        """The cgroup's peak. Once the container is gone its cgroup is too: an environment killed for
+        memory used all of it, as Lambda reports; otherwise the last figure read stands."""
+        if self._exit is not None and self._exit.done() and self._exit.result().oom_killed:
+            return self.spec.memory_mb
+        if self._memory_file is not None:
+            try:
+                self._peak_mb = math.ceil(int(self._memory_file.read_text()) / (1024 * 1024))
+            except (OSError, ValueError):
+                pass
+        return self._peak_mb
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.backend.forget(self)
+        if self.container_id is not None:
+            try:
+                await self.backend.call(self.backend.client.api.remove_container, self.container_id, force=True)
+            except Exception:  # already gone
+                pass
+        self._set_exit(ExitStatus(signal=9))

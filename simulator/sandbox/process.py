@@ -1,0 +1,159 @@
+"""The embedded fallback: the runtime as a local process, for machines without a Docker engine.
+
+The same bootstrap talks to the same Runtime API, the timeout is enforced by the environment, and the
+memory limit by a watchdog that kills the process when its resident memory passes MemorySize (Lambda's
+`signal: killed`). What it cannot reproduce is listed in the README ("The process backend").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec
+
+WATCHDOG_INTERVAL_S = 0.01
+
+
+class ProcessBackend(SandboxBackend):
+    name = "process"
+
+    def __init__(self) -> None:
+        self._sandboxes: set[ProcessSandbox] = set()
+
+    async def prepare(self, spec: SandboxSpec, progress: Callable[[str], None] | None = None) -> None:
+        if spec.image is not None:
+            from ..errors import RuntimeUnavailableError
+
+            raise RuntimeUnavailableError(
+                f"function {spec.function_name} is a container image ({spec.image}): the process backend "
+                "cannot run images; start a Docker engine and use --backend docker"
+            )
+
+    def runtime_api_host(self, spec: SandboxSpec) -> str:
+        return "127.0.0.1"
+
+    def create(self, spec: SandboxSpec) -> Sandbox:
+        sandbox = ProcessSandbox(self, spec)
+        self._sandboxes.add(sandbox)
+        return sandbox
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.stop() for s in list(self._sandboxes)), return_exceptions=True)
+
+
+class ProcessSandbox(Sandbox):
+    def __init__(self, backend: ProcessBackend, spec: SandboxSpec) -> None:
+        self.backend = backend
+        self.spec = spec
+        self.process: asyncio.subprocess.Process | None = None
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"lsim-{spec.function_name}-"))
+        self._peak_kb = 0
+        self._oom = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._exit: asyncio.Future[ExitStatus] | None = None
+
+    def _command(self) -> list[str]:
+        if (self.spec.runtime or "").startswith("python"):
+            from .images import runtimes_dir
+
+            return [sys.executable, "-u", str(runtimes_dir() / "python" / "bootstrap.py")]
+        for candidate in (self.spec.code_dir, self.spec.opt_dir):  # Lambda's lookup order
+            if candidate is not None and os.access(candidate / "bootstrap", os.X_OK):
+                return [str(candidate / "bootstrap")]
+        raise FileNotFoundError("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")
+
+    def _environment(self, runtime_api: str) -> dict[str, str]:
+        spec = self.spec
+        opt = spec.opt_dir or self._tmp / "opt"
+        env = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api, "_LSIM_OPT_ROOT": str(opt)}
+        env["LAMBDA_TASK_ROOT"] = str(spec.code_dir)
+        env["PATH"] = f"{os.environ.get('PATH', '/usr/bin:/bin')}:{opt}/bin"
+        env["LD_LIBRARY_PATH"] = f"{spec.code_dir}/lib:{opt}/lib"
+        env["TMPDIR"] = str(self._tmp)
+        env["HOME"] = str(self._tmp)
+        return env
+
+    async def start(self, runtime_api: str, on_output: OutputSink) -> None:
+        self._exit = asyncio.get_running_loop().create_future()
+        self.process = await asyncio.create_subprocess_exec(
+            *self._command(),
+            env=self._environment(runtime_api),
+            cwd=str(self.spec.code_dir),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._tasks = [
+            asyncio.create_task(self._pump(on_output)),
+            asyncio.create_task(self._watchdog()),
+        ]
+
+    async def _pump(self, on_output: OutputSink) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        while chunk := await self.process.stdout.read(65536):
+            on_output(chunk)
+        code = await self.process.wait()
+        if self._exit is not None and not self._exit.done():
+            status = ExitStatus(code=code, signal=-code if code < 0 else None, oom_killed=self._oom)
+            self._exit.set_result(status)
+
+    async def _watchdog(self) -> None:
+        """Poll the process's resident memory; kill it past MemorySize as the kernel would."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status")
+        limit_kb = self.spec.memory_mb * 1024
+        while self.process.returncode is None:
+            rss_kb = _read_kb(status, "VmRSS:")
+            self._peak_kb = max(self._peak_kb, _read_kb(status, "VmHWM:"), rss_kb)
+            if rss_kb > limit_kb:
+                self._oom = True
+                self._kill()
+                return
+            await asyncio.sleep(WATCHDOG_INTERVAL_S)
+
+    def _kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    async def wait(self) -> ExitStatus:
+        assert self._exit is not None, "start() first"
+        return await asyncio.shield(self._exit)
+
+    def end_init_phase(self) -> None:
+        """A local process gets no CPU share: the README says so."""
+
+    def max_memory_used_mb(self) -> int:
+        return math.ceil(self._peak_kb / 1024)
+
+    async def stop(self) -> None:
+        self._kill()
+        self.backend._sandboxes.discard(self)
+        if self.process is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.process.wait(), 5)
+        for task in self._tasks:
+            task.cancel()
+        if self._exit is not None and not self._exit.done():
+            self._exit.set_result(ExitStatus(signal=signal.SIGKILL))
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _read_kb(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0

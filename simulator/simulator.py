@@ -1,0 +1,302 @@
+"""The Simulator: the one facade every face (CLI, HTTP API, pytest fixture, load test) calls.
+
+It resolves a function and qualifier, checks the request as Lambda's Invoke API checks it, takes an
+execution environment from the function version's pool (warm, or a cold start) and returns an
+InvocationResult. It speaks no wire format: the faces translate requests and results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import os
+import re
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .config import FunctionConfig, ProjectConfig
+from .environment import ExecutionEnvironment, LogSink, lambda_environment
+from .errors import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ResourceNotFoundException,
+)
+from .invocation import INVOCATION_TYPES, Invocation, InvocationResult, new_request_id
+from .pool import EnvironmentPool
+from .runtime_api import RuntimeApiServer
+from .sandbox import SandboxBackend, SandboxSpec, select_backend
+
+LATEST = "$LATEST"
+# arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>], or a partial form of it.
+FUNCTION_REFERENCE = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:)?(?:[a-z]{2}(?:-gov)?-[a-z]+-\d:)?(?:\d{12}:)?(?:function:)?"
+    r"(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
+)
+CLIENT_CONTEXT_MAX_BYTES = 3583
+REAP_EVERY_S = 10.0
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+class Simulator:
+    """A running simulated Lambda service for one project.
+
+    Use it as an async context manager; `close()` stops every execution environment it started.
+    """
+
+    def __init__(
+        self,
+        project: ProjectConfig,
+        *,
+        backend: str | SandboxBackend = "auto",
+        log_sink: LogSink | None = None,
+        warn: Callable[[str], None] = _stderr,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.project = project
+        self._backend_choice = backend
+        self.backend: SandboxBackend | None = backend if isinstance(backend, SandboxBackend) else None
+        self.log_sink = log_sink
+        self.warn = warn
+        self.progress = progress
+        self.runtime_api = RuntimeApiServer()
+        self._pools: dict[tuple[str, str], EnvironmentPool] = {}
+        self._prepared: set[tuple[str, str]] = set()
+        self._prepare_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+        self._warned: set[str] = set()
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if self.backend is None:
+            name = self._backend_choice if isinstance(self._backend_choice, str) else "auto"
+            self.backend = await asyncio.to_thread(select_backend, name, self.warn)
+        await self.runtime_api.start()
+        self._reaper = asyncio.create_task(self._reap_forever())
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*(pool.close() for pool in self._pools.values()), return_exceptions=True)
+        self._pools.clear()
+        if self.backend is not None:
+            await self.backend.close()
+        await self.runtime_api.close()
+
+    # -- lookups ------------------------------------------------------------------------------------
+    def function(self, name: str) -> FunctionConfig:
+        try:
+            return self.project.functions[name]
+        except KeyError:
+            raise ResourceNotFoundException(
+                f"Function not found: {self.project.function_arn(name)}"
+                + (f" (known functions: {', '.join(sorted(self.project.functions))})" if self.project.functions
+                   else " (the project file defines no functions)")
+            ) from None
+
+    def resolve(self, reference: str, qualifier: str | None = None) -> tuple[FunctionConfig, str]:
+        """(function, version) for a name, `name:qualifier` or ARN, and an optional Qualifier."""
+        match = FUNCTION_REFERENCE.match(reference)
+        if match is None:
+            raise InvalidParameterValueException(
+                f"1 validation error detected: Value '{reference}' at 'functionName' failed to satisfy "
+                "constraint: give a function name (1-64 letters, digits, '-', '_'), name:qualifier or an ARN"
+            )
+        if match["qualifier"] and qualifier and match["qualifier"] != qualifier:
+            raise InvalidParameterValueException(
+                "The derived qualifier from the function name does not match the specified qualifier."
+            )
+        function = self.function(match["name"])
+        wanted = qualifier or match["qualifier"] or LATEST
+        if wanted != LATEST:
+            raise ResourceNotFoundException(
+                f"Function not found: {self.project.function_arn(function.name, wanted)}"
+                " (only $LATEST exists until a version is published)"
+            )
+        return function, LATEST
+
+    # -- invoke -------------------------------------------------------------------------------------
+    async def invoke(
+        self,
+        function_name: str,
+        payload: bytes | str | Any = b"",
+        *,
+        qualifier: str | None = None,
+        invocation_type: str = "RequestResponse",
+        log_type: str = "None",
+        client_context: str | None = None,
+    ) -> InvocationResult:
+        """Invoke a function as Lambda's Invoke API does. `payload` is JSON bytes/text, or any
+        JSON-serialisable value; `client_context` is base64 of a JSON object, as on the wire."""
+        if invocation_type not in INVOCATION_TYPES:
+            raise InvalidParameterValueException(
+                f"InvocationType {invocation_type!r} is invalid: use RequestResponse, Event or DryRun"
+            )
+        if log_type not in ("None", "Tail"):
+            raise InvalidParameterValueException(f"LogType {log_type!r} is invalid: use None or Tail")
+        function, version = self.resolve(function_name, qualifier)
+        body = self._check_payload(payload, invocation_type)
+        context = _decode_client_context(client_context)
+        invocation = Invocation(
+            request_id=new_request_id(),
+            payload=body,
+            invoked_function_arn=self.project.function_arn(
+                function.name, qualifier or _qualifier_of(function_name)
+            ),
+            timeout_s=float(function.timeout),
+            trace_id=_trace_id(),
+            client_context=context,
+        )
+        if invocation_type == "DryRun":
+            return InvocationResult(invocation.request_id, 204, b"", version)
+        if invocation_type == "Event":
+            task = asyncio.create_task(self._execute(function, version, invocation, want_logs=False))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return InvocationResult(invocation.request_id, 202, b"", version)
+        return await self._execute(function, version, invocation, want_logs=True)
+
+    def _check_payload(self, payload: bytes | str | Any, invocation_type: str) -> bytes:
+        if isinstance(payload, str):
+            payload = payload.encode()
+        elif not isinstance(payload, bytes | bytearray):
+            payload = json.dumps(payload).encode()
+        body = bytes(payload) or b"{}"  # Lambda hands an empty payload to the function as {}
+        limits = self.project.limits
+        limit = limits.async_payload_bytes if invocation_type == "Event" else limits.sync_payload_bytes
+        if len(body) > limit:
+            raise RequestTooLargeException(
+                f"Request must be smaller than {limit} bytes for the InvokeFunction operation "
+                f"(this payload is {len(body)} bytes)"
+            )
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise InvalidRequestContentException(
+                f"Could not parse request body into json: Could not parse payload into json: {exc}"
+            ) from None
+        return body
+
+    async def _execute(
+        self, function: FunctionConfig, version: str, invocation: Invocation, *, want_logs: bool
+    ) -> InvocationResult:
+        pool = await self._pool(function, version)
+        environment = pool.acquire()
+        try:
+            return await environment.invoke(invocation, want_logs=want_logs)
+        except BaseException:
+            await environment.stop()
+            raise
+        finally:
+            pool.release(environment)
+
+    # -- environments -------------------------------------------------------------------------------
+    def sandbox_spec(self, function: FunctionConfig, version: str) -> SandboxSpec:
+        assert self.backend is not None
+        cpus = function.memory_size / self.project.limits.memory_per_vcpu_mb
+        host = self.backend.host_cpus()
+        if cpus > host and function.name not in self._warned:
+            self._warned.add(function.name)
+            self.warn(
+                f"note: {function.name} has {function.memory_size} MB, which buys {cpus:.2f} vCPU on Lambda; "
+                f"this host has {host} cores, so it gets {host}"
+            )
+        return SandboxSpec(
+            function_name=function.name,
+            runtime=function.runtime,
+            image=function.image,
+            code_dir=function.code,
+            opt_dir=None,
+            environment=lambda_environment(function, version, self.project),
+            memory_mb=function.memory_size,
+            cpus=min(cpus, host),
+            ephemeral_storage_mb=function.ephemeral_storage,
+        )
+
+    async def prepare(self, function_name: str) -> None:
+        """Build what the function needs (its runtime image) ahead of the first invocation."""
+        function, version = self.resolve(function_name)
+        await self._pool(function, version)
+
+    async def _pool(self, function: FunctionConfig, version: str) -> EnvironmentPool:
+        key = (function.name, version)
+        pool = self._pools.get(key)
+        if pool is not None:
+            return pool
+        assert self.backend is not None, "start() the simulator first"
+        spec = self.sandbox_spec(function, version)
+        async with self._prepare_lock:
+            if key not in self._pools:
+                await self.backend.prepare(spec, self.progress)
+                backend, limits = self.backend, self.project.limits
+
+                def make() -> ExecutionEnvironment:
+                    return ExecutionEnvironment(
+                        function=function,
+                        version=version,
+                        spec=spec,
+                        backend=backend,
+                        runtime_api=self.runtime_api,
+                        limits=limits,
+                        log_sink=self.log_sink,
+                    )
+
+                self._pools[key] = EnvironmentPool(make)
+        return self._pools[key]
+
+    def pools(self) -> dict[tuple[str, str], EnvironmentPool]:
+        return dict(self._pools)
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REAP_EVERY_S)
+            for pool in list(self._pools.values()):
+                with contextlib.suppress(Exception):
+                    await pool.reap(self.project.limits.idle_timeout_s)
+
+
+def _qualifier_of(reference: str) -> str | None:
+    match = FUNCTION_REFERENCE.match(reference)
+    return match["qualifier"] if match else None
+
+
+def _decode_client_context(encoded: str | None) -> str | None:
+    """X-Amz-Client-Context is base64 of a JSON object of at most 3,583 bytes; the runtime gets the JSON."""
+    if encoded is None:
+        return None
+    if len(encoded) > CLIENT_CONTEXT_MAX_BYTES:
+        raise InvalidParameterValueException(
+            f"Client context must be at most {CLIENT_CONTEXT_MAX_BYTES} bytes (base64); it is {len(encoded)}"
+        )
+    try:
+        text = base64.b64decode(encoded, validate=True).decode()
+        json.loads(text)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidParameterValueException(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from None
+    return text
+
+
+def _trace_id() -> str:
+    """An X-Ray trace header in Lambda's form: Root=1-<epoch hex>-<96 bits>;Parent=<64 bits>;Sampled=0."""
+    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+    return f"Root={root};Parent={secrets.token_hex(8)};Sampled=0;Lineage=1:{os.getpid() & 0xFFFFFFFF:x}:0"
