@@ -37,6 +37,8 @@ class BlockingSimulator:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def invoke(self, function_name: str, payload: Any = b"", **options: Any) -> InvocationResult:
+        """Invoke and wait; the log is complete (see Simulator.invoke's `complete_logs`)."""
+        options.setdefault("complete_logs", True)
         return self.call(self.simulator.invoke(function_name, payload, **options))
 
     def close(self) -> None:

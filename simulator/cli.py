@@ -90,7 +90,9 @@ def invoke(
         project = load_project(ctx.obj["project"])
         progress = (lambda line: typer.echo(line, err=True))  # image builds say what they do
         async with Simulator(project, backend=backend, progress=progress) as simulator:
-            return await simulator.invoke(name, body, qualifier=qualifier, log_type=log_type)
+            return await simulator.invoke(
+                name, body, qualifier=qualifier, log_type=log_type, complete_logs=True
+            )
 
     try:
         result = asyncio.run(run())

@@ -159,7 +159,7 @@ class ExecutionEnvironment:
             await self.stop()
             raise
         assert self._channel is not None and self._sandbox is not None
-        started = time.monotonic()
+        started = self._sandbox.started_at or time.monotonic()
         ready = asyncio.ensure_future(self._channel.ready.wait())
         exited = asyncio.ensure_future(self._sandbox.wait())
         init_error = self._channel.init_error

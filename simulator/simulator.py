@@ -143,9 +143,14 @@ class Simulator:
         invocation_type: str = "RequestResponse",
         log_type: str = "None",
         client_context: str | None = None,
+        complete_logs: bool | None = None,
     ) -> InvocationResult:
         """Invoke a function as Lambda's Invoke API does. `payload` is JSON bytes/text, or any
-        JSON-serialisable value; `client_context` is base64 of a JSON object, as on the wire."""
+        JSON-serialisable value; `client_context` is base64 of a JSON object, as on the wire.
+
+        `complete_logs` (default: when log_type is "Tail") waits a few milliseconds after the outcome so
+        that the last lines the function printed are in `result.logs`; without it the log holds what
+        had arrived by then, and the invocation returns sooner."""
         if invocation_type not in INVOCATION_TYPES:
             raise InvalidParameterValueException(
                 f"InvocationType {invocation_type!r} is invalid: use RequestResponse, Event or DryRun"
@@ -172,7 +177,9 @@ class Simulator:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             return InvocationResult(invocation.request_id, 202, b"", version)
-        return await self._execute(function, version, invocation, want_logs=True)
+        if complete_logs is None:
+            complete_logs = log_type == "Tail"
+        return await self._execute(function, version, invocation, want_logs=complete_logs)
 
     def _check_payload(self, payload: bytes | str | Any, invocation_type: str) -> bytes:
         if isinstance(payload, str):

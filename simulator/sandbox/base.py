@@ -62,6 +62,9 @@ _SIGNAL_WORDS = {
 class Sandbox(ABC):
     """One running runtime process with its limits."""
 
+    #: time.monotonic() when the runtime process began: the start of Lambda's init phase
+    started_at: float = 0.0
+
     @abstractmethod
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
         """Start the runtime with AWS_LAMBDA_RUNTIME_API=`runtime_api`; feed its stdout and stderr to

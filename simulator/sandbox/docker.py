@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +160,20 @@ class DockerSandbox(Sandbox):
             target=self._pump, args=(stream, on_output, loop), name=f"lsim-out-{container_id[:12]}", daemon=True
         ).start()
         await self.backend.call(self.backend.client.api.start, container_id)
+        self.started_at = await self.backend.call(self._process_started_at, container_id)
         self._find_cgroup_files(container_id)
+
+    def _process_started_at(self, container_id: str) -> float:
+        """When the engine started the runtime process (State.StartedAt), on the monotonic clock: the
+        runtime may be ready before the start call even returns."""
+        fallback = time.monotonic()
+        started = self.backend.client.api.inspect_container(container_id)["State"].get("StartedAt", "")
+        match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z", started)
+        if not match:
+            return fallback
+        epoch = datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+        epoch += float(match[2] or 0)
+        return min(fallback, time.monotonic() - (time.time() - epoch))
 
     def _create(self, runtime_api: str) -> str:
         spec, api = self.spec, self.backend.client.api

@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,6 +94,7 @@ class ProcessSandbox(Sandbox):
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
+        self.started_at = time.monotonic()
         self._tasks = [
             asyncio.create_task(self._pump(on_output)),
             asyncio.create_task(self._watchdog()),

@@ -1,0 +1,8 @@
+"""`python -m benchmarks`: run every benchmark in turn."""
+
+import asyncio
+
+from . import bench_invoke
+
+print("== lsim benchmarks: each figure beside a baseline measured in the same run ==")
+asyncio.run(bench_invoke.main())
