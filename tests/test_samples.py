@@ -1,0 +1,70 @@
+"""The samples the README shows, run as a user runs them, in real containers."""
+
+from __future__ import annotations
+
+import subprocess
+
+import docker
+import pytest
+
+from simulator.blocking import BlockingSimulator
+from simulator.project import load_project
+from simulator.sandbox.docker import LABEL, SESSION_LABEL
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.docker
+SAMPLES = REPO / "samples"
+
+
+def test_hello_sample() -> None:
+    with BlockingSimulator(load_project(SAMPLES / "hello"), backend="docker") as lsim:
+        result = lsim.invoke("hello", {"name": "Ada"})
+        assert result.json["message"] == "Hello, Ada!" and result.json["stage"] == "dev"
+        assert result.json["memory_limit_in_mb"] == 128
+        assert 0 < result.json["remaining_ms"] <= 3000
+        assert "greeting Ada" in result.logs
+
+
+def test_custom_runtime_in_shell() -> None:
+    with BlockingSimulator(load_project(SAMPLES / "custom-runtime"), backend="docker") as lsim:
+        first = lsim.invoke("echo-sh", {"message": "hi"})
+        assert first.ok, first.payload
+        assert first.json["echo"] == {"message": "hi"} and first.json["requestId"] == first.request_id
+        second = lsim.invoke("echo-sh", {"message": "again"})
+        assert second.json["coldStartAt"] == first.json["coldStartAt"]  # the same warm environment
+        failed = lsim.invoke("echo-sh", b"\"fail\"")
+        assert failed.function_error == "Unhandled"
+
+
+def test_awslambdaric_image_function_runs_unchanged() -> None:
+    """A container image whose entrypoint is AWS's own runtime interface client, from PyPI."""
+    subprocess.run([str(SAMPLES / "image-function" / "build.sh")], check=True, timeout=600)
+    with BlockingSimulator(load_project(SAMPLES / "image-function"), backend="docker") as lsim:
+        result = lsim.invoke("ric", {"hello": "image"})
+        assert result.ok, result.payload
+        assert result.json == {
+            "echo": {"hello": "image"},
+            "function_name": "ric",
+            "runtime_client": "awslambdaric",
+            "task_root": "/var/task",
+        }
+        assert "awslambdaric handled " + result.request_id in result.logs
+        failed = lsim.invoke("ric", {"fail": "id"})
+        assert failed.function_error == "Unhandled"
+        assert failed.json["errorType"] == "KeyError"
+        assert failed.json["requestId"] == failed.request_id
+        warm = lsim.invoke("ric", {"again": 1})
+        assert warm.ok and not warm.cold_start
+
+
+def test_no_container_is_left_behind() -> None:
+    with BlockingSimulator(load_project(REPO / "tests" / "project"), backend="docker") as lsim:
+        session = lsim.simulator.backend.session  # type: ignore[union-attr]
+        for _ in range(20):
+            lsim.invoke("echo", {})
+        lsim.invoke("sleepy", {"seconds": 5})  # a timeout: its environment is stopped
+        lsim.invoke("crash", {"code": 1})
+    client = docker.from_env()
+    left = client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"{SESSION_LABEL}={session}"]})
+    assert left == []
