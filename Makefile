@@ -22,7 +22,7 @@ bench: setup  ## the benchmarks: each figure printed against a baseline measured
 lint:
 	$(PYTHON) -m ruff check simulator tests benchmarks
 	$(PYTHON) -m ruff format --check simulator
-	$(PYTHON) -m mypy simulator/config.py simulator/project.py simulator/invocation.py simulator/errors.py simulator/pool.py
+	$(PYTHON) -m mypy simulator
 
 clean:  ## remove containers lsim left behind after a crash
 	$(PYTHON) -m simulator.cli clean

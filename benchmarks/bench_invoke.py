@@ -68,7 +68,8 @@ def docker_run_baseline(image: str, n: int) -> list[float]:
         began = time.perf_counter()
         subprocess.run(
             ["docker", "run", "--rm", "--entrypoint", "python3", image, "-c", "pass"],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         samples.append((time.perf_counter() - began) * 1000)
     return samples
@@ -86,19 +87,36 @@ async def main() -> None:
         added_median = median(warm) - median(baseline)
         added_p99 = percentile(warm, 0.99) - percentile(baseline, 0.99)
         print(f"warm invocation of a no-op handler, {WARM_N} sequential, Docker backend, 1769 MB (1 vCPU):")
-        figure("  median per invocation, through lsim", median(warm), "ms", median(baseline), "in-process call")
-        figure("  p99 per invocation, through lsim", percentile(warm, 0.99), "ms", percentile(baseline, 0.99), "in-process call")
-        print(f"  added latency: median {added_median:.3f} ms (target <= 2 ms), p99 {added_p99:.3f} ms (target <= 10 ms)")
+        figure(
+            "  median per invocation, through lsim", median(warm), "ms", median(baseline), "in-process call"
+        )
+        figure(
+            "  p99 per invocation, through lsim",
+            percentile(warm, 0.99),
+            "ms",
+            percentile(baseline, 0.99),
+            "in-process call",
+        )
+        print(
+            f"  added latency: median {added_median:.3f} ms (target <= 2 ms), p99 {added_p99:.3f} ms (target <= 10 ms)"
+        )
 
         docker_run = docker_run_baseline(image, COLD_N)
         cold = await cold_starts(simulator, COLD_N)
         print(f"cold start of a no-op function, median of {COLD_N}:")
-        figure("  lsim cold invocation", median(cold), "ms", median(docker_run),
-               "`docker run --rm <image> python3 -c pass`; target <= 1.3x")
+        figure(
+            "  lsim cold invocation",
+            median(cold),
+            "ms",
+            median(docker_run),
+            "`docker run --rm <image> python3 -c pass`; target <= 1.3x",
+        )
 
     client = docker.from_env()
     left = client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"lsim.session={session}"]})
-    print(f"containers left behind after {WARM_N + 1} warm and {COLD_N} cold invocations and close: {len(left)} (target 0)")
+    print(
+        f"containers left behind after {WARM_N + 1} warm and {COLD_N} cold invocations and close: {len(left)} (target 0)"
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from .config import FunctionConfig, Limits, ProjectConfig
 from .invocation import (
@@ -36,9 +37,7 @@ OUTPUT_SETTLE_S = 0.005
 OUTPUT_SETTLE_CAP_S = 0.05
 
 
-def lambda_environment(
-    function: FunctionConfig, version: str, project: ProjectConfig
-) -> dict[str, str]:
+def lambda_environment(function: FunctionConfig, version: str, project: ProjectConfig) -> dict[str, str]:
     """The variables Lambda sets in every execution environment, then the function's own.
     https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
     """
@@ -119,8 +118,18 @@ class ExecutionEnvironment:
         self._output = bytearray()
         self._last_output = 0.0
         self._disposals: set[asyncio.Future[None]] = set()
+        self._generation = 0  # bumped per sandbox: late output of a stopped one is dropped
 
     # -- output ---------------------------------------------------------------------------------------
+    def _sink(self) -> Callable[[bytes], None]:
+        generation = self._generation
+
+        def on_output(chunk: bytes) -> None:
+            if generation == self._generation:
+                self._on_output(chunk)
+
+        return on_output
+
     def _on_output(self, chunk: bytes) -> None:
         self._output += chunk
         self._last_output = time.monotonic()
@@ -148,7 +157,8 @@ class ExecutionEnvironment:
         host = self.backend.runtime_api_host(self.spec)
         self._address = await self.runtime_api.open(host, self._channel)
         self._sandbox = self.backend.create(self.spec)
-        await self._sandbox.start(self._address, self._on_output)
+        self._generation += 1
+        await self._sandbox.start(self._address, self._sink())
 
     async def init(self, timeout_s: float) -> InitOutcome:
         """Start the sandbox and wait for the runtime's first `next` (init done), an init error, an
@@ -160,9 +170,9 @@ class ExecutionEnvironment:
             raise
         assert self._channel is not None and self._sandbox is not None
         started = self._sandbox.started_at or time.monotonic()
-        ready = asyncio.ensure_future(self._channel.ready.wait())
-        exited = asyncio.ensure_future(self._sandbox.wait())
-        init_error = self._channel.init_error
+        ready: asyncio.Future[Any] = asyncio.ensure_future(self._channel.ready.wait())
+        exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
+        init_error: asyncio.Future[Any] = self._channel.init_error
         done, _ = await asyncio.wait(
             {ready, exited, init_error}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
         )
@@ -192,6 +202,7 @@ class ExecutionEnvironment:
     def _detach(self) -> tuple[Sandbox | None, str | None]:
         sandbox, address = self._sandbox, self._address
         self._sandbox = self._channel = self._address = None
+        self._generation += 1
         if self.state is not State.DEAD:
             self.state = State.NEW
         return sandbox, address
@@ -255,8 +266,8 @@ class ExecutionEnvironment:
     async def _run(self, invocation: Invocation, budget_s: float) -> RuntimeOutcome | _Failure:
         """Hand the invocation to the runtime; wait for its outcome, its exit or the deadline."""
         assert self._channel is not None and self._sandbox is not None
-        response = self._channel.submit(invocation)
-        exited = asyncio.ensure_future(self._sandbox.wait())
+        response: asyncio.Future[Any] = self._channel.submit(invocation)
+        exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
         done, _ = await asyncio.wait(
             {response, exited}, timeout=max(budget_s, 0.001), return_when=asyncio.FIRST_COMPLETED
         )
@@ -288,6 +299,9 @@ class ExecutionEnvironment:
         handed_out = self._channel.handed_out_at if self._channel is not None else began
         duration_ms = max(0.0, (ended - max(handed_out, began)) * 1000)
         max_memory = self._sandbox.max_memory_used_mb() if self._sandbox is not None else 0
+        status: str | None = None
+        error_type: str | None = None
+        function_error: str | None
         if isinstance(outcome, _Failure):
             payload = outcome.body or error_payload(outcome.error_type, outcome.message)
             function_error, status, error_type = "Unhandled", outcome.status, outcome.error_type
@@ -295,7 +309,6 @@ class ExecutionEnvironment:
         else:
             payload = outcome.body
             function_error = "Unhandled" if outcome.kind == "error" else None
-            status = error_type = None
         if want_logs and self._sandbox is not None:
             await self._settle_output(ended)
         output = self._take_output().rstrip("\n")

@@ -15,7 +15,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from aiohttp import web
 
@@ -159,7 +159,7 @@ class RuntimeApiServer:
         assert self._runner is not None
         site = web.TCPSite(self._runner, host, 0, reuse_address=True)
         await site.start()
-        server = site._server  # the asyncio Server: the only way aiohttp exposes the bound port
+        server = cast(asyncio.Server, site._server)  # the only way aiohttp exposes the bound port
         assert server is not None and server.sockets
         port = server.sockets[0].getsockname()[1]
         self._channels[port] = channel
@@ -225,7 +225,9 @@ class RuntimeApiServer:
                 request_id,
                 RuntimeOutcome(
                     "error",
-                    json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode(),
+                    json.dumps(
+                        {"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}
+                    ).encode(),
                     "Function.ResponseSizeTooLarge",
                     time.monotonic(),
                 ),

@@ -106,10 +106,10 @@ class Simulator:
         try:
             return self.project.functions[name]
         except KeyError:
+            known = ", ".join(sorted(self.project.functions))
+            hint = f"known functions: {known}" if known else "the project file defines no functions"
             raise ResourceNotFoundException(
-                f"Function not found: {self.project.function_arn(name)}"
-                + (f" (known functions: {', '.join(sorted(self.project.functions))})" if self.project.functions
-                   else " (the project file defines no functions)")
+                f"Function not found: {self.project.function_arn(name)} ({hint})"
             ) from None
 
     def resolve(self, reference: str, qualifier: str | None = None) -> tuple[FunctionConfig, str]:

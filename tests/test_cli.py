@@ -15,7 +15,9 @@ from .conftest import HERE, REPO
 PROJECT = HERE / "project"
 
 
-def lsim(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
+def lsim(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path = PROJECT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "simulator.cli", *args],
         input=stdin,
@@ -64,7 +66,10 @@ def test_log_type_tail_keeps_the_last_4_kb() -> None:
 def test_unknown_function_exits_2_and_names_the_known_ones() -> None:
     done = lsim("invoke", "nope", "--backend", "process")
     assert done.returncode == 2
-    assert "ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope" in done.stderr
+    assert (
+        "ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope"
+        in done.stderr
+    )
     assert "known functions: " in done.stderr and "echo" in done.stderr
 
 
@@ -113,6 +118,14 @@ def test_auto_backend_falls_back_to_process_with_a_warning(tmp_path: Path) -> No
 
 
 def test_sample_hello_runs_from_its_folder() -> None:
-    done = lsim("invoke", "hello", "--event", "events/greet.json", "--backend", "process", cwd=REPO / "samples" / "hello")
+    done = lsim(
+        "invoke",
+        "hello",
+        "--event",
+        "events/greet.json",
+        "--backend",
+        "process",
+        cwd=REPO / "samples" / "hello",
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["message"] == "Hello, Ada!"

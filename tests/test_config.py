@@ -47,11 +47,17 @@ def test_no_project_file_says_how_to_fix_it(tmp_path: Path) -> None:
         ("memory_size = 10241", r"functions\.f\.memory_size: 10241 MB is out of range"),
         ("timeout = 0", r"functions\.f\.timeout: 0 s is out of range: Lambda allows 1-900 seconds"),
         ("timeout = 901", r"functions\.f\.timeout: 901 s is out of range"),
-        ("ephemeral_storage = 100", r"functions\.f\.ephemeral_storage: 100 MB is out of range: Lambda allows 512-10240"),
+        (
+            "ephemeral_storage = 100",
+            r"functions\.f\.ephemeral_storage: 100 MB is out of range: Lambda allows 512-10240",
+        ),
         ('runtime2 = "x"', r"functions\.f\.runtime2: unknown key"),
         ('architecture = "sparc"', r"functions\.f\.architecture"),
         ('layers = ["a", "b", "c", "d", "e", "f"]', r"6 layers given: a function can use at most 5 layers"),
-        ('environment = { AWS_REGION = "eu-west-1" }', r"reserved keys .* Reserved keys used in this request: AWS_REGION"),
+        (
+            'environment = { AWS_REGION = "eu-west-1" }',
+            r"reserved keys .* Reserved keys used in this request: AWS_REGION",
+        ),
         ('environment = { "1BAD" = "x" }', r"environment variable name '1BAD' is invalid"),
         ('environment = { X = "x" }', r"environment variable name 'X' is invalid"),
         ('environment = { BIG = "' + "x" * 4100 + '" }', r"exceeded the 4KB limit"),
@@ -89,7 +95,9 @@ def test_image_function_takes_image_only(tmp_path: Path) -> None:
 
 
 def test_limits_can_be_changed_for_what_if_runs(tmp_path: Path) -> None:
-    project = load_project(write(tmp_path, "[limits]\nmemory_max_mb = 20000\n" + BASE + "memory_size = 16000\n"))
+    project = load_project(
+        write(tmp_path, "[limits]\nmemory_max_mb = 20000\n" + BASE + "memory_size = 16000\n")
+    )
     assert project.limits.memory_max_mb == 20000
     assert project.functions["f"].memory_size == 16000
 

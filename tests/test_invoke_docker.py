@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -51,7 +50,11 @@ def test_cold_then_warm_invocation(docker_lsim: BlockingSimulator) -> None:
 
 def test_module_code_runs_once_per_environment(docker_lsim: BlockingSimulator) -> None:
     results = [docker_lsim.invoke("counter").json for _ in range(3)]
-    assert [r["calls"] for r in results] == [results[0]["calls"], results[0]["calls"] + 1, results[0]["calls"] + 2]
+    assert [r["calls"] for r in results] == [
+        results[0]["calls"],
+        results[0]["calls"] + 1,
+        results[0]["calls"] + 2,
+    ]
     assert len({r["init_at"] for r in results}) == 1
 
 
@@ -60,7 +63,13 @@ def test_environment_is_shaped_like_lambda(docker_lsim: BlockingSimulator) -> No
     assert (facts["uid"], facts["gid"]) == (993, 990)
     assert facts["cwd"] == "/var/task"
     assert facts["python"] == [3, 11]
-    assert facts["writable"] == {"/tmp": True, "/var/task": False, "/opt": False, "/": False, "/var/runtime": False}
+    assert facts["writable"] == {
+        "/tmp": True,
+        "/var/task": False,
+        "/opt": False,
+        "/": False,
+        "/var/runtime": False,
+    }
     assert 590 <= facts["tmp_size_mb"] <= 600  # ephemeral_storage = 600
     assert facts["docker_socket"] is False
     assert facts["memory_limit"] == str(256 * 1024 * 1024)
@@ -82,7 +91,11 @@ def test_environment_is_shaped_like_lambda(docker_lsim: BlockingSimulator) -> No
     assert re.fullmatch(r"[\d.]+:\d+", env["AWS_LAMBDA_RUNTIME_API"])
     assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-")
     path = facts["sys_path"]
-    assert path.index("/var/task") < path.index("/opt/python/lib/python3.11/site-packages") < path.index("/opt/python")
+    assert (
+        path.index("/var/task")
+        < path.index("/opt/python/lib/python3.11/site-packages")
+        < path.index("/opt/python")
+    )
     context = facts["context"]
     assert context["function_name"] == "inspect" and context["function_version"] == "$LATEST"
     assert context["invoked_function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:inspect"
@@ -157,7 +170,11 @@ def test_response_over_6_mb_is_refused(docker_lsim: BlockingSimulator) -> None:
 @pytest.mark.parametrize(
     ("function", "error_type", "message"),
     [
-        ("importerr", "Runtime.ImportModuleError", "Unable to import module 'no_such_module': No module named 'no_such_module'"),
+        (
+            "importerr",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'no_such_module': No module named 'no_such_module'",
+        ),
         ("nohandler", "Runtime.HandlerNotFound", "Handler 'no_such_function' missing on module 'handlers'"),
         ("initcrash", "RuntimeError", "cannot connect to the database at init"),
     ],

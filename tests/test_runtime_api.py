@@ -16,7 +16,9 @@ from simulator.runtime_api import RuntimeApiServer, RuntimeChannel
 BASE = "/2018-06-01/runtime"
 
 
-def run(scenario: Callable[[aiohttp.ClientSession, str, RuntimeChannel], Awaitable[Any]], limit: int = 1024) -> Any:
+def run(
+    scenario: Callable[[aiohttp.ClientSession, str, RuntimeChannel], Awaitable[Any]], limit: int = 1024
+) -> Any:
     async def main() -> Any:
         server = RuntimeApiServer()
         channel = RuntimeChannel(limit)
@@ -112,7 +114,9 @@ def test_error_post_carries_the_error_type() -> None:
             pass
         body = json.dumps({"errorMessage": "x", "errorType": "KeyError", "stackTrace": []})
         headers = {"Lambda-Runtime-Function-Error-Type": "Unhandled"}
-        async with session.post(f"{url}{BASE}/invocation/req-1/error", data=body, headers=headers) as response:
+        async with session.post(
+            f"{url}{BASE}/invocation/req-1/error", data=body, headers=headers
+        ) as response:
             assert response.status == 202
         result = await outcome
         assert (result.kind, result.error_type) == ("error", "KeyError")

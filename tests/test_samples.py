@@ -33,7 +33,7 @@ def test_custom_runtime_in_shell() -> None:
         assert first.json["echo"] == {"message": "hi"} and first.json["requestId"] == first.request_id
         second = lsim.invoke("echo-sh", {"message": "again"})
         assert second.json["coldStartAt"] == first.json["coldStartAt"]  # the same warm environment
-        failed = lsim.invoke("echo-sh", b"\"fail\"")
+        failed = lsim.invoke("echo-sh", b'"fail"')
         assert failed.function_error == "Unhandled"
 
 

@@ -49,13 +49,13 @@ class ExitStatus:
 
 
 # The words Go's os.ProcessState uses, which is what Lambda prints.
-_SIGNAL_WORDS = {
-    signal.SIGKILL: "killed",
-    signal.SIGTERM: "terminated",
-    signal.SIGABRT: "aborted",
-    signal.SIGSEGV: "segmentation fault",
-    signal.SIGBUS: "bus error",
-    signal.SIGINT: "interrupt",
+_SIGNAL_WORDS: dict[int, str] = {
+    signal.SIGKILL.value: "killed",
+    signal.SIGTERM.value: "terminated",
+    signal.SIGABRT.value: "aborted",
+    signal.SIGSEGV.value: "segmentation fault",
+    signal.SIGBUS.value: "bus error",
+    signal.SIGINT.value: "interrupt",
 }
 
 

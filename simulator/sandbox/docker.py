@@ -12,6 +12,7 @@ by one thread of its own and handed to the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 import threading
@@ -157,7 +158,10 @@ class DockerSandbox(Sandbox):
             self.backend.client.api.attach, container_id, stdout=True, stderr=True, stream=True, logs=True
         )
         threading.Thread(
-            target=self._pump, args=(stream, on_output, loop), name=f"lsim-out-{container_id[:12]}", daemon=True
+            target=self._pump,
+            args=(stream, on_output, loop),
+            name=f"lsim-out-{container_id[:12]}",
+            daemon=True,
         ).start()
         await self.backend.call(self.backend.client.api.start, container_id)
         self.started_at = await self.backend.call(self._process_started_at, container_id)
@@ -279,10 +283,8 @@ class DockerSandbox(Sandbox):
         if self._exit is not None and self._exit.done() and self._exit.result().oom_killed:
             return self.spec.memory_mb
         if self._memory_file is not None:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 self._peak_mb = math.ceil(int(self._memory_file.read_text()) / (1024 * 1024))
-            except (OSError, ValueError):
-                pass
         return self._peak_mb
 
     async def stop(self) -> None:
@@ -291,8 +293,8 @@ class DockerSandbox(Sandbox):
         self._stopped = True
         self.backend.forget(self)
         if self.container_id is not None:
-            try:
-                await self.backend.call(self.backend.client.api.remove_container, self.container_id, force=True)
-            except Exception:  # already gone
-                pass
+            with contextlib.suppress(Exception):  # already gone
+                await self.backend.call(
+                    self.backend.client.api.remove_container, self.container_id, force=True
+                )
         self._set_exit(ExitStatus(signal=9))
