@@ -17,6 +17,8 @@ class EnvironmentPool:
         self._make = make
         self._idle: list[ExecutionEnvironment] = []
         self._all: set[ExecutionEnvironment] = set()
+        self._retired = False
+        self._stopping: set[asyncio.Task[None]] = set()
         self.created = 0
 
     def acquire(self) -> ExecutionEnvironment:
@@ -33,8 +35,22 @@ class EnvironmentPool:
     def release(self, environment: ExecutionEnvironment) -> None:
         if environment.state is State.DEAD:
             self._all.discard(environment)
+        elif self._retired:  # its code or configuration changed while it ran: it serves no one else
+            self._all.discard(environment)
+            task = asyncio.ensure_future(environment.stop())
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
         else:
             self._idle.append(environment)
+
+    async def retire(self) -> None:
+        """Stop idle environments now and busy ones when their invocation ends (hot reload, a new
+        configuration): in-flight invocations finish where they started."""
+        self._retired = True
+        idle, self._idle = self._idle, []
+        for environment in idle:
+            self._all.discard(environment)
+        await asyncio.gather(*(e.stop() for e in idle), return_exceptions=True)
 
     @property
     def size(self) -> int:
@@ -56,4 +72,4 @@ class EnvironmentPool:
 
     async def close(self) -> None:
         environments, self._idle, self._all = list(self._all), [], set()
-        await asyncio.gather(*(e.stop() for e in environments), return_exceptions=True)
+        await asyncio.gather(*(e.stop() for e in environments), *self._stopping, return_exceptions=True)

@@ -70,6 +70,7 @@ class Simulator:
         self.progress = progress
         self.runtime_api = RuntimeApiServer()
         self._pools: dict[tuple[str, str], EnvironmentPool] = {}
+        self._retiring: set[EnvironmentPool] = set()  # retired pools whose busy environments still run
         self._prepared: set[tuple[str, str]] = set()
         self._prepare_lock = asyncio.Lock()
         self._background: set[asyncio.Task[Any]] = set()
@@ -95,8 +96,10 @@ class Simulator:
             self._reaper.cancel()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
-        await asyncio.gather(*(pool.close() for pool in self._pools.values()), return_exceptions=True)
+        pools = [*self._pools.values(), *self._retiring]
+        await asyncio.gather(*(pool.close() for pool in pools), return_exceptions=True)
         self._pools.clear()
+        self._retiring.clear()
         if self.backend is not None:
             await self.backend.close()
         await self.runtime_api.close()
@@ -271,6 +274,16 @@ class Simulator:
 
     def pools(self) -> dict[tuple[str, str], EnvironmentPool]:
         return dict(self._pools)
+
+    async def retire(self, function_name: str) -> int:
+        """Make the next invocations of a function start fresh environments (its code or configuration
+        changed); in-flight invocations finish in the environments they started in. Returns how many
+        pools were retired."""
+        retired = [key for key in self._pools if key[0] == function_name]
+        pools = [self._pools.pop(key) for key in retired]
+        self._retiring.update(pools)
+        await asyncio.gather(*(pool.retire() for pool in pools), return_exceptions=True)
+        return len(pools)
 
     async def _reap_forever(self) -> None:
         while True:
