@@ -332,7 +332,7 @@ class ExecutionEnvironment:
         return InvocationResult(
             request_id=invocation.request_id,
             status_code=200,
-            payload=payload,
+            body=payload,
             executed_version=self.version,
             function_error=function_error,
             logs="\n".join(line for line in logs if line) + "\n",

@@ -97,7 +97,7 @@ class InvocationResult:
 
     request_id: str
     status_code: int
-    payload: bytes
+    body: bytes  # the response payload as on the wire
     executed_version: str
     function_error: str | None = None  # "Unhandled" when the function failed, as X-Amz-Function-Error
     logs: str = ""
@@ -110,15 +110,22 @@ class InvocationResult:
         return self.function_error is None
 
     @property
-    def json(self) -> Any:
-        """The payload parsed as JSON (None for an empty payload)."""
-        return json.loads(self.payload) if self.payload else None
+    def payload(self) -> Any:
+        """The response payload parsed as JSON (None for an empty one)."""
+        return json.loads(self.body) if self.body else None
 
     @property
-    def error_type(self) -> str | None:
+    def error(self) -> dict[str, Any] | None:
+        """For a function error, its body: errorType, errorMessage (and stackTrace, requestId)."""
         if self.function_error is None:
             return None
         try:
-            return str(self.json.get("errorType"))
-        except (ValueError, AttributeError):
-            return None
+            parsed = self.payload
+        except ValueError:
+            parsed = None
+        return parsed if isinstance(parsed, dict) else {"errorMessage": self.body.decode("utf-8", "replace")}
+
+    @property
+    def error_type(self) -> str | None:
+        error = self.error
+        return str(error.get("errorType")) if error and error.get("errorType") else None

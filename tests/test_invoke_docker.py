@@ -27,7 +27,7 @@ def report_of(logs: str) -> re.Match[str]:
 def test_cold_then_warm_invocation(docker_lsim: BlockingSimulator) -> None:
     first = docker_lsim.invoke("echo", {"name": "Ada"})
     assert first.ok and first.status_code == 200
-    assert first.json == {"event": {"name": "Ada"}, "greeting": "hi"}
+    assert first.payload == {"event": {"name": "Ada"}, "greeting": "hi"}
     assert first.executed_version == "$LATEST"
     lines = first.logs.splitlines()
     start = lines.index(f"START RequestId: {first.request_id} Version: $LATEST")
@@ -42,14 +42,14 @@ def test_cold_then_warm_invocation(docker_lsim: BlockingSimulator) -> None:
     assert int(report["billed"]) >= float(report["duration"]) + float(report["init"])
 
     second = docker_lsim.invoke("echo", {"name": "Bob"})
-    assert second.json["event"] == {"name": "Bob"}
+    assert second.payload["event"] == {"name": "Bob"}
     assert not second.cold_start
     assert report_of(second.logs)["init"] is None, "a warm start has no Init Duration"
     assert "init: handlers module imported" not in second.logs
 
 
 def test_module_code_runs_once_per_environment(docker_lsim: BlockingSimulator) -> None:
-    results = [docker_lsim.invoke("counter").json for _ in range(3)]
+    results = [docker_lsim.invoke("counter").payload for _ in range(3)]
     assert [r["calls"] for r in results] == [
         results[0]["calls"],
         results[0]["calls"] + 1,
@@ -59,7 +59,7 @@ def test_module_code_runs_once_per_environment(docker_lsim: BlockingSimulator) -
 
 
 def test_environment_is_shaped_like_lambda(docker_lsim: BlockingSimulator) -> None:
-    facts = docker_lsim.invoke("inspect").json
+    facts = docker_lsim.invoke("inspect").payload
     assert (facts["uid"], facts["gid"]) == (993, 990)
     assert facts["cwd"] == "/var/task"
     assert facts["python"] == [3, 11]
@@ -106,7 +106,7 @@ def test_environment_is_shaped_like_lambda(docker_lsim: BlockingSimulator) -> No
 def test_handler_exception_is_a_function_error(docker_lsim: BlockingSimulator) -> None:
     result = docker_lsim.invoke("fail", {"why": "bad input"})
     assert result.function_error == "Unhandled" and result.status_code == 200
-    body = result.json
+    body = result.payload
     assert body["errorType"] == "ValueError"
     assert body["errorMessage"] == "boom: bad input"
     assert body["requestId"] == result.request_id
@@ -118,14 +118,14 @@ def test_handler_exception_is_a_function_error(docker_lsim: BlockingSimulator) -
 def test_unserializable_result_is_a_marshal_error(docker_lsim: BlockingSimulator) -> None:
     result = docker_lsim.invoke("unserializable")
     assert result.function_error == "Unhandled"
-    assert result.json["errorType"] == "Runtime.MarshalError"
-    assert "Unable to marshal response" in result.json["errorMessage"]
+    assert result.payload["errorType"] == "Runtime.MarshalError"
+    assert "Unable to marshal response" in result.payload["errorMessage"]
 
 
 def test_timeout_stops_the_environment_and_the_next_start_is_cold(docker_lsim: BlockingSimulator) -> None:
     result = docker_lsim.invoke("sleepy", {"seconds": 5})
     assert result.function_error == "Unhandled"
-    assert result.json == {
+    assert result.payload == {
         "errorType": "Sandbox.Timedout",
         "errorMessage": f"RequestId: {result.request_id} Error: Task timed out after 1.00 seconds",
     }
@@ -141,30 +141,30 @@ def test_timeout_stops_the_environment_and_the_next_start_is_cold(docker_lsim: B
 def test_out_of_memory_kills_the_environment(docker_lsim: BlockingSimulator) -> None:
     result = docker_lsim.invoke("hog", {"mb": 400})
     assert result.function_error == "Unhandled"
-    assert result.json["errorType"] == "Runtime.ExitError"
-    assert result.json["errorMessage"] == (
+    assert result.payload["errorType"] == "Runtime.ExitError"
+    assert result.payload["errorMessage"] == (
         f"RequestId: {result.request_id} Error: Runtime exited with error: signal: killed"
     )
     report = report_of(result.logs)
     assert (report["status"], report["type"]) == ("error", "Runtime.ExitError")
     assert int(report["max"]) >= 120
     fine = docker_lsim.invoke("hog", {"mb": 20})
-    assert fine.json == {"allocated_mb": 20} and fine.cold_start
+    assert fine.payload == {"allocated_mb": 20} and fine.cold_start
 
 
 def test_runtime_exit_is_reported_with_its_status(docker_lsim: BlockingSimulator) -> None:
     result = docker_lsim.invoke("crash", {"code": 3})
-    assert result.json["errorType"] == "Runtime.ExitError"
-    assert result.json["errorMessage"].endswith("Runtime exited with error: exit status 3")
+    assert result.payload["errorType"] == "Runtime.ExitError"
+    assert result.payload["errorMessage"].endswith("Runtime exited with error: exit status 3")
     assert "about to exit" in result.logs
 
 
 def test_response_over_6_mb_is_refused(docker_lsim: BlockingSimulator) -> None:
     result = docker_lsim.invoke("big", {"bytes": 7 * 1024 * 1024})
     assert result.function_error == "Unhandled"
-    assert result.json["errorType"] == "Function.ResponseSizeTooLarge"
+    assert result.payload["errorType"] == "Function.ResponseSizeTooLarge"
     small = docker_lsim.invoke("big", {"bytes": 1024})
-    assert small.json == "x" * 1024 and not small.cold_start  # the environment survived
+    assert small.payload == "x" * 1024 and not small.cold_start  # the environment survived
 
 
 @pytest.mark.parametrize(
@@ -182,8 +182,8 @@ def test_response_over_6_mb_is_refused(docker_lsim: BlockingSimulator) -> None:
 def test_init_errors(docker_lsim: BlockingSimulator, function: str, error_type: str, message: str) -> None:
     result = docker_lsim.invoke(function)
     assert result.function_error == "Unhandled"
-    assert result.json["errorType"] == error_type
-    assert message in result.json["errorMessage"]
+    assert result.payload["errorType"] == error_type
+    assert message in result.payload["errorMessage"]
     # Lambda tries init again inside the invocation ("suppressed init") and reports both phases.
     assert "Phase: init\tStatus: error" in result.logs
     assert "Phase: invoke\tStatus: error" in result.logs

@@ -7,33 +7,33 @@ from simulator.blocking import BlockingSimulator
 
 def test_invocation_and_warm_reuse(process_lsim: BlockingSimulator) -> None:
     first = process_lsim.invoke("echo", {"n": 1})
-    assert first.json == {"event": {"n": 1}, "greeting": "hi"}
+    assert first.payload == {"event": {"n": 1}, "greeting": "hi"}
     assert "\tInit Duration: " in first.logs or not first.cold_start
-    calls = [process_lsim.invoke("counter").json["calls"] for _ in range(3)]
+    calls = [process_lsim.invoke("counter").payload["calls"] for _ in range(3)]
     assert calls == [calls[0], calls[0] + 1, calls[0] + 2]
 
 
 def test_function_error(process_lsim: BlockingSimulator) -> None:
     result = process_lsim.invoke("fail", {"why": "x"})
-    assert result.function_error == "Unhandled" and result.json["errorType"] == "ValueError"
+    assert result.function_error == "Unhandled" and result.payload["errorType"] == "ValueError"
 
 
 def test_timeout_is_enforced(process_lsim: BlockingSimulator) -> None:
     result = process_lsim.invoke("sleepy", {"seconds": 5})
-    assert result.json["errorType"] == "Sandbox.Timedout"
+    assert result.payload["errorType"] == "Sandbox.Timedout"
     assert "Status: timeout" in result.logs
     assert process_lsim.invoke("sleepy", {"seconds": 0}).cold_start
 
 
 def test_memory_limit_is_enforced(process_lsim: BlockingSimulator) -> None:
     result = process_lsim.invoke("hog", {"mb": 400})
-    assert result.json["errorType"] == "Runtime.ExitError"
-    assert result.json["errorMessage"].endswith("Runtime exited with error: signal: killed")
-    assert process_lsim.invoke("hog", {"mb": 10}).json == {"allocated_mb": 10}
+    assert result.payload["errorType"] == "Runtime.ExitError"
+    assert result.payload["errorMessage"].endswith("Runtime exited with error: signal: killed")
+    assert process_lsim.invoke("hog", {"mb": 10}).payload == {"allocated_mb": 10}
 
 
 def test_layers_path_and_task_root(process_lsim: BlockingSimulator) -> None:
-    facts = process_lsim.invoke("inspect").json
+    facts = process_lsim.invoke("inspect").payload
     path = facts["sys_path"]
     task_root = facts["env"]["LAMBDA_TASK_ROOT"]
     assert path[0] == task_root
@@ -42,4 +42,4 @@ def test_layers_path_and_task_root(process_lsim: BlockingSimulator) -> None:
 
 def test_init_error(process_lsim: BlockingSimulator) -> None:
     result = process_lsim.invoke("importerr")
-    assert result.json["errorType"] == "Runtime.ImportModuleError"
+    assert result.payload["errorType"] == "Runtime.ImportModuleError"

@@ -20,19 +20,19 @@ SAMPLES = REPO / "samples"
 def test_hello_sample() -> None:
     with BlockingSimulator(load_project(SAMPLES / "hello"), backend="docker") as lsim:
         result = lsim.invoke("hello", {"name": "Ada"})
-        assert result.json["message"] == "Hello, Ada!" and result.json["stage"] == "dev"
-        assert result.json["memory_limit_in_mb"] == 128
-        assert 0 < result.json["remaining_ms"] <= 3000
+        assert result.payload["message"] == "Hello, Ada!" and result.payload["stage"] == "dev"
+        assert result.payload["memory_limit_in_mb"] == 128
+        assert 0 < result.payload["remaining_ms"] <= 3000
         assert "greeting Ada" in result.logs
 
 
 def test_custom_runtime_in_shell() -> None:
     with BlockingSimulator(load_project(SAMPLES / "custom-runtime"), backend="docker") as lsim:
         first = lsim.invoke("echo-sh", {"message": "hi"})
-        assert first.ok, first.payload
-        assert first.json["echo"] == {"message": "hi"} and first.json["requestId"] == first.request_id
+        assert first.ok, first.body
+        assert first.payload["echo"] == {"message": "hi"} and first.payload["requestId"] == first.request_id
         second = lsim.invoke("echo-sh", {"message": "again"})
-        assert second.json["coldStartAt"] == first.json["coldStartAt"]  # the same warm environment
+        assert second.payload["coldStartAt"] == first.payload["coldStartAt"]  # the same warm environment
         failed = lsim.invoke("echo-sh", b'"fail"')
         assert failed.function_error == "Unhandled"
 
@@ -42,8 +42,8 @@ def test_awslambdaric_image_function_runs_unchanged() -> None:
     subprocess.run([str(SAMPLES / "image-function" / "build.sh")], check=True, timeout=600)
     with BlockingSimulator(load_project(SAMPLES / "image-function"), backend="docker") as lsim:
         result = lsim.invoke("ric", {"hello": "image"})
-        assert result.ok, result.payload
-        assert result.json == {
+        assert result.ok, result.body
+        assert result.payload == {
             "echo": {"hello": "image"},
             "function_name": "ric",
             "runtime_client": "awslambdaric",
@@ -52,8 +52,8 @@ def test_awslambdaric_image_function_runs_unchanged() -> None:
         assert "awslambdaric handled " + result.request_id in result.logs
         failed = lsim.invoke("ric", {"fail": "id"})
         assert failed.function_error == "Unhandled"
-        assert failed.json["errorType"] == "KeyError"
-        assert failed.json["requestId"] == failed.request_id
+        assert failed.payload["errorType"] == "KeyError"
+        assert failed.payload["requestId"] == failed.request_id
         warm = lsim.invoke("ric", {"again": 1})
         assert warm.ok and not warm.cold_start
 

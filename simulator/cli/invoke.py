@@ -73,7 +73,7 @@ def invoke(
     if log_type == "Tail":
         logs = logs[-LOG_TAIL_BYTES:]
     sys.stderr.write(logs.decode("utf-8", "replace"))
-    sys.stdout.write(result.payload.decode("utf-8", "replace") + "\n")
+    sys.stdout.write(result.body.decode("utf-8", "replace") + "\n")
     raise typer.Exit(EXIT_FUNCTION_ERROR if result.function_error else EXIT_OK)
 
 
