@@ -101,6 +101,13 @@ else
     say "Docker engine is running"
 fi
 
+# zip and unzip: the README's layer workflow (`zip -r layer.zip python/`) and `make bench`'s baseline.
+missing=()
+for tool in zip unzip; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    if is_root; then apt_install "${missing[@]}"; else say "note: ${missing[*]} missing (apt-get install ${missing[*]})"; fi
+fi
+
 # --- 3. the runtime images -------------------------------------------------------------------------
 # The offline base images come from debootstrap (root, once per machine); the rest needs only Docker.
 if ! command -v debootstrap >/dev/null && is_root; then

@@ -18,6 +18,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .config import FunctionConfig, ProjectConfig
@@ -28,10 +29,14 @@ from .errors import (
     RequestTooLargeException,
     ResourceNotFoundException,
 )
+from .facade.layers import LayerOperations
 from .invocation import INVOCATION_TYPES, Invocation, InvocationResult, new_request_id
+from .layer_cache import LayerCache
+from .layers import LayerRegistry
 from .pool import EnvironmentPool
 from .runtime_api import RuntimeApiServer
 from .sandbox import SandboxBackend, SandboxSpec, select_backend
+from .store import Store
 
 LATEST = "$LATEST"
 # arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>], or a partial form of it.
@@ -47,7 +52,7 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-class Simulator:
+class Simulator(LayerOperations):
     """A running simulated Lambda service for one project.
 
     Use it as an async context manager; `close()` stops every execution environment it started.
@@ -61,8 +66,12 @@ class Simulator:
         log_sink: LogSink | None = None,
         warn: Callable[[str], None] = _stderr,
         progress: Callable[[str], None] | None = None,
+        store: Store | None = None,
     ) -> None:
         self.project = project
+        self.store = store or Store.for_project(project.root)
+        self.layers = LayerRegistry(self.store, project)
+        self.layer_cache = LayerCache(self.store)
         self._backend_choice = backend
         self.backend: SandboxBackend | None = backend if isinstance(backend, SandboxBackend) else None
         self.log_sink = log_sink
@@ -219,7 +228,9 @@ class Simulator:
             pool.release(environment)
 
     # -- environments -------------------------------------------------------------------------------
-    def sandbox_spec(self, function: FunctionConfig, version: str) -> SandboxSpec:
+    def sandbox_spec(
+        self, function: FunctionConfig, version: str, opt_dir: Path | None = None
+    ) -> SandboxSpec:
         assert self.backend is not None
         cpus = function.memory_size / self.project.limits.memory_per_vcpu_mb
         host = self.backend.host_cpus()
@@ -234,7 +245,7 @@ class Simulator:
             runtime=function.runtime,
             image=function.image,
             code_dir=function.code,
-            opt_dir=None,
+            opt_dir=opt_dir,
             environment=lambda_environment(function, version, self.project),
             memory_mb=function.memory_size,
             cpus=min(cpus, host),
@@ -252,9 +263,10 @@ class Simulator:
         if pool is not None:
             return pool
         assert self.backend is not None, "start() the simulator first"
-        spec = self.sandbox_spec(function, version)
         async with self._prepare_lock:
             if key not in self._pools:
+                opt_dir = await asyncio.to_thread(self._opt_dir, function)
+                spec = self.sandbox_spec(function, version, opt_dir)
                 await self.backend.prepare(spec, self.progress)
                 backend, limits = self.backend, self.project.limits
 
@@ -271,6 +283,10 @@ class Simulator:
 
                 self._pools[key] = EnvironmentPool(make)
         return self._pools[key]
+
+    def _opt_dir(self, function: FunctionConfig) -> Path | None:
+        """The function's layers, checked as Lambda checks them at attach time, merged for /opt."""
+        return self.layer_cache.opt_dir(self.layers.resolve_all(function))
 
     def pools(self) -> dict[tuple[str, str], EnvironmentPool]:
         return dict(self._pools)

@@ -189,3 +189,9 @@ def test_init_errors(docker_lsim: BlockingSimulator, function: str, error_type: 
     assert "Phase: invoke\tStatus: error" in result.logs
     report = report_of(result.logs)
     assert (report["status"], report["type"]) == ("error", error_type)
+
+
+def test_custom_runtime_bootstrap_in_the_code(docker_lsim: BlockingSimulator) -> None:
+    result = docker_lsim.invoke("custom", {"n": 1})
+    assert result.payload == {"from": "/var/task/bootstrap", "event": {"n": 1}}
+    assert 'custom runtime got {"n": 1}' in result.logs

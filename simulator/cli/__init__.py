@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from . import invoke, runtime
+from . import invoke, layer, runtime
 
 app = typer.Typer(
     name="lsim",
@@ -36,3 +36,4 @@ def main(
 app.command()(invoke.invoke)
 app.command()(runtime.clean)
 app.add_typer(runtime.app, name="runtime")
+app.add_typer(layer.app, name="layer")

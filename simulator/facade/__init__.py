@@ -1,0 +1,1 @@
+"""The Simulator facade's operations, one mixin per feature (layers, concurrency, versions...)."""

@@ -1,0 +1,361 @@
+"""Lambda layers: immutable, numbered versions of a zip, attached to functions in order.
+
+https://docs.aws.amazon.com/lambda/latest/dg/chapter-layers.html
+- a version is immutable, its number never reused, even after it is deleted;
+- a deleted version keeps working for functions that already use it, but cannot be attached anew;
+- at most 5 layers a function; a direct upload at most 50 MB zipped; function plus layers at most
+  250 MB unzipped; CompatibleRuntimes (<= 15) and CompatibleArchitectures (<= 2) are checked at attach.
+
+State lives in the project's Store (SQLite rows, zips as content-addressed blobs): publishing the same
+zip twice stores its bytes once. This module knows nothing of Docker or HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .archive import folder_size, inspect_zip, zip_folder
+from .config import RUNTIMES, FunctionConfig, ProjectConfig
+from .errors import InvalidParameterValueException, RequestTooLargeException, ResourceNotFoundException
+from .store import Store
+
+MB = 1024 * 1024
+DIRECT_UPLOAD_LIMIT = 50 * MB  # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+UNZIPPED_LIMIT = 250 * MB
+LAYER_NAME = re.compile(r"[a-zA-Z0-9_-]{1,140}")
+LAYER_VERSION_ARN = re.compile(
+    r"arn:[a-zA-Z0-9-]+:lambda:(?P<region>[a-zA-Z0-9-]+):(?P<account>\d{12}):layer:(?P<name>[a-zA-Z0-9_-]+):(?P<version>\d+)"
+)
+NAME_AND_VERSION = re.compile(r"(?P<name>[a-zA-Z0-9_-]+):(?P<version>\d+)")
+ARCHITECTURES = ("x86_64", "arm64")
+# Every runtime name botocore knows; lsim runs only RUNTIMES, but a layer may declare any of them.
+KNOWN_RUNTIMES = frozenset(
+    {*RUNTIMES, "python3.8", "python3.9", "python3.10", "python3.14", "provided", "nodejs18.x", "nodejs20.x",
+     "nodejs22.x", "nodejs24.x", "java11", "java17", "java21", "java25", "dotnet6", "dotnet8", "dotnet10",
+     "ruby3.2", "ruby3.3", "ruby3.4", "ruby4.0", "go1.x"}
+)  # fmt: skip
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS layer_versions (
+        layer_name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        compatible_runtimes TEXT NOT NULL DEFAULT '[]',
+        compatible_architectures TEXT NOT NULL DEFAULT '[]',
+        license_info TEXT,
+        code_sha256 TEXT NOT NULL,
+        code_size INTEGER NOT NULL,
+        unzipped_size INTEGER NOT NULL,
+        created_date TEXT NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (layer_name, version)
+    )""",
+    """CREATE TABLE IF NOT EXISTS layer_attachments (
+        function_name TEXT NOT NULL,
+        layer_name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (function_name, layer_name, version)
+    )""",
+]
+
+
+@dataclass(frozen=True)
+class LayerVersion:
+    """One published version, as GetLayerVersion describes it."""
+
+    layer_name: str
+    version: int
+    layer_arn: str
+    description: str
+    compatible_runtimes: tuple[str, ...]
+    compatible_architectures: tuple[str, ...]
+    license_info: str | None
+    code_sha256: str  # hex, as stored; the API shows it base64 as AWS does
+    code_size: int
+    unzipped_size: int
+    created_date: str
+    deleted: bool
+    location: str  # where the zip is kept (AWS: a presigned S3 URL)
+
+    @property
+    def arn(self) -> str:
+        return f"{self.layer_arn}:{self.version}"
+
+
+class LayerRegistry:
+    """Publish, look up, delete and attach layer versions of one project."""
+
+    def __init__(self, store: Store, project: ProjectConfig) -> None:
+        self.store = store
+        self.project = project
+        store.ensure_schema("layers", 1, SCHEMA)
+
+    def layer_arn(self, layer_name: str) -> str:
+        settings = self.project.settings
+        return f"arn:aws:lambda:{settings.region}:{settings.account_id}:layer:{layer_name}"
+
+    # -- PublishLayerVersion ------------------------------------------------------------------------
+    def publish_layer_version(
+        self,
+        layer_name: str,
+        zip_file: Path | bytes,
+        *,
+        description: str = "",
+        compatible_runtimes: list[str] | None = None,
+        compatible_architectures: list[str] | None = None,
+        license_info: str | None = None,
+    ) -> LayerVersion:
+        """Store a new immutable version; numbers are taken under the database's write lock, so two
+        processes publishing at once never get the same number."""
+        name = self._check_name(layer_name)
+        runtimes = _check_list(compatible_runtimes, KNOWN_RUNTIMES, 15, "CompatibleRuntimes")
+        architectures = _check_list(compatible_architectures, ARCHITECTURES, 2, "CompatibleArchitectures")
+        size = len(zip_file) if isinstance(zip_file, bytes) else _file_size(zip_file)
+        if size > DIRECT_UPLOAD_LIMIT:
+            raise RequestTooLargeException(
+                f"Request must be smaller than {DIRECT_UPLOAD_LIMIT} bytes for the PublishLayerVersion operation "
+                f"(this zip is {size} bytes); Lambda takes larger layers only from S3, which lsim does not "
+                "simulate: split the layer or trim it"
+            )
+        summary = inspect_zip(zip_file, what=f"layer {name}")
+        if summary.unzipped_size > UNZIPPED_LIMIT:
+            raise InvalidParameterValueException(
+                f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes (layer {name} unzips to "
+                f"{summary.unzipped_size} bytes)"
+            )
+        sha256, code_size = self.store.put_blob(zip_file)
+        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+        with self.store.transaction() as db:
+            row = db.execute(
+                "SELECT MAX(version) AS v FROM layer_versions WHERE layer_name = ?", (name,)
+            ).fetchone()
+            version = (row["v"] or 0) + 1
+            db.execute(
+                "INSERT INTO layer_versions (layer_name, version, description, compatible_runtimes, "
+                "compatible_architectures, license_info, code_sha256, code_size, unzipped_size, created_date) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, version, description, json.dumps(runtimes), json.dumps(architectures), license_info,
+                 sha256, code_size, summary.unzipped_size, created),
+            )  # fmt: skip
+        return self.get_layer_version(name, version, include_deleted=True)
+
+    # -- lookups ------------------------------------------------------------------------------------
+    def get_layer_version(
+        self, layer_name: str, version: int, *, include_deleted: bool = False
+    ) -> LayerVersion:
+        rows = self.store.query(
+            "SELECT * FROM layer_versions WHERE layer_name = ? AND version = ?", (layer_name, int(version))
+        )
+        if not rows or (rows[0]["deleted"] and not include_deleted):
+            raise ResourceNotFoundException(
+                f"The resource you requested does not exist. (layer version {self.layer_arn(layer_name)}:{version}"
+                f"{' was deleted' if rows else ''}; `lsim layer versions {layer_name}` lists what exists)"
+            )
+        return self._version(rows[0])
+
+    def get_layer_version_by_arn(self, arn: str) -> LayerVersion:
+        match = LAYER_VERSION_ARN.fullmatch(arn)
+        if match is None:
+            raise InvalidParameterValueException(
+                f"1 validation error detected: Value '{arn}' at 'arn' failed to satisfy constraint: a layer "
+                "version ARN is arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION"
+            )
+        return self.get_layer_version(match["name"], int(match["version"]))
+
+    def list_layer_versions(
+        self,
+        layer_name: str,
+        compatible_runtime: str | None = None,
+        compatible_architecture: str | None = None,
+    ) -> list[LayerVersion]:
+        """Live versions, newest first, as ListLayerVersions orders them."""
+        rows = self.store.query(
+            "SELECT * FROM layer_versions WHERE layer_name = ? AND deleted = 0 ORDER BY version DESC",
+            (layer_name,),
+        )
+        versions = [self._version(row) for row in rows]
+        return [v for v in versions if _matches(v, compatible_runtime, compatible_architecture)]
+
+    def list_layers(
+        self, compatible_runtime: str | None = None, compatible_architecture: str | None = None
+    ) -> list[LayerVersion]:
+        """The latest matching live version of every layer, by name."""
+        names = [row["layer_name"] for row in self.store.query(
+            "SELECT DISTINCT layer_name FROM layer_versions WHERE deleted = 0 ORDER BY layer_name"
+        )]  # fmt: skip
+        latest = []
+        for name in names:
+            versions = self.list_layer_versions(name, compatible_runtime, compatible_architecture)
+            if versions:
+                latest.append(versions[0])
+        return latest
+
+    def delete_layer_version(self, layer_name: str, version: int) -> None:
+        """Mark a version deleted (AWS answers 204 even when it does not exist). Its zip stays: functions
+        that already use it keep working."""
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE layer_versions SET deleted = 1 WHERE layer_name = ? AND version = ?",
+                (layer_name, int(version)),
+            )
+
+    # -- attaching ----------------------------------------------------------------------------------
+    def resolve(self, function: FunctionConfig, reference: str) -> LayerVersion:
+        """One entry of a function's `layers`: an ARN, `NAME:N`, or a local folder or zip (relative to
+        lsim.toml) that is published on the fly when its content changed."""
+        match = LAYER_VERSION_ARN.fullmatch(reference) or NAME_AND_VERSION.fullmatch(reference)
+        if match is not None:
+            return self._attachable(function, match["name"], int(match["version"]), reference)
+        path = (self.project.root / reference).resolve()
+        if path.exists():
+            return self._publish_local(path)
+        raise InvalidParameterValueException(
+            f"functions.{function.name}.layers: {reference!r} is neither a layer version ARN "
+            "(arn:aws:lambda:REGION:ACCOUNT:layer:NAME:N), NAME:N, nor an existing folder or zip"
+        )
+
+    def resolve_all(self, function: FunctionConfig) -> list[LayerVersion]:
+        """The function's layers in merge order, checked against AWS's rules at attach time."""
+        limit = self.project.limits.layers_per_function
+        if len(function.layers) > limit:
+            raise InvalidParameterValueException(
+                f"Cannot reference more than {limit} layers (functions.{function.name} lists {len(function.layers)})."
+            )
+        layers = [self.resolve(function, reference) for reference in function.layers]
+        for layer in layers:
+            self._check_compatible(function, layer)
+        code_size = folder_size(function.code) if function.code is not None else 0
+        total = code_size + sum(layer.unzipped_size for layer in layers)
+        if total > UNZIPPED_LIMIT:
+            raise InvalidParameterValueException(
+                f"Function code combined with layers exceeds the maximum allowed size of {UNZIPPED_LIMIT} bytes. "
+                f"The actual size is {total} bytes. (functions.{function.name}: code {code_size} bytes + layers)"
+            )
+        with self.store.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO layer_attachments (function_name, layer_name, version) VALUES (?, ?, ?)",
+                [(function.name, layer.layer_name, layer.version) for layer in layers],
+            )
+        return layers
+
+    def _attachable(self, function: FunctionConfig, name: str, version: int, reference: str) -> LayerVersion:
+        layer = (
+            self.get_layer_version(name, version, include_deleted=True)
+            if self._exists(name, version)
+            else None
+        )
+        if layer is None:
+            raise InvalidParameterValueException(
+                f"Layer version {self.layer_arn(name)}:{version} does not exist. (functions.{function.name}.layers: "
+                f"{reference}; publish it with `lsim layer publish {name} --zip FILE`)"
+            )
+        if layer.deleted and not self._attached(function.name, name, version):
+            raise InvalidParameterValueException(
+                f"Layer version {layer.arn} does not exist. (it was deleted: functions that already used it keep "
+                "it, but it cannot be attached anew; publish a new version)"
+            )
+        return layer
+
+    def _check_compatible(self, function: FunctionConfig, layer: LayerVersion) -> None:
+        if (
+            function.runtime
+            and layer.compatible_runtimes
+            and function.runtime not in layer.compatible_runtimes
+        ):
+            raise InvalidParameterValueException(
+                f"Layer version {layer.arn} is not compatible with the function's runtime {function.runtime} "
+                f"(CompatibleRuntimes: {', '.join(layer.compatible_runtimes)})"
+            )
+        if layer.compatible_architectures and function.architecture not in layer.compatible_architectures:
+            raise InvalidParameterValueException(
+                f"Layer version {layer.arn} is not compatible with the function's architecture "
+                f"{function.architecture} (CompatibleArchitectures: {', '.join(layer.compatible_architectures)})"
+            )
+
+    def _publish_local(self, path: Path) -> LayerVersion:
+        """A local folder or zip as a layer named after it; a new version only when its bytes changed."""
+        data = zip_folder(path) if path.is_dir() else path.read_bytes()
+        name = re.sub(r"[^a-zA-Z0-9_-]", "-", path.stem if path.is_file() else path.name)[:140] or "layer"
+        sha256 = hashlib.sha256(data).hexdigest()
+        rows = self.store.query(
+            "SELECT * FROM layer_versions WHERE layer_name = ? AND deleted = 0 ORDER BY version DESC LIMIT 1",
+            (name,),
+        )
+        if rows and rows[0]["code_sha256"] == sha256:
+            return self._version(rows[0])
+        return self.publish_layer_version(name, data, description=f"published by lsim from {path}")
+
+    def _exists(self, name: str, version: int) -> bool:
+        return bool(self.store.query(
+            "SELECT 1 FROM layer_versions WHERE layer_name = ? AND version = ?", (name, version)
+        ))  # fmt: skip
+
+    def _attached(self, function_name: str, name: str, version: int) -> bool:
+        return bool(self.store.query(
+            "SELECT 1 FROM layer_attachments WHERE function_name = ? AND layer_name = ? AND version = ?",
+            (function_name, name, version),
+        ))  # fmt: skip
+
+    def _check_name(self, layer_name: str) -> str:
+        match = LAYER_VERSION_ARN.fullmatch(layer_name + ":1") if layer_name.startswith("arn:") else None
+        name = match["name"] if match else layer_name
+        if not LAYER_NAME.fullmatch(name):
+            raise InvalidParameterValueException(
+                f"1 validation error detected: Value '{layer_name}' at 'layerName' failed to satisfy constraint: "
+                "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ (1-140 characters)"
+            )
+        return name
+
+    def _version(self, r: sqlite3.Row) -> LayerVersion:
+        return LayerVersion(
+            layer_name=r["layer_name"],
+            version=r["version"],
+            layer_arn=self.layer_arn(r["layer_name"]),
+            description=r["description"],
+            compatible_runtimes=tuple(json.loads(r["compatible_runtimes"])),
+            compatible_architectures=tuple(json.loads(r["compatible_architectures"])),
+            license_info=r["license_info"],
+            code_sha256=r["code_sha256"],
+            code_size=r["code_size"],
+            unzipped_size=r["unzipped_size"],
+            created_date=r["created_date"],
+            deleted=bool(r["deleted"]),
+            location=self.store.blob_path(r["code_sha256"]).as_uri(),
+        )
+
+
+def _check_list(values: list[str] | None, allowed: object, limit: int, field: str) -> list[str]:
+    values = list(values or [])
+    if len(values) > limit:
+        raise InvalidParameterValueException(f"{field}: at most {limit} values, {len(values)} given")
+    unknown = [v for v in values if v not in allowed]  # type: ignore[operator]
+    if unknown:
+        raise InvalidParameterValueException(
+            f"1 validation error detected: Value '{unknown[0]}' at '{field[0].lower() + field[1:]}' failed to "
+            f"satisfy constraint: Member must satisfy enum value set"
+            + (f": [{', '.join(ARCHITECTURES)}]" if field == "CompatibleArchitectures" else "")
+        )
+    return values
+
+
+def _matches(version: LayerVersion, runtime: str | None, architecture: str | None) -> bool:
+    if runtime and version.compatible_runtimes and runtime not in version.compatible_runtimes:
+        return False
+    return not (
+        architecture
+        and version.compatible_architectures
+        and architecture not in version.compatible_architectures
+    )
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise InvalidParameterValueException(f"cannot read {path}: {exc.strerror}") from None
