@@ -822,7 +822,7 @@ def test_custom_runtime_sample(api: FakeRuntimeAPI, tmp_path: Path) -> None:
     log = tmp_path / "log.txt"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            ["/bin/sh", str(SAMPLE / "src" / "bootstrap")], env=env, stdout=out, stderr=out
+            ["/bin/sh", str(SAMPLE / "runtime" / "bootstrap")], env=env, stdout=out, stderr=out
         )
     try:
         first = api.invoke({"message": "hi"}).json()
@@ -841,7 +841,7 @@ def test_custom_runtime_sample(api: FakeRuntimeAPI, tmp_path: Path) -> None:
 
     env["_HANDLER"] = "function.nope"
     init = subprocess.run(
-        ["/bin/sh", str(SAMPLE / "src" / "bootstrap")], env=env, capture_output=True, timeout=30
+        ["/bin/sh", str(SAMPLE / "runtime" / "bootstrap")], env=env, capture_output=True, timeout=30
     )
     assert init.returncode == 1
     post = api.wait_post()
