@@ -17,6 +17,8 @@ from pathlib import Path, PurePosixPath
 
 from .errors import InvalidParameterValueException
 
+#: never part of a deployment package: caches and lsim's own state
+IGNORED_NAMES = frozenset({"__pycache__", ".lsim", ".git", ".pytest_cache", ".mypy_cache"})
 # 1980-01-01, the earliest time a zip can hold: fixed so that zipping the same files twice is byte-equal.
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 COPY_BUFFER = 1024 * 1024
@@ -133,7 +135,7 @@ def zip_folder(folder: Path) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder).as_posix()
-            if "__pycache__" in path.parts or path.name.endswith(".pyc"):
+            if IGNORED_NAMES.intersection(path.relative_to(folder).parts) or path.name.endswith(".pyc"):
                 continue
             if path.is_symlink() or not path.is_file():
                 continue

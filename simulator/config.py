@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .vpc import FunctionVpcConfig, VpcConfig
+
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 MB = 1024 * 1024
 
@@ -36,6 +38,37 @@ class Limits(BaseModel):
     init_timeout_s: float = 10.0
     #: how long an idle execution environment stays warm before lsim stops it (AWS does not publish this)
     idle_timeout_s: float = 600.0
+    # -- concurrency and scaling (issue 4): https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html
+    #: the account's concurrency quota per Region, shared by every function
+    concurrent_executions: int = Field(default=1000, ge=1)
+    #: reserved concurrency must leave at least this much unreserved
+    unreserved_concurrency_min: int = Field(default=100, ge=0)
+    #: "function": each function adds `scaling_environments` every `scaling_window_s` (AWS since Nov 2023,
+    #: https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html); "burst": the older account-wide
+    #: initial burst (`burst_concurrency`) then `burst_increase_per_minute`
+    scaling_model: Literal["function", "burst"] = "function"
+    scaling_environments: int = Field(default=1000, ge=1)
+    scaling_window_s: float = Field(default=10.0, gt=0)
+    #: the legacy initial burst; None = AWS's figure for the Region (3000, 1000 or 500)
+    burst_concurrency: int | None = Field(default=None, ge=1)
+    burst_increase_per_minute: int = Field(default=500, ge=1)
+    #: synchronous requests per second are capped at this many times the concurrency
+    requests_per_concurrency: float = Field(default=10.0, gt=0)
+    # -- asynchronous invocation: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+    #: waits before the retries of an event whose function failed (AWS: about 1 and 2 minutes)
+    async_retry_delays_s: tuple[float, ...] = (60.0, 120.0)
+    #: a throttled or system-failed event is retried after 1 s, doubling up to 5 minutes
+    async_backoff_initial_s: float = Field(default=1.0, gt=0)
+    async_backoff_max_s: float = Field(default=300.0, gt=0)
+    # -- VPC (issue 8): https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+    #: elastic network interfaces per VPC: Lambda's Hyperplane ENIs and the resources' interfaces
+    enis_per_vpc: int = Field(default=500, ge=1)
+    #: how long creating a Hyperplane ENI keeps its functions Pending, on top of the real time it takes
+    #: (AWS publishes no figure; reports say about 90 s, so 0 keeps local runs fast: set 90 to feel it)
+    eni_creation_delay_s: float = Field(default=0.0, ge=0)
+    #: added to each cold start of a function in a VPC, before its init: the pre-2019 ENI attachment cost
+    #: (AWS: Hyperplane made it negligible, hence 0; set it to 10000 for the old VPC cold start)
+    vpc_cold_start_ms: float = Field(default=0.0, ge=0)
 
 
 # Environment variables Lambda sets itself and refuses from the user.
@@ -102,6 +135,58 @@ class FunctionConfig(BaseModel):
     layers: list[str] = Field(default_factory=list)
     environment: dict[str, str] = Field(default_factory=dict)
     description: str = ""
+    # -- concurrency and asynchronous invocation (issue 4)
+    reserved_concurrency: int | None = None  # PutFunctionConcurrency: the function's floor and ceiling
+    provisioned_concurrency: dict[str, int] = Field(default_factory=dict)  # qualifier -> environments
+    maximum_event_age_in_seconds: int = 21600  # PutFunctionEventInvokeConfig: 60-21600 (6 h)
+    maximum_retry_attempts: int = 2  # 0-2
+    on_failure: str | None = None  # a destination ARN (kept locally), or a function of this project
+    vpc: FunctionVpcConfig | None = None  # VpcConfig: subnets and security groups (issue 8, vpc.py)
+
+    @field_validator("reserved_concurrency")
+    @classmethod
+    def _reserved(cls, value: int | None, info: ValidationInfo) -> int | None:
+        limits = _limits(info)
+        most = limits.concurrent_executions - limits.unreserved_concurrency_min
+        if value is not None and not 0 <= value <= most:
+            raise ValueError(
+                f"{value} is out of range: reserve 0-{most} (the account's {limits.concurrent_executions} "
+                f"minus the {limits.unreserved_concurrency_min} Lambda keeps unreserved)"
+            )
+        return value
+
+    @field_validator("provisioned_concurrency")
+    @classmethod
+    def _provisioned(cls, value: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        if "$LATEST" in value:
+            # the error PutProvisionedConcurrencyConfig gives for $LATEST
+            raise ValueError(
+                "Provisioned Concurrency Configs cannot be applied to unpublished function versions: "
+                "give a published version or an alias instead of $LATEST"
+            )
+        if any(count < 1 for count in value.values()):
+            raise ValueError("ProvisionedConcurrentExecutions must be at least 1")
+        reserved = info.data.get("reserved_concurrency")
+        if reserved is not None and sum(value.values()) > reserved:
+            raise ValueError(
+                f"{sum(value.values())} provisioned environments exceed the function's reserved concurrency "
+                f"of {reserved}: provision at most the reserved amount, or reserve more"
+            )
+        return value
+
+    @field_validator("maximum_event_age_in_seconds")
+    @classmethod
+    def _event_age(cls, value: int) -> int:
+        if not 60 <= value <= 21600:
+            raise ValueError(f"{value} is out of range: MaximumEventAgeInSeconds is 60-21600 seconds")
+        return value
+
+    @field_validator("maximum_retry_attempts")
+    @classmethod
+    def _retry_attempts(cls, value: int) -> int:
+        if not 0 <= value <= 2:
+            raise ValueError(f"{value} is out of range: MaximumRetryAttempts is 0-2")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -191,6 +276,8 @@ class Settings(BaseModel):
 
     region: str = "us-east-1"
     account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
+    #: a dotenv file of secrets; an environment value `secret:NAME` refers to one (see secrets.py)
+    secrets_file: Path | None = None
 
 
 class ProjectConfig(BaseModel):
@@ -202,6 +289,7 @@ class ProjectConfig(BaseModel):
     settings: Settings = Field(default_factory=Settings)
     limits: Limits = Field(default_factory=Limits)
     functions: dict[str, FunctionConfig] = Field(default_factory=dict)
+    vpcs: dict[str, VpcConfig] = Field(default_factory=dict)  # [vpcs.NAME] (issue 8, vpc.py)
 
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.settings.region}:{self.settings.account_id}:function:{name}"

@@ -7,14 +7,13 @@ Nothing here knows HTTP, Docker or the command line.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import FunctionConfig
+from .versions import package_code, revision_of
 
 #: folders and files that are not part of a deployment package (caches the process backend writes)
 IGNORED_NAMES = frozenset({"__pycache__", ".lsim", ".git", ".pytest_cache", ".mypy_cache"})
@@ -107,23 +106,17 @@ def _listing(folder: Path) -> list[tuple[str, int, int]]:
 
 
 def fingerprint_code(folder: Path) -> CodeFingerprint:
-    """The fingerprint of a code folder; recomputed only when a file's size or mtime changed."""
+    """The fingerprint of a code folder: SHA-256 and size of its deterministic zip (what PublishVersion
+    snapshots), recomputed only when a file's size or mtime changed."""
     listing = tuple(_listing(folder))
     with _cache_lock:
         cached = _cache.get(folder)
     if cached is not None and cached[0] == listing:
         return cached[1]
-    digest = hashlib.sha256()
-    for relative, _size, _mtime in listing:
-        digest.update(relative.encode() + b"\0")
-        try:
-            digest.update((folder / relative).read_bytes())
-        except OSError:
-            continue
-        digest.update(b"\0")
+    package = package_code(folder)
     fingerprint = CodeFingerprint(
-        sha256=base64.b64encode(digest.digest()).decode(),
-        size=sum(size for _path, size, _mtime in listing),
+        sha256=package.sha256_base64,
+        size=package.size,
         last_modified=max((mtime for _p, _s, mtime in listing), default=0) / 1e9,
     )
     with _cache_lock:
@@ -132,6 +125,7 @@ def fingerprint_code(folder: Path) -> CodeFingerprint:
 
 
 def revision_id(function: FunctionConfig, code: CodeFingerprint | None) -> str:
-    """A RevisionId that changes whenever the configuration or the code does (Lambda: a UUID)."""
-    seed = function.model_dump_json() + (code.sha256 if code else "")
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
+    """A RevisionId that changes whenever the configuration or the code does (Lambda: a UUID); the same
+    formula PublishVersion's preconditions check (versions.revision_of)."""
+    sha_hex = base64.b64decode(code.sha256).hex() if code else ""
+    return revision_of(function.model_dump(mode="json", exclude={"code"}), sha_hex)

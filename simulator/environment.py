@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from . import secrets
 from .config import FunctionConfig, Limits, ProjectConfig
 from .invocation import (
     Invocation,
@@ -66,7 +67,7 @@ def lambda_environment(function: FunctionConfig, version: str, project: ProjectC
         if (function.runtime or "").startswith("python"):
             env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{function.runtime}"
             env["PYTHONPATH"] = "/var/runtime"
-    env.update(function.environment)
+    env.update(secrets.resolve(function.environment, project))
     return env
 
 

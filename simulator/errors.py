@@ -9,11 +9,19 @@
     │   ├── UnsupportedMediaTypeException       415
     │   ├── ResourceConflictException           409  e.g. the function is still Pending
     │   ├── PreconditionFailedException         412
+    │   ├── ProvisionedConcurrencyConfigNotFoundException  404
     │   ├── TooManyRequestsException            429  a throttle, with its Reason
+    │   ├── UnknownOperationException           404  a route or operation lsim's API does not serve
+    │   ├── SubnetIPAddressLimitReachedException  502  a VPC function's subnet has no free address
+    │   ├── ENILimitReachedException              502  the VPC's network interface quota is used up
+    │   ├── InvalidSubnetIDException              502  a VPC function names an unknown subnet
+    │   ├── InvalidSecurityGroupIDException       502  ... or an unknown security group
     │   └── ServiceException                    500  lsim itself failed
     ├── ProjectFileError              lsim.toml is missing or invalid
     ├── DockerUnavailableError        no Docker engine answers
-    └── RuntimeUnavailableError       a runtime image cannot be built on this machine
+    ├── PortInUseError                `lsim serve` cannot bind its port
+    ├── RuntimeUnavailableError       a runtime image cannot be built on this machine
+    └── VpcUnavailableError           a VPC function on a backend that has no networks (process)
 
 The domain raises these; each face (CLI, HTTP API, fixture) translates them into its own wire format.
 """
@@ -75,6 +83,11 @@ class PreconditionFailedException(LambdaError):
     status = 412
 
 
+class ProvisionedConcurrencyConfigNotFoundException(LambdaError):
+    type = "ProvisionedConcurrencyConfigNotFoundException"
+    status = 404
+
+
 class ServiceException(LambdaError):
     type = "ServiceException"
     status = 500
@@ -92,6 +105,36 @@ class TooManyRequestsException(LambdaError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class UnknownOperationException(LambdaError):
+    """A request for a route or an operation the API does not serve: AWS's restJson1 servers answer
+    404 with `X-Amzn-ErrorType: UnknownOperationException` (smithy-rs, aws-smithy-http-server
+    `protocol/rest_json_1/router.rs`)."""
+
+    type = "UnknownOperationException"
+    status = 404
+
+
+# -- VPC (issue 8): Invoke answers these with 502 while the function is Failed (botocore's model)
+class SubnetIPAddressLimitReachedException(LambdaError):
+    type = "SubnetIPAddressLimitReachedException"
+    status = 502
+
+
+class ENILimitReachedException(LambdaError):
+    type = "ENILimitReachedException"
+    status = 502
+
+
+class InvalidSubnetIDException(LambdaError):
+    type = "InvalidSubnetIDException"
+    status = 502
+
+
+class InvalidSecurityGroupIDException(LambdaError):
+    type = "InvalidSecurityGroupIDException"
+    status = 502
+
+
 class ProjectFileError(LsimError):
     """The project file is missing or breaks AWS's rules; the message names file, field and fix."""
 
@@ -100,5 +143,13 @@ class DockerUnavailableError(LsimError):
     """No Docker engine answered."""
 
 
+class PortInUseError(LsimError):
+    """The address `lsim serve` should listen on is taken; the message names it and the fix."""
+
+
 class RuntimeUnavailableError(LsimError):
     """A runtime's image cannot be had on this machine (e.g. python3.12 with no registry)."""
+
+
+class VpcUnavailableError(LsimError):
+    """A function attached to a VPC on a backend that cannot give it one (--backend process)."""

@@ -23,15 +23,19 @@ from .store import Store
 class LayerCache:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.extracted = store.folder / "layers"
+        self.extracted = store.folder / "extracted"
         self.merged = store.folder / "opt"
 
-    def extract(self, layer: LayerVersion) -> Path:
-        """The layer's files, extracted once per content hash."""
-        target = self.extracted / layer.code_sha256
+    def extract_package(self, sha256: str) -> Path:
+        """A stored zip's files, extracted once per content hash: a layer version, or a published
+        function version's code (mounted at /var/task)."""
+        target = self.extracted / sha256
         if not target.is_dir():
-            extract_zip(self.store.blob_path(layer.code_sha256), target)
+            extract_zip(self.store.blob_path(sha256), target)
         return target
+
+    def extract(self, layer: LayerVersion) -> Path:
+        return self.extract_package(layer.code_sha256)
 
     def opt_dir(self, layers: Sequence[LayerVersion]) -> Path | None:
         """The folder to mount at /opt for these layers, in this order (None for no layers)."""

@@ -159,14 +159,14 @@ class LayerRegistry:
             )
         return self._version(rows[0])
 
-    def get_layer_version_by_arn(self, arn: str) -> LayerVersion:
+    def get_layer_version_by_arn(self, arn: str, *, include_deleted: bool = False) -> LayerVersion:
         match = LAYER_VERSION_ARN.fullmatch(arn)
         if match is None:
             raise InvalidParameterValueException(
                 f"1 validation error detected: Value '{arn}' at 'arn' failed to satisfy constraint: a layer "
                 "version ARN is arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION"
             )
-        return self.get_layer_version(match["name"], int(match["version"]))
+        return self.get_layer_version(match["name"], int(match["version"]), include_deleted=include_deleted)
 
     def list_layer_versions(
         self,

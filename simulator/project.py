@@ -6,6 +6,7 @@ Errors name the file, the field, what Lambda allows and the fix, so a user never
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,45 +14,72 @@ from pydantic import ValidationError
 
 from .config import FunctionConfig, Limits, ProjectConfig, Settings
 from .errors import ProjectFileError
+from .sam import Warn, apply_env_vars, find_template, is_template, load_template, parse_parameter_overrides
+from .vpc import VpcConfig, check_function_vpcs
 
 PROJECT_FILE = "lsim.toml"
 
 
 def find_project_file(start: Path | None = None) -> Path:
-    """The nearest lsim.toml in `start` (default: the current folder) or one of its parents."""
+    """The nearest lsim.toml in `start` (default: the current folder) or one of its parents; a folder with
+    no lsim.toml but a SAM template (template.yaml, .yml, .json) gives that template."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / PROJECT_FILE
         if candidate.is_file():
             return candidate
+        template = find_template(folder)
+        if template is not None:
+            return template
     raise ProjectFileError(
-        f"no {PROJECT_FILE} found in {here} or any parent folder: create one (see the README's "
-        "'Project file' section) or pass --project PATH"
+        f"no {PROJECT_FILE} found (nor a SAM template.yaml) in {here} or any parent folder: create one (see the "
+        "README's 'Project file' section) or pass --project PATH (--template FILE for a SAM template)"
     )
 
 
-def load_project(path: Path | None = None) -> ProjectConfig:
-    """Read and validate a project file; `path` may be the file or its folder."""
+def load_project(
+    path: Path | None = None,
+    *,
+    parameter_overrides: Iterable[str] = (),
+    env_vars: Path | None = None,
+    warn: Warn | None = None,
+) -> ProjectConfig:
+    """Read and validate a project file (lsim.toml, or a SAM template); `path` may be the file or its
+    folder. `parameter_overrides` (SAM's `Key=Value`) set a template's Parameters; `env_vars` is SAM's
+    `--env-vars` JSON, applied to either kind. `warn` hears what a template uses that lsim leaves out."""
     if path is None:
         path = find_project_file()
     elif path.is_dir():
-        path = path / PROJECT_FILE
+        path = path / PROJECT_FILE if (path / PROJECT_FILE).is_file() else find_template(path) or path / PROJECT_FILE
     if not path.is_file():
-        raise ProjectFileError(f"{path}: no such project file; pass the path of an existing {PROJECT_FILE}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ProjectFileError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_project(data, root=path.parent, source=str(path))
+        wanted = "SAM template (template.yaml)" if is_template(path) else PROJECT_FILE
+        raise ProjectFileError(f"{path}: no such project file; pass the path of an existing {wanted}")
+    overrides = parse_parameter_overrides(parameter_overrides)
+    if is_template(path):
+        project = load_template(path, parameter_overrides=overrides, warn=warn)
+    else:
+        if overrides:
+            raise ProjectFileError(
+                f"{path}: --parameter-overrides sets a SAM template's Parameters; an lsim.toml has none "
+                "(use --env-vars to override environment variables)"
+            )
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ProjectFileError(f"{path}: not valid TOML: {exc}") from exc
+        project = parse_project(data, root=path.parent, source=str(path))
+    if env_vars is not None:
+        project = apply_env_vars(project, env_vars, warn=warn)
+    return project
 
 
 def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FILE) -> ProjectConfig:
     """Validate the parsed TOML: limits first, since the functions are checked against them."""
-    unknown = set(data) - {"settings", "limits", "functions"}
+    unknown = set(data) - {"settings", "limits", "functions", "vpcs"}
     if unknown:
         raise ProjectFileError(
-            f"{source}: unknown table(s) {', '.join(sorted(unknown))}: lsim.toml has [settings], [limits] "
-            "and [functions.NAME]"
+            f"{source}: unknown table(s) {', '.join(sorted(unknown))}: lsim.toml has [settings], [limits], "
+            "[functions.NAME] and [vpcs.NAME]"
         )
     limits = _validated(Limits, data.get("limits", {}), source, "limits")
     settings = _validated(Settings, data.get("settings", {}), source, "settings")
@@ -71,7 +99,21 @@ def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FIL
                 )
             function = function.model_copy(update={"code": code})
         functions[name] = function
-    return ProjectConfig(root=root, settings=settings, limits=limits, functions=functions)
+    vpcs = _parse_vpcs(data.get("vpcs") or {}, functions, source)
+    return ProjectConfig(root=root, settings=settings, limits=limits, functions=functions, vpcs=vpcs)
+
+
+def _parse_vpcs(tables: dict[str, Any], functions: dict[str, FunctionConfig], source: str) -> dict[str, VpcConfig]:
+    """`[vpcs.NAME]` tables (vpc.py), then the rules that span VPCs and functions."""
+    vpcs: dict[str, VpcConfig] = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ProjectFileError(f"{source}: vpcs.{name} must be a table ([vpcs.{name}])")
+        vpcs[name] = _validated(VpcConfig, {**table, "name": name}, source, f"vpcs.{name}")
+    problems = check_function_vpcs(vpcs, functions)
+    if problems:
+        raise ProjectFileError("\n".join(f"{source}: {where}: {problem}" for where, problem in problems))
+    return vpcs
 
 
 def _validated(model: Any, data: Any, source: str, where: str, limits: Limits | None = None) -> Any:

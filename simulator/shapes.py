@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from . import secrets
+from .concurrency_settings import FunctionConcurrency, ProvisionedConcurrencyConfig
 from .descriptions import AccountSettings, FunctionDescription, FunctionPage
 from .errors import LambdaError, TooManyRequestsException
 from .invocation import InvocationResult
 from .layers import LayerVersion
+from .versions import Alias
 
 LOG_TAIL_BYTES = 4096  # X-Amz-Log-Result carries the last 4 KB of the log
 
@@ -74,7 +77,7 @@ def function_configuration(description: FunctionDescription) -> dict[str, Any]:
         }
     )
     if function.environment:
-        shape["Environment"] = {"Variables": dict(function.environment)}
+        shape["Environment"] = {"Variables": secrets.masked(function.environment)}
     shape["TracingConfig"] = {"Mode": "PassThrough"}
     shape["RevisionId"] = description.revision_id
     if description.layers:
@@ -249,3 +252,53 @@ def error_shape(error: LambdaError, request_id: str) -> ErrorShape:
         body = {"Type": "Service" if error.status >= 500 and error.type == "ServiceException" else "User"}
         body[key] = error.message
     return ErrorShape(error.status, headers, json.dumps(body).encode())
+
+
+# -- concurrency ----------------------------------------------------------------------------------------
+def concurrency(setting: FunctionConcurrency) -> dict[str, Any]:
+    """Concurrency: PutFunctionConcurrency's output."""
+    return {"ReservedConcurrentExecutions": setting.reserved_concurrent_executions}
+
+
+def get_function_concurrency_response(setting: FunctionConcurrency) -> dict[str, Any]:
+    """GetFunctionConcurrencyResponse: empty when the function has no reserved concurrency."""
+    if setting.reserved_concurrent_executions is None:
+        return {}
+    return {"ReservedConcurrentExecutions": setting.reserved_concurrent_executions}
+
+
+def provisioned_concurrency_config(config: ProvisionedConcurrencyConfig) -> dict[str, Any]:
+    """Put/GetProvisionedConcurrencyConfigResponse."""
+    shape: dict[str, Any] = {
+        "RequestedProvisionedConcurrentExecutions": config.requested,
+        "AvailableProvisionedConcurrentExecutions": config.available,
+        "AllocatedProvisionedConcurrentExecutions": config.allocated,
+        "Status": config.status,
+        "LastModified": config.last_modified,
+    }
+    if config.status_reason:
+        shape["StatusReason"] = config.status_reason
+    return shape
+
+
+put_provisioned_concurrency_config_response = provisioned_concurrency_config
+get_provisioned_concurrency_config_response = provisioned_concurrency_config
+
+
+# -- aliases ------------------------------------------------------------------------------------------
+def alias_configuration(alias: Alias, alias_arn: str) -> dict[str, Any]:
+    """CreateAlias / GetAlias / UpdateAlias output (AliasConfiguration)."""
+    shape: dict[str, Any] = {
+        "AliasArn": alias_arn,
+        "Name": alias.name,
+        "FunctionVersion": alias.function_version,
+        "Description": alias.description,
+        "RevisionId": alias.revision_id,
+    }
+    if alias.weights:
+        shape["RoutingConfig"] = {"AdditionalVersionWeights": dict(alias.weights)}
+    return shape
+
+
+def list_aliases(aliases: list[tuple[Alias, str]]) -> dict[str, Any]:
+    return {"Aliases": [alias_configuration(alias, arn) for alias, arn in aliases]}

@@ -21,15 +21,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .clock import Clock
 from .config import FunctionConfig, ProjectConfig
 from .environment import ExecutionEnvironment, LogSink, lambda_environment
 from .errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
     RequestTooLargeException,
-    ResourceNotFoundException,
 )
+from .facade.concurrency import ConcurrencyOperations
+from .facade.functions import FunctionOperations
 from .facade.layers import LayerOperations
+from .facade.versions import VersionOperations
 from .invocation import INVOCATION_TYPES, Invocation, InvocationResult, new_request_id
 from .layer_cache import LayerCache
 from .layers import LayerRegistry
@@ -37,6 +40,7 @@ from .pool import EnvironmentPool
 from .runtime_api import RuntimeApiServer
 from .sandbox import SandboxBackend, SandboxSpec, select_backend
 from .store import Store
+from .versions import VersionRegistry
 
 LATEST = "$LATEST"
 # arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>], or a partial form of it.
@@ -44,6 +48,8 @@ FUNCTION_REFERENCE = re.compile(
     r"^(?:arn:aws[a-zA-Z-]*:lambda:)?(?:[a-z]{2}(?:-gov)?-[a-z]+-\d:)?(?:\d{12}:)?(?:function:)?"
     r"(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
 )
+# botocore's Qualifier shape: pattern (|[a-zA-Z0-9$_-]+), length 1-128
+QUALIFIER = re.compile(r"[a-zA-Z0-9$_-]{1,128}")
 CLIENT_CONTEXT_MAX_BYTES = 3583
 REAP_EVERY_S = 10.0
 
@@ -52,7 +58,7 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-class Simulator(LayerOperations):
+class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, VersionOperations):
     """A running simulated Lambda service for one project.
 
     Use it as an async context manager; `close()` stops every execution environment it started.
@@ -67,11 +73,14 @@ class Simulator(LayerOperations):
         warn: Callable[[str], None] = _stderr,
         progress: Callable[[str], None] | None = None,
         store: Store | None = None,
+        clock: Clock | None = None,  # a VirtualClock runs retries and backoff in virtual time
+        event_queue: bool = True,  # run queued Event invocations (a one-shot `lsim invoke` does not)
     ) -> None:
         self.project = project
         self.store = store or Store.for_project(project.root)
         self.layers = LayerRegistry(self.store, project)
         self.layer_cache = LayerCache(self.store)
+        self.versions = VersionRegistry(self.store, project, self.layers)
         self._backend_choice = backend
         self.backend: SandboxBackend | None = backend if isinstance(backend, SandboxBackend) else None
         self.log_sink = log_sink
@@ -85,6 +94,7 @@ class Simulator(LayerOperations):
         self._background: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._warned: set[str] = set()
+        self._init_concurrency(clock, event_queue)
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -99,8 +109,10 @@ class Simulator(LayerOperations):
             self.backend = await asyncio.to_thread(select_backend, name, self.warn)
         await self.runtime_api.start()
         self._reaper = asyncio.create_task(self._reap_forever())
+        await self._start_concurrency()
 
     async def close(self) -> None:
+        await self._stop_concurrency()
         if self._reaper is not None:
             self._reaper.cancel()
         if self._background:
@@ -115,35 +127,42 @@ class Simulator(LayerOperations):
 
     # -- lookups ------------------------------------------------------------------------------------
     def function(self, name: str) -> FunctionConfig:
-        try:
-            return self.project.functions[name]
-        except KeyError:
-            known = ", ".join(sorted(self.project.functions))
-            hint = f"known functions: {known}" if known else "the project file defines no functions"
-            raise ResourceNotFoundException(
-                f"Function not found: {self.project.function_arn(name)} ({hint})"
-            ) from None
+        """$LATEST of a function: lsim.toml's, with the configuration updates made since."""
+        return self.versions.latest(name)
 
-    def resolve(self, reference: str, qualifier: str | None = None) -> tuple[FunctionConfig, str]:
-        """(function, version) for a name, `name:qualifier` or ARN, and an optional Qualifier."""
+    def resolve(
+        self, reference: str, qualifier: str | None = None, *, route: bool = True
+    ) -> tuple[FunctionConfig, str]:
+        """(configuration, version) for a name, `name:qualifier` or ARN, and an optional Qualifier: $LATEST,
+        a published version (its frozen configuration; `code` is None, the snapshot is mounted instead), or
+        an alias, routed by its weights (`route=False`: the alias's own version, as GetFunction reports)."""
         match = FUNCTION_REFERENCE.match(reference)
         if match is None:
             raise InvalidParameterValueException(
                 f"1 validation error detected: Value '{reference}' at 'functionName' failed to satisfy "
                 "constraint: give a function name (1-64 letters, digits, '-', '_'), name:qualifier or an ARN"
             )
+        if qualifier is not None and not QUALIFIER.fullmatch(qualifier):
+            raise InvalidParameterValueException(
+                f"1 validation error detected: Value '{qualifier}' at 'qualifier' failed to satisfy "
+                "constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+) and have "
+                "length 1-128: give $LATEST, a version number or an alias name"
+            )
         if match["qualifier"] and qualifier and match["qualifier"] != qualifier:
             raise InvalidParameterValueException(
                 "The derived qualifier from the function name does not match the specified qualifier."
             )
-        function = self.function(match["name"])
+        name = match["name"]
         wanted = qualifier or match["qualifier"] or LATEST
-        if wanted != LATEST:
-            raise ResourceNotFoundException(
-                f"Function not found: {self.project.function_arn(function.name, wanted)}"
-                " (only $LATEST exists until a version is published)"
-            )
-        return function, LATEST
+        if wanted == LATEST:
+            return self.function(name), LATEST
+        if wanted.isdigit():
+            return self.versions.version(name, wanted).config, wanted
+        alias = self.versions.get_alias(name, wanted)
+        version = self.versions.route(alias) if route else alias.function_version
+        if version == LATEST:
+            return self.function(name), LATEST
+        return self.versions.version(name, version).config, version
 
     # -- invoke -------------------------------------------------------------------------------------
     async def invoke(
@@ -184,10 +203,8 @@ class Simulator(LayerOperations):
         )
         if invocation_type == "DryRun":
             return InvocationResult(invocation.request_id, 204, b"", version)
-        if invocation_type == "Event":
-            task = asyncio.create_task(self._execute(function, version, invocation, want_logs=False))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        if invocation_type == "Event":  # kept durably, run by the event queue with Lambda's retries
+            await self._enqueue_event(function, qualifier or _qualifier_of(function_name) or LATEST, invocation)
             return InvocationResult(invocation.request_id, 202, b"", version)
         if complete_logs is None:
             complete_logs = log_type == "Tail"
@@ -199,13 +216,7 @@ class Simulator(LayerOperations):
         elif not isinstance(payload, bytes | bytearray):
             payload = json.dumps(payload).encode()
         body = bytes(payload) or b"{}"  # Lambda hands an empty payload to the function as {}
-        limits = self.project.limits
-        limit = limits.async_payload_bytes if invocation_type == "Event" else limits.sync_payload_bytes
-        if len(body) > limit:
-            raise RequestTooLargeException(
-                f"Request must be smaller than {limit} bytes for the InvokeFunction operation "
-                f"(this payload is {len(body)} bytes)"
-            )
+        self.check_payload_size(len(body), invocation_type)
         try:
             json.loads(body)
         except ValueError as exc:
@@ -214,18 +225,46 @@ class Simulator(LayerOperations):
             ) from None
         return body
 
+    def check_payload_size(self, size: int, invocation_type: str) -> None:
+        """Refuse a payload over the invocation limit (6 MB synchronous, 1 MB for events). The HTTP API
+        calls it with the request's Content-Length, before it reads the body."""
+        limits = self.project.limits
+        limit = limits.async_payload_bytes if invocation_type == "Event" else limits.sync_payload_bytes
+        if size > limit:
+            raise RequestTooLargeException(
+                f"Request must be smaller than {limit} bytes for the InvokeFunction operation "
+                f"(this payload is {size} bytes)"
+            )
+
     async def _execute(
-        self, function: FunctionConfig, version: str, invocation: Invocation, *, want_logs: bool
+        self,
+        function: FunctionConfig,
+        version: str,
+        invocation: Invocation,
+        *,
+        want_logs: bool,
+        synchronous: bool = True,
     ) -> InvocationResult:
-        pool = await self._pool(function, version)
-        environment = pool.acquire()
+        """Admit (or raise TooManyRequestsException), run in a provisioned, warm or new environment, and
+        hold the concurrency slot until the invocation ends, cold start included."""
+        lease = self._admit(function, version, synchronous)
         try:
-            return await environment.invoke(invocation, want_logs=want_logs)
+            pool = await self._pool(function, version)
+        except BaseException:
+            self.concurrency.release(lease, reusable=False)
+            raise
+        provisioned = self._provisioned_environment(lease)
+        environment = provisioned or pool.acquire()
+        try:
+            result = await environment.invoke(invocation, want_logs=want_logs)
         except BaseException:
             await environment.stop()
             raise
         finally:
-            pool.release(environment)
+            if not self._give_back(lease, environment, provisioned is not None):
+                pool.release(environment)
+        self._record_invocation(function.name, result)
+        return result
 
     # -- environments -------------------------------------------------------------------------------
     def sandbox_spec(
@@ -265,6 +304,10 @@ class Simulator(LayerOperations):
         assert self.backend is not None, "start() the simulator first"
         async with self._prepare_lock:
             if key not in self._pools:
+                if version != LATEST and function.image is None:  # a published version runs its snapshot
+                    snapshot = self.versions.version(function.name, version).code_sha256
+                    code = await asyncio.to_thread(self.layer_cache.extract_package, snapshot)
+                    function = function.model_copy(update={"code": code})
                 opt_dir = await asyncio.to_thread(self._opt_dir, function)
                 spec = self.sandbox_spec(function, version, opt_dir)
                 await self.backend.prepare(spec, self.progress)
@@ -291,11 +334,11 @@ class Simulator(LayerOperations):
     def pools(self) -> dict[tuple[str, str], EnvironmentPool]:
         return dict(self._pools)
 
-    async def retire(self, function_name: str) -> int:
-        """Make the next invocations of a function start fresh environments (its code or configuration
-        changed); in-flight invocations finish in the environments they started in. Returns how many
-        pools were retired."""
-        retired = [key for key in self._pools if key[0] == function_name]
+    async def retire(self, function_name: str, version: str | None = None) -> int:
+        """Make the next invocations of a function (or of one of its versions) start fresh environments
+        (its code or configuration changed); in-flight invocations finish in the environments they
+        started in. Returns how many pools were retired."""
+        retired = [key for key in self._pools if key[0] == function_name and version in (None, key[1])]
         pools = [self._pools.pop(key) for key in retired]
         self._retiring.update(pools)
         await asyncio.gather(*(pool.retire() for pool in pools), return_exceptions=True)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from . import invoke, layer, runtime
+from . import concurrency, events, functions, invoke, layer, runtime, serve
 
 app = typer.Typer(
     name="lsim",
@@ -29,11 +29,34 @@ def main(
         Path | None,
         typer.Option("--project", "-p", help="lsim.toml, or its folder (default: search upwards)"),
     ] = None,
+    template: Annotated[
+        Path | None,
+        typer.Option("--template", "-t", help="a SAM template (default: template.yaml where no lsim.toml is)"),
+    ] = None,
+    parameter_overrides: Annotated[
+        list[str] | None,
+        typer.Option("--parameter-overrides", help="SAM template parameters: 'Key=Value Key2=Value2' (repeatable)"),
+    ] = None,
+    env_vars: Annotated[
+        Path | None,
+        typer.Option("--env-vars", help='JSON: {"Function": {"VAR": "value"}, "Parameters": {"VAR": "value"}}'),
+    ] = None,
 ) -> None:
-    ctx.obj = {"project": project}
+    if project is not None and template is not None:
+        raise typer.BadParameter("give --project or --template, not both", param_hint="--template")
+    ctx.obj = {"project": template or project, "parameter_overrides": parameter_overrides or [], "env_vars": env_vars}
 
 
 app.command()(invoke.invoke)
 app.command()(runtime.clean)
 app.add_typer(runtime.app, name="runtime")
 app.add_typer(layer.app, name="layer")
+app.add_typer(events.app, name="generate-event")
+app.command()(serve.serve)
+app.add_typer(functions.config_app, name="config")
+app.add_typer(functions.alias_app, name="alias")
+app.command("publish-version")(functions.publish_version)
+app.command("versions")(functions.versions)
+app.add_typer(concurrency.app, name="concurrency")
+app.add_typer(concurrency.dlq_app, name="dlq")
+app.command()(concurrency.metrics)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import Any
+
 import typer
 
+from ..config import ProjectConfig
 from ..errors import LambdaError, LsimError, TooManyRequestsException
+from ..project import load_project
 
 EXIT_OK, EXIT_FUNCTION_ERROR, EXIT_BAD_INPUT, EXIT_THROTTLED = 0, 1, 2, 3
 
@@ -26,3 +32,30 @@ def describe(error: LsimError) -> str:
 
 def exit_code(error: LsimError) -> int:
     return EXIT_THROTTLED if isinstance(error, TooManyRequestsException) else EXIT_BAD_INPUT
+
+
+def project_of(ctx: typer.Context) -> ProjectConfig:
+    """The project the global options name: --project / --template (or the nearest lsim.toml or
+    template.yaml), with --parameter-overrides and --env-vars applied."""
+    options = ctx.find_root().obj or {}
+    return load_project(
+        options.get("project"),
+        parameter_overrides=options.get("parameter_overrides") or (),
+        env_vars=options.get("env_vars"),
+    )
+
+
+def call(ctx: typer.Context, operation: str, *args: Any, **kwargs: Any) -> Any:
+    """Run one facade operation on a Simulator that is never started: the operations that only read or
+    write the project's store (layers, versions, aliases, configuration) need no Docker engine."""
+    from ..simulator import Simulator
+
+    try:
+        simulator = Simulator(project_of(ctx), backend="process")
+        return asyncio.run(getattr(simulator, operation)(*args, **kwargs))
+    except LsimError as error:
+        raise fail(describe(error), exit_code(error)) from None
+
+
+def print_json(shape: Any) -> None:
+    typer.echo(json.dumps(shape, indent=2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,10 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import LsimError
-from ..project import load_project
-from .common import EXIT_FUNCTION_ERROR, EXIT_OK, describe, exit_code, fail
-
-LOG_TAIL_BYTES = 4096  # X-Amz-Log-Result carries the last 4 KB of the log
+from ..shapes import LOG_TAIL_BYTES
+from .common import EXIT_FUNCTION_ERROR, EXIT_OK, describe, exit_code, fail, project_of
 
 
 def _say(line: str) -> None:
@@ -52,17 +49,25 @@ def invoke(
         typer.Option("--log-type", help="None: the whole log; Tail: the last 4 KB, as LogResult carries it"),
     ] = "None",
     backend: Annotated[str, typer.Option("--backend", help="docker, process or auto")] = "auto",
+    retry: Annotated[
+        int, typer.Option("--retry", min=0, help="retry a throttle N times (exponential backoff, full jitter)")
+    ] = 0,
 ) -> None:
     """Invoke a function once: the payload on stdout, the log (START / END / REPORT) on stderr."""
+    from ..retry import retry_async
     from ..simulator import Simulator
 
     body = _read_event(event, payload)
 
     async def run() -> Any:
-        project = load_project(ctx.obj["project"])
-        async with Simulator(project, backend=backend, progress=_say) as simulator:
-            return await simulator.invoke(
-                name, body, qualifier=qualifier, log_type=log_type, complete_logs=True
+        project = project_of(ctx)
+        async with Simulator(project, backend=backend, progress=_say, event_queue=False) as simulator:
+            return await retry_async(
+                lambda: simulator.invoke(name, body, qualifier=qualifier, log_type=log_type, complete_logs=True),
+                attempts=retry + 1,
+                on_retry=lambda error, delay: _say(
+                    f"TooManyRequestsException ({getattr(error, 'reason', error)}): retrying in {delay:.2f} s"
+                ),
             )
 
     try:
@@ -75,8 +80,3 @@ def invoke(
     sys.stderr.write(logs.decode("utf-8", "replace"))
     sys.stdout.write(result.body.decode("utf-8", "replace") + "\n")
     raise typer.Exit(EXIT_FUNCTION_ERROR if result.function_error else EXIT_OK)
-
-
-def log_result(logs: str) -> str:
-    """X-Amz-Log-Result: base64 of the last 4 KB of the log."""
-    return base64.b64encode(logs.encode()[-LOG_TAIL_BYTES:]).decode()

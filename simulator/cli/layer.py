@@ -5,42 +5,21 @@ These commands need no Docker engine: they work on the project's store (`.lsim/`
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 
 from .. import shapes
 from ..archive import zip_folder
-from ..errors import LsimError
-from ..project import load_project
-from .common import describe, exit_code, fail
+from .common import call, fail, print_json
 
 T = TypeVar("T")
 app = typer.Typer(help="Layers: build, publish as immutable versions, list, get, delete.", no_args_is_help=True)
-
-
-def _run(ctx: typer.Context, operation: str, *args: Any, **kwargs: Any) -> Any:
-    """Call one facade operation on a Simulator that is never started (no Docker needed)."""
-    from ..simulator import Simulator
-
-    try:
-        simulator = Simulator(load_project(ctx.obj["project"]), backend="process")
-        coroutine: Coroutine[Any, Any, T] = getattr(simulator, operation)(*args, **kwargs)
-        return asyncio.run(coroutine)
-    except LsimError as error:
-        raise fail(describe(error), exit_code(error)) from None
-
-
-def _print(shape: Any) -> None:
-    typer.echo(json.dumps(shape, indent=2))
 
 
 @app.command()
@@ -120,7 +99,7 @@ def publish(
     """Store a new immutable version; prints what PublishLayerVersion returns."""
     if not zip_file.is_file():
         raise fail(f"--zip {zip_file}: no such file; build one with `lsim layer build {name} ...`")
-    layer = _run(
+    layer = call(
         ctx,
         "publish_layer_version",
         name,
@@ -130,7 +109,7 @@ def publish(
         compatible_architectures=compatible_architectures,
         license_info=license_info,
     )
-    _print(shapes.layer_version(layer))
+    print_json(shapes.layer_version(layer))
 
 
 @app.command("list")
@@ -140,13 +119,13 @@ def list_layers(
     compatible_architecture: Annotated[str | None, typer.Option("--compatible-architecture")] = None,
 ) -> None:
     """Every layer with its latest version (ListLayers)."""
-    _print(shapes.list_layers(_run(ctx, "list_layers", compatible_runtime, compatible_architecture)))
+    print_json(shapes.list_layers(call(ctx, "list_layers", compatible_runtime, compatible_architecture)))
 
 
 @app.command()
 def versions(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """A layer's live versions, newest first (ListLayerVersions)."""
-    _print(shapes.list_layer_versions(_run(ctx, "list_layer_versions", name)))
+    print_json(shapes.list_layer_versions(call(ctx, "list_layer_versions", name)))
 
 
 @app.command()
@@ -154,9 +133,9 @@ def get(ctx: typer.Context, arn: Annotated[str, typer.Argument(help="layer versi
     """One version (GetLayerVersionByArn / GetLayerVersion)."""
     match = re.fullmatch(r"([a-zA-Z0-9_-]+):(\d+)", arn)
     layer = (
-        _run(ctx, "get_layer_version", match[1], int(match[2])) if match else _run(ctx, "get_layer_version_by_arn", arn)
+        call(ctx, "get_layer_version", match[1], int(match[2])) if match else call(ctx, "get_layer_version_by_arn", arn)
     )
-    _print(shapes.layer_version(layer))
+    print_json(shapes.layer_version(layer))
 
 
 @app.command()
@@ -164,5 +143,5 @@ def delete(
     ctx: typer.Context, name: Annotated[str, typer.Argument()], version: Annotated[int, typer.Argument()]
 ) -> None:
     """Delete a version: functions using it keep it; it can't be attached anew; its number is never reused."""
-    _run(ctx, "delete_layer_version", name, version)
+    call(ctx, "delete_layer_version", name, version)
     typer.echo(f"deleted {name}:{version}")

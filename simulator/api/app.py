@@ -1,0 +1,192 @@
+"""The Lambda API application: one aiohttp handler finds the route (routes.py), parses the request
+(requests.py), calls the Simulator facade and writes the answer (responses.py). Every LambdaError the
+facade raises goes back as AWS's error; anything else as a ServiceException, and the console says why.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .. import shapes
+from ..errors import (
+    InvalidParameterValueException,
+    LambdaError,
+    LsimError,
+    RequestTooLargeException,
+    ServiceException,
+    UnknownOperationException,
+)
+from ..invocation import InvocationResult
+from .model import OPERATIONS
+from .requests import (
+    MAX_REQUEST_BYTES,
+    Credentials,
+    facade_arguments,
+    parse_authorization,
+    parse_members,
+    read_body,
+)
+from .responses import error_response, invoke_response, json_response
+from .routes import NOT_SIMULATED_BECAUSE, ROUTER, Match, Router
+
+if TYPE_CHECKING:
+    from ..simulator import Simulator
+
+Say = Callable[[str], None]
+# Invoke headers botocore's model has that lsim does not simulate: refused by name, not ignored.
+UNSUPPORTED_INVOKE_HEADERS = {
+    "X-Amz-Durable-Execution-Name": "DurableExecutionName",
+    "X-Amz-Tenant-Id": "TenantId",
+}
+
+
+class LambdaApi:
+    """The handler of every request. `say` gets console lines (a line per invocation when
+    `log_invocations`, and whatever needs the user's attention)."""
+
+    def __init__(
+        self,
+        simulator: Simulator,
+        *,
+        say: Say | None = None,
+        log_invocations: bool = False,
+        router: Router = ROUTER,
+    ) -> None:
+        self.simulator = simulator
+        self.router = router
+        self.say = say
+        self.log_invocations = log_invocations and say is not None
+        self._authorizations: set[str] = set()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self._note_credentials(request.headers.get("Authorization"))
+            match = self.router.match(request.method, request.rel_url.raw_path, request.query)
+            if match is None:
+                raise self._unknown_route(request)
+            if match.route.operation == "Invoke":
+                return await self._invoke(request, match)
+            return await self._call(request, match)
+        except LambdaError as error:
+            return error_response(error)
+        except LsimError as error:  # e.g. no Docker engine, a runtime that cannot be built
+            return error_response(ServiceException(str(error)))
+        except Exception as error:
+            if self.say is not None:
+                self.say(f"lsim failed on {request.method} {request.path}:\n{traceback.format_exc()}")
+            return error_response(ServiceException(f"lsim failed: {type(error).__name__}: {error}"))
+
+    # -- Invoke: the hot path, kept lean --------------------------------------------------------------
+    async def _invoke(self, request: web.Request, match: Match) -> web.Response:
+        headers = request.headers
+        for header, member in UNSUPPORTED_INVOKE_HEADERS.items():
+            if header in headers:
+                raise InvalidParameterValueException(f"lsim does not support the parameter {member} of Invoke")
+        function_name = match.path_members["FunctionName"]
+        invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        log_type = headers.get("X-Amz-Log-Type", "None")
+
+        def too_large(size: int) -> LambdaError:
+            try:
+                self.simulator.check_payload_size(size, invocation_type)
+            except LambdaError as error:
+                return error
+            return RequestTooLargeException(f"Request must be smaller than {size} bytes")  # not reached
+
+        limit = max(self.simulator.project.limits.sync_payload_bytes, self.simulator.project.limits.async_payload_bytes)
+        body = await read_body(request, limit, too_large)
+        self.simulator.check_payload_size(len(body), invocation_type)
+        began = time.perf_counter()
+        result = await self.simulator.invoke(
+            function_name,
+            body,
+            qualifier=request.query.get("Qualifier"),
+            invocation_type=invocation_type,
+            log_type=log_type,
+            client_context=headers.get("X-Amz-Client-Context"),
+        )
+        if self.log_invocations:
+            self._log_invocation(function_name, result, (time.perf_counter() - began) * 1000)
+        return invoke_response(result, log_type)
+
+    def _log_invocation(self, function_name: str, result: InvocationResult, elapsed_ms: float) -> None:
+        assert self.say is not None
+        what = {202: "queued (Event)", 204: "dry run"}.get(result.status_code, "")
+        if result.function_error:
+            what = f"{result.function_error} {result.error_type or ''}".strip()
+        report = result.report.line().replace("\t", "  ") if result.report else ""
+        cold = " cold" if result.cold_start else ""
+        self.say(f"Invoke {function_name} {result.executed_version}{cold} {result.status_code} {what} "
+                 f"{elapsed_ms:.1f} ms  {report}".rstrip())  # fmt: skip
+
+    # -- every other operation --------------------------------------------------------------------------
+    async def _call(self, request: web.Request, match: Match) -> web.Response:
+        route = match.route
+        if route.operation not in self.router.served:
+            reason = NOT_SIMULATED_BECAUSE.get(route.operation, "it is outside what lsim simulates")
+            raise UnknownOperationException(f"lsim does not simulate {route.operation}: {reason}")
+        method = getattr(self.simulator, route.facade_method, None)
+        build = getattr(shapes, route.output, None) if route.output else None
+        if method is None or (route.output is not None and build is None):
+            raise UnknownOperationException(
+                f"lsim does not support {route.operation} yet: this version of lsim has no "
+                f"{route.facade_method} operation"
+            )
+        model = OPERATIONS[route.operation]
+        body = b""
+        if model.body:
+
+            def too_large(size: int) -> LambdaError:
+                return RequestTooLargeException(
+                    f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the {route.operation} "
+                    f"operation (this one is {size} bytes)"
+                )
+
+            body = await read_body(request, MAX_REQUEST_BYTES, too_large)
+        members = parse_members(model, match.path_members, request.query, body)
+        if route.adapt is not None:
+            members = route.adapt(members)
+        result: Any = method(**facade_arguments(route.operation, method, members))
+        if inspect.isawaitable(result):
+            result = await result
+        return json_response(route.status, build(result) if build is not None else None)
+
+    def _unknown_route(self, request: web.Request) -> UnknownOperationException:
+        elsewhere = self.router.operations_at(request.rel_url.raw_path)
+        hint = (
+            f"this path serves {', '.join(elsewhere)}"
+            if elsewhere
+            else "check the endpoint URL: Lambda's paths look like /2015-03-31/functions/NAME/invocations"
+        )
+        return UnknownOperationException(f"No Lambda operation is {request.method} {request.path}: {hint}")
+
+    def _note_credentials(self, authorization: str | None) -> None:
+        """Signatures are not checked. Once per credential scope, say if the client signs for another
+        Region than the project's (the ARNs lsim answers with name the project's Region)."""
+        if authorization is None or self.say is None:
+            return
+        credentials: Credentials | None = parse_authorization(authorization)
+        if credentials is None or credentials.region in self._authorizations:
+            return
+        self._authorizations.add(credentials.region)
+        region = self.simulator.project.settings.region
+        if credentials.region and credentials.region != region:
+            self.say(
+                f"note: a client signs for Region {credentials.region}; this project's functions live in "
+                f"{region} (lsim.toml [settings] region), and the ARNs lsim answers with say {region}"
+            )
+
+
+def make_app(simulator: Simulator, *, say: Say | None = None, log_invocations: bool = False) -> web.Application:
+    """The aiohttp application of the Lambda API. Bodies are read by the handlers themselves, bounded
+    by Lambda's limits, so aiohttp's own request size cap is lifted."""
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    api = LambdaApi(simulator, say=say, log_invocations=log_invocations)
+    app.router.add_route("*", "/{tail:.*}", api.handle)
+    return app

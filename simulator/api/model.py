@@ -1,0 +1,161 @@
+"""What each operation's request carries, and where, as botocore's model of the Lambda API says
+(`lambda/2015-03-31/service-2.json`, botocore 1.43): path parameters, query string, headers and JSON
+body members with their types. requests.py parses a request by this table; routes.py says which path
+and method reach which operation.
+
+Every member is named as AWS names it; the facade method receives it in snake_case (FunctionName ->
+function_name). Nested structures stay as AWS's JSON with AWS's member names, blobs decoded to bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# botocore shape types: "string", "integer", "long", "boolean", "structure", "list", "map", "blob"
+MemberType = str
+
+
+@dataclass(frozen=True)
+class OperationInput:
+    """The input shape of one operation, by location."""
+
+    uri: dict[str, MemberType] = field(default_factory=dict)  # {Member: type}
+    query: dict[str, tuple[str, MemberType]] = field(default_factory=dict)  # {name on the wire: (Member, type)}
+    headers: dict[str, str] = field(default_factory=dict)  # {Header-Name: Member}
+    body: dict[str, MemberType] = field(default_factory=dict)  # JSON body members {Member: type}
+    payload: str | None = None  # the member that is the whole body (Invoke's Payload)
+    blobs: tuple[tuple[str, ...], ...] = ()  # paths to base64 blobs inside body structures
+    required: tuple[str, ...] = ()  # required members besides the path's
+
+
+OPERATIONS: dict[str, OperationInput] = {
+    "Invoke": OperationInput(
+        uri={"FunctionName": "string"},
+        query={"Qualifier": ("Qualifier", "string")},
+        headers={
+            "X-Amz-Invocation-Type": "InvocationType",
+            "X-Amz-Log-Type": "LogType",
+            "X-Amz-Client-Context": "ClientContext",
+            "X-Amz-Durable-Execution-Name": "DurableExecutionName",
+            "X-Amz-Tenant-Id": "TenantId",
+        },
+        payload="Payload",
+    ),
+    "GetFunction": OperationInput(uri={"FunctionName": "string"}, query={"Qualifier": ("Qualifier", "string")}),
+    "GetFunctionConfiguration": OperationInput(
+        uri={"FunctionName": "string"}, query={"Qualifier": ("Qualifier", "string")}
+    ),
+    "ListFunctions": OperationInput(
+        query={
+            "MasterRegion": ("MasterRegion", "string"),
+            "FunctionVersion": ("FunctionVersion", "string"),
+            "Marker": ("Marker", "string"),
+            "MaxItems": ("MaxItems", "integer"),
+        }
+    ),
+    "UpdateFunctionConfiguration": OperationInput(
+        uri={"FunctionName": "string"},
+        body={
+            "Role": "string",
+            "Handler": "string",
+            "Description": "string",
+            "Timeout": "integer",
+            "MemorySize": "integer",
+            "VpcConfig": "structure",
+            "Environment": "structure",
+            "Runtime": "string",
+            "DeadLetterConfig": "structure",
+            "KMSKeyArn": "string",
+            "TracingConfig": "structure",
+            "RevisionId": "string",
+            "Layers": "list",
+            "FileSystemConfigs": "list",
+            "ImageConfig": "structure",
+            "EphemeralStorage": "structure",
+            "SnapStart": "structure",
+            "LoggingConfig": "structure",
+            "CapacityProviderConfig": "structure",
+            "DurableConfig": "structure",
+        },
+    ),
+    "PublishVersion": OperationInput(
+        uri={"FunctionName": "string"},
+        body={"CodeSha256": "string", "Description": "string", "RevisionId": "string", "PublishTo": "string"},
+    ),
+    "ListVersionsByFunction": OperationInput(
+        uri={"FunctionName": "string"}, query={"Marker": ("Marker", "string"), "MaxItems": ("MaxItems", "integer")}
+    ),
+    "CreateAlias": OperationInput(
+        uri={"FunctionName": "string"},
+        body={"Name": "string", "FunctionVersion": "string", "Description": "string", "RoutingConfig": "structure"},
+        required=("Name", "FunctionVersion"),
+    ),
+    "UpdateAlias": OperationInput(
+        uri={"FunctionName": "string", "Name": "string"},
+        body={
+            "FunctionVersion": "string",
+            "Description": "string",
+            "RoutingConfig": "structure",
+            "RevisionId": "string",
+        },
+    ),
+    "GetAlias": OperationInput(uri={"FunctionName": "string", "Name": "string"}),
+    "DeleteAlias": OperationInput(uri={"FunctionName": "string", "Name": "string"}),
+    "ListAliases": OperationInput(
+        uri={"FunctionName": "string"},
+        query={
+            "FunctionVersion": ("FunctionVersion", "string"),
+            "Marker": ("Marker", "string"),
+            "MaxItems": ("MaxItems", "integer"),
+        },
+    ),
+    "PublishLayerVersion": OperationInput(
+        uri={"LayerName": "string"},
+        body={
+            "Description": "string",
+            "Content": "structure",
+            "CompatibleRuntimes": "list",
+            "LicenseInfo": "string",
+            "CompatibleArchitectures": "list",
+        },
+        blobs=(("Content", "ZipFile"),),
+        required=("Content",),
+    ),
+    "GetLayerVersion": OperationInput(uri={"LayerName": "string", "VersionNumber": "long"}),
+    "GetLayerVersionByArn": OperationInput(query={"Arn": ("Arn", "string")}, required=("Arn",)),
+    "ListLayers": OperationInput(
+        query={
+            "CompatibleRuntime": ("CompatibleRuntime", "string"),
+            "Marker": ("Marker", "string"),
+            "MaxItems": ("MaxItems", "integer"),
+            "CompatibleArchitecture": ("CompatibleArchitecture", "string"),
+        }
+    ),
+    "ListLayerVersions": OperationInput(
+        uri={"LayerName": "string"},
+        query={
+            "CompatibleRuntime": ("CompatibleRuntime", "string"),
+            "Marker": ("Marker", "string"),
+            "MaxItems": ("MaxItems", "integer"),
+            "CompatibleArchitecture": ("CompatibleArchitecture", "string"),
+        },
+    ),
+    "DeleteLayerVersion": OperationInput(uri={"LayerName": "string", "VersionNumber": "long"}),
+    "PutFunctionConcurrency": OperationInput(
+        uri={"FunctionName": "string"},
+        body={"ReservedConcurrentExecutions": "integer"},
+        required=("ReservedConcurrentExecutions",),
+    ),
+    "GetFunctionConcurrency": OperationInput(uri={"FunctionName": "string"}),
+    "DeleteFunctionConcurrency": OperationInput(uri={"FunctionName": "string"}),
+    "PutProvisionedConcurrencyConfig": OperationInput(
+        uri={"FunctionName": "string"},
+        query={"Qualifier": ("Qualifier", "string")},
+        body={"ProvisionedConcurrentExecutions": "integer"},
+        required=("Qualifier", "ProvisionedConcurrentExecutions"),
+    ),
+    "GetProvisionedConcurrencyConfig": OperationInput(
+        uri={"FunctionName": "string"}, query={"Qualifier": ("Qualifier", "string")}, required=("Qualifier",)
+    ),
+    "GetAccountSettings": OperationInput(),
+}

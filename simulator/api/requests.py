@@ -1,0 +1,185 @@
+"""Reading a Lambda API request: its body (bounded), its members by botocore's model, and its SigV4
+Authorization header (parsed, never checked: lsim accepts any credentials).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import inspect
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import InvalidParameterValueException, InvalidRequestContentException, LambdaError
+from .model import OperationInput
+from .routes import Members, snake_case
+
+#: the most any request other than Invoke may carry: a 50 MB layer zip, base64 in JSON, with room to spare
+#: (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: 50 MB direct upload)
+MAX_REQUEST_BYTES = 70 * 1024 * 1024
+READ_CHUNK = 256 * 1024
+
+
+async def read_body(request: web.Request, limit: int, too_large: Callable[[int], LambdaError]) -> bytes:
+    """The request body, refusing one over `limit` bytes without holding more than that: by its
+    Content-Length before reading a byte, or as soon as a chunked body passes the limit."""
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise too_large(length)
+        return await request.content.read() if length else b""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise too_large(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _lower_camel(member: str) -> str:
+    return member[0].lower() + member[1:]
+
+
+def _validation(member: str, value: Any, constraint: str) -> InvalidParameterValueException:
+    return InvalidParameterValueException(
+        f"1 validation error detected: Value '{value}' at '{_lower_camel(member)}' failed to satisfy "
+        f"constraint: {constraint}"
+    )
+
+
+def _scalar(member: str, kind: str, text: str) -> Any:
+    """A path or query value as the model types it."""
+    if kind in ("integer", "long"):
+        try:
+            return int(text)
+        except ValueError:
+            raise _validation(member, text, "Member must be a whole number") from None
+    if kind == "boolean":
+        if text not in ("true", "false"):
+            raise _validation(member, text, "Member must be true or false")
+        return text == "true"
+    return text
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "blob": (str,),
+    "integer": (int,),
+    "long": (int,),
+    "boolean": (bool,),
+    "double": (int, float),
+    "float": (int, float),
+    "structure": (dict,),
+    "map": (dict,),
+    "list": (list,),
+    "timestamp": (int, float, str),
+}
+
+
+def _decode_blob(container: dict[str, Any], path: tuple[str, ...]) -> None:
+    """Replace the base64 text at `path` inside the body with its bytes."""
+    *parents, leaf = path
+    for key in parents:
+        container = container.get(key)  # type: ignore[assignment]
+        if not isinstance(container, dict):
+            return
+    if leaf not in container:
+        return
+    try:
+        container[leaf] = base64.b64decode(container[leaf], validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise _validation(".".join(path), "<bytes>", "Member must be base64-encoded") from None
+
+
+def parse_members(
+    model: OperationInput, path_members: Mapping[str, str], query: Mapping[str, str], body: bytes
+) -> Members:
+    """Every member the request carries, by AWS's name and typed as the model says. JSON members the
+    model does not know are ignored, as AWS's JSON protocol does."""
+    members: Members = {}
+    for member, kind in model.uri.items():
+        if member in path_members:
+            members[member] = _scalar(member, kind, path_members[member])
+    for wire, (member, kind) in model.query.items():
+        if wire in query:
+            members[member] = _scalar(member, kind, query[wire])
+    if model.body and body:
+        try:
+            document = json.loads(body)
+        except ValueError as exc:
+            raise InvalidRequestContentException(f"Could not parse request body into json: {exc}") from None
+        if not isinstance(document, dict):
+            raise InvalidRequestContentException(
+                "Could not parse request body into json: the body must be a JSON object"
+            )
+        for member, kind in model.body.items():
+            if member not in document or document[member] is None:
+                continue
+            value = document[member]
+            if not isinstance(value, _JSON_TYPES.get(kind, (object,))) or (
+                kind in ("integer", "long") and isinstance(value, bool)
+            ):
+                raise _validation(member, value, f"Member must be of type {kind}")
+            members[member] = value
+        for path in model.blobs:
+            _decode_blob(members, path)
+    missing = [member for member in model.required if member not in members]
+    if missing:
+        raise _validation(missing[0], "null", "Member must not be null")
+    return members
+
+
+_signatures: dict[Callable[..., Any], tuple[frozenset[str], bool]] = {}
+
+
+def facade_arguments(operation: str, method: Callable[..., Any], members: Members) -> dict[str, Any]:
+    """The facade method's keyword arguments: members in snake_case. A member the method does not take
+    is refused by name (the feature that handles it has not landed), never silently dropped."""
+    accepted = _signatures.get(method.__func__ if hasattr(method, "__func__") else method)
+    if accepted is None:
+        parameters = inspect.signature(method).parameters.values()
+        accepted = (
+            frozenset(p.name for p in parameters),
+            any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters),
+        )
+        _signatures[method.__func__ if hasattr(method, "__func__") else method] = accepted
+    names, takes_any = accepted
+    arguments = {}
+    for member, value in members.items():
+        name = snake_case(member)
+        if name not in names and not takes_any:
+            raise InvalidParameterValueException(
+                f"lsim does not support the parameter {member} of {operation} yet: leave it out"
+            )
+        arguments[name] = value
+    return arguments
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a SigV4 Authorization header says about its caller; the signature itself is not checked."""
+
+    access_key_id: str
+    region: str
+    service: str
+
+
+_CREDENTIAL = re.compile(r"Credential=(?P<key>[^/,\s]*)/(?P<date>\d{8})/(?P<region>[^/]*)/(?P<service>[^/]*)/")
+
+
+def parse_authorization(header: str | None) -> Credentials | None:
+    """`AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, SignedHeaders=..., Signature=...`
+    -> its credential scope; None for a missing or differently shaped header (which lsim also accepts)."""
+    if not header:
+        return None
+    found = _CREDENTIAL.search(header)
+    if found is None:
+        return None
+    return Credentials(found["key"], found["region"], found["service"])

@@ -1,0 +1,210 @@
+"""The route table: each line maps a method and AWS's REST path (botocore's `requestUri`) to an operation.
+
+A request to a route calls the Simulator facade method of the operation's snake_case name
+(GetFunctionConfiguration -> `get_function_configuration`) with the request's members in snake_case,
+and `shapes.<output>` turns what it returns into the JSON body. When the facade has no such method yet,
+the answer is AWS's for an operation it does not serve (404 UnknownOperationException), never a fake
+success: a feature that adds the facade method and its output shape lights its route up.
+
+`adapt` reshapes the parsed members where the wire and the facade differ (a structure the facade takes
+as plain arguments).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from ..errors import InvalidParameterValueException
+
+Members = dict[str, Any]
+
+
+def snake_case(name: str) -> str:
+    """AWS's member and operation names in Python's style: KMSKeyArn -> kms_key_arn."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def layer_content(members: Members) -> Members:
+    """PublishLayerVersion's Content{ZipFile | S3Bucket, S3Key, S3ObjectVersion} -> zip_file bytes."""
+    content = members.pop("Content", None) or {}
+    if "ZipFile" not in content:
+        raise InvalidParameterValueException(
+            "Content: lsim takes a layer as Content.ZipFile (the zip's bytes); S3Bucket/S3Key are not "
+            "simulated: download the object and pass --zip-file fileb://layer.zip"
+        )
+    members["ZipFile"] = content["ZipFile"]
+    return members
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # AWS's requestUri; a "?name=value" suffix is a query parameter the route requires
+    operation: str
+    status: int = 200  # botocore's responseCode
+    output: str | None = None  # the shapes.py function that builds the body; None: no body
+    adapt: Callable[[Members], Members] | None = None
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    query: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        path, _, query = self.path.partition("?")
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
+        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+        pairs = tuple(tuple(pair.split("=", 1)) for pair in query.split("&") if pair)
+        object.__setattr__(self, "query", pairs)
+
+    @property
+    def facade_method(self) -> str:
+        return snake_case(self.operation)
+
+
+F = "/2015-03-31/functions/{FunctionName}"
+LAYER = "/2018-10-31/layers/{LayerName}/versions"
+PC = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency"
+
+#: The operations lsim serves, as issue 6 lists them; each line lights up when the facade has the method.
+ROUTES: tuple[Route, ...] = (
+    Route("POST", f"{F}/invocations", "Invoke"),
+    Route("GET", F, "GetFunction", output="get_function_response"),
+    Route("GET", f"{F}/configuration", "GetFunctionConfiguration", output="function_configuration"),
+    Route("PUT", f"{F}/configuration", "UpdateFunctionConfiguration", output="function_configuration"),
+    Route("GET", "/2015-03-31/functions", "ListFunctions", output="list_functions_response"),
+    Route("POST", f"{F}/versions", "PublishVersion", 201, "function_configuration"),
+    Route("GET", f"{F}/versions", "ListVersionsByFunction", output="list_versions_by_function_response"),
+    Route("POST", f"{F}/aliases", "CreateAlias", 201, "alias_configuration"),
+    Route("GET", f"{F}/aliases", "ListAliases", output="list_aliases_response"),
+    Route("GET", f"{F}/aliases/{{Name}}", "GetAlias", output="alias_configuration"),
+    Route("PUT", f"{F}/aliases/{{Name}}", "UpdateAlias", output="alias_configuration"),
+    Route("DELETE", f"{F}/aliases/{{Name}}", "DeleteAlias", 204),
+    Route("POST", LAYER, "PublishLayerVersion", 201, "layer_version", adapt=layer_content),
+    Route("GET", f"{LAYER}/{{VersionNumber}}", "GetLayerVersion", output="layer_version"),
+    Route("GET", "/2018-10-31/layers?find=LayerVersion", "GetLayerVersionByArn", output="layer_version"),
+    Route("GET", "/2018-10-31/layers", "ListLayers", output="list_layers"),
+    Route("GET", LAYER, "ListLayerVersions", output="list_layer_versions"),
+    Route("DELETE", f"{LAYER}/{{VersionNumber}}", "DeleteLayerVersion", 204),
+    Route("PUT", "/2017-10-31/functions/{FunctionName}/concurrency", "PutFunctionConcurrency", output="concurrency"),
+    Route("GET", "/2019-09-30/functions/{FunctionName}/concurrency", "GetFunctionConcurrency",
+          output="get_function_concurrency_response"),
+    Route("DELETE", "/2017-10-31/functions/{FunctionName}/concurrency", "DeleteFunctionConcurrency", 204),
+    Route("PUT", PC, "PutProvisionedConcurrencyConfig", 202, "put_provisioned_concurrency_config_response"),
+    Route("GET", PC, "GetProvisionedConcurrencyConfig", output="get_provisioned_concurrency_config_response"),
+    Route("GET", "/2016-08-19/account-settings", "GetAccountSettings", output="get_account_settings_response"),
+)  # fmt: skip
+
+#: Every other operation of Lambda's API (botocore 1.43), so that a call to one is named in the answer.
+OTHER_OPERATIONS: tuple[tuple[str, str, str], ...] = (
+    ("POST", "/2015-03-31/functions", "CreateFunction"),
+    ("DELETE", F, "DeleteFunction"),
+    ("PUT", f"{F}/code", "UpdateFunctionCode"),
+    ("POST", "/2014-11-13/functions/{FunctionName}/invoke-async", "InvokeAsync"),
+    ("POST", "/2021-11-15/functions/{FunctionName}/response-streaming-invocations", "InvokeWithResponseStream"),
+    ("GET", f"{PC}?List=ALL", "ListProvisionedConcurrencyConfigs"),
+    ("DELETE", PC, "DeleteProvisionedConcurrencyConfig"),
+    ("POST", f"{LAYER}/{{VersionNumber}}/policy", "AddLayerVersionPermission"),
+    ("GET", f"{LAYER}/{{VersionNumber}}/policy", "GetLayerVersionPolicy"),
+    ("DELETE", f"{LAYER}/{{VersionNumber}}/policy/{{StatementId}}", "RemoveLayerVersionPermission"),
+    ("POST", f"{F}/policy", "AddPermission"),
+    ("GET", f"{F}/policy", "GetPolicy"),
+    ("DELETE", f"{F}/policy/{{StatementId}}", "RemovePermission"),
+    ("POST", "/2015-03-31/event-source-mappings", "CreateEventSourceMapping"),
+    ("GET", "/2015-03-31/event-source-mappings", "ListEventSourceMappings"),
+    ("GET", "/2015-03-31/event-source-mappings/{UUID}", "GetEventSourceMapping"),
+    ("PUT", "/2015-03-31/event-source-mappings/{UUID}", "UpdateEventSourceMapping"),
+    ("DELETE", "/2015-03-31/event-source-mappings/{UUID}", "DeleteEventSourceMapping"),
+    ("PUT", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "PutFunctionEventInvokeConfig"),
+    ("POST", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "UpdateFunctionEventInvokeConfig"),
+    ("GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "GetFunctionEventInvokeConfig"),
+    ("DELETE", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "DeleteFunctionEventInvokeConfig"),
+    ("GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", "ListFunctionEventInvokeConfigs"),
+    ("POST", "/2021-10-31/functions/{FunctionName}/url", "CreateFunctionUrlConfig"),
+    ("GET", "/2021-10-31/functions/{FunctionName}/url", "GetFunctionUrlConfig"),
+    ("PUT", "/2021-10-31/functions/{FunctionName}/url", "UpdateFunctionUrlConfig"),
+    ("DELETE", "/2021-10-31/functions/{FunctionName}/url", "DeleteFunctionUrlConfig"),
+    ("GET", "/2021-10-31/functions/{FunctionName}/urls", "ListFunctionUrlConfigs"),
+    ("GET", "/2017-03-31/tags/{Resource}", "ListTags"),
+    ("POST", "/2017-03-31/tags/{Resource}", "TagResource"),
+    ("DELETE", "/2017-03-31/tags/{Resource}", "UntagResource"),
+    ("POST", "/2020-04-22/code-signing-configs", "CreateCodeSigningConfig"),
+    ("GET", "/2020-04-22/code-signing-configs", "ListCodeSigningConfigs"),
+    ("GET", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", "GetCodeSigningConfig"),
+    ("PUT", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", "UpdateCodeSigningConfig"),
+    ("DELETE", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", "DeleteCodeSigningConfig"),
+    ("GET", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions", "ListFunctionsByCodeSigningConfig"),
+    ("GET", "/2020-06-30/functions/{FunctionName}/code-signing-config", "GetFunctionCodeSigningConfig"),
+    ("PUT", "/2020-06-30/functions/{FunctionName}/code-signing-config", "PutFunctionCodeSigningConfig"),
+    ("DELETE", "/2020-06-30/functions/{FunctionName}/code-signing-config", "DeleteFunctionCodeSigningConfig"),
+    ("GET", "/2021-07-20/functions/{FunctionName}/runtime-management-config", "GetRuntimeManagementConfig"),
+    ("PUT", "/2021-07-20/functions/{FunctionName}/runtime-management-config", "PutRuntimeManagementConfig"),
+    ("GET", "/2024-08-31/functions/{FunctionName}/recursion-config", "GetFunctionRecursionConfig"),
+    ("PUT", "/2024-08-31/functions/{FunctionName}/recursion-config", "PutFunctionRecursionConfig"),
+    ("POST", "/2025-11-30/capacity-providers", "CreateCapacityProvider"),
+    ("GET", "/2025-11-30/capacity-providers", "ListCapacityProviders"),
+    ("GET", "/2025-11-30/capacity-providers/{CapacityProviderName}", "GetCapacityProvider"),
+    ("PUT", "/2025-11-30/capacity-providers/{CapacityProviderName}", "UpdateCapacityProvider"),
+    ("DELETE", "/2025-11-30/capacity-providers/{CapacityProviderName}", "DeleteCapacityProvider"),
+    ("GET", "/2025-11-30/capacity-providers/{CapacityProviderName}/function-versions",
+     "ListFunctionVersionsByCapacityProvider"),
+    ("GET", "/2025-11-30/functions/{FunctionName}/function-scaling-config", "GetFunctionScalingConfig"),
+    ("PUT", "/2025-11-30/functions/{FunctionName}/function-scaling-config", "PutFunctionScalingConfig"),
+    ("GET", "/2025-12-01/functions/{FunctionName}/durable-executions", "ListDurableExecutionsByFunction"),
+    ("GET", "/2025-12-01/durable-executions/{DurableExecutionArn}", "GetDurableExecution"),
+    ("GET", "/2025-12-01/durable-executions/{DurableExecutionArn}/history", "GetDurableExecutionHistory"),
+    ("GET", "/2025-12-01/durable-executions/{DurableExecutionArn}/state", "GetDurableExecutionState"),
+    ("POST", "/2025-12-01/durable-executions/{DurableExecutionArn}/checkpoint", "CheckpointDurableExecution"),
+    ("POST", "/2025-12-01/durable-executions/{DurableExecutionArn}/stop", "StopDurableExecution"),
+    ("POST", "/2025-12-01/durable-execution-callbacks/{CallbackId}/succeed", "SendDurableExecutionCallbackSuccess"),
+    ("POST", "/2025-12-01/durable-execution-callbacks/{CallbackId}/fail", "SendDurableExecutionCallbackFailure"),
+    ("POST", "/2025-12-01/durable-execution-callbacks/{CallbackId}/heartbeat",
+     "SendDurableExecutionCallbackHeartbeat"),
+)  # fmt: skip
+
+#: Why lsim has no route for some operations, where there is more to say than "not simulated".
+NOT_SIMULATED_BECAUSE: dict[str, str] = {
+    "CreateFunction": "functions are defined in lsim.toml: add a [functions.NAME] table",
+    "DeleteFunction": "functions are defined in lsim.toml: remove the [functions.NAME] table",
+    "UpdateFunctionCode": "lsim runs the code folder of lsim.toml: edit the files (`lsim serve --watch` reloads them)",
+    "InvokeAsync": "it is deprecated: use Invoke with InvocationType Event",
+}
+
+
+@dataclass(frozen=True)
+class Match:
+    route: Route
+    path_members: dict[str, str]
+
+
+class Router:
+    """Finds the route of a request: routes that require a query parameter are tried first, so that
+    `GET /2018-10-31/layers?find=LayerVersion` is GetLayerVersionByArn and not ListLayers."""
+
+    def __init__(self, routes: tuple[Route, ...], others: tuple[tuple[str, str, str], ...] = ()) -> None:
+        every = [*routes, *(Route(method, path, operation) for method, path, operation in others)]
+        self.served = frozenset(route.operation for route in routes)
+        self._by_method: dict[str, list[Route]] = {}
+        for route in sorted(every, key=lambda r: not r.query):  # stable: table order otherwise
+            self._by_method.setdefault(route.method, []).append(route)
+
+    def match(self, method: str, raw_path: str, query: Any) -> Match | None:
+        for route in self._by_method.get(method, ()):
+            found = route.pattern.match(raw_path)
+            if found is None or any(query.get(name) != value for name, value in route.query):
+                continue
+            return Match(route, {name: unquote(value) for name, value in found.groupdict().items()})
+        return None
+
+    def operations_at(self, raw_path: str) -> list[str]:
+        """The operations served at this path with another method (for a clear 404)."""
+        return [
+            f"{route.method} {route.operation}"
+            for routes in self._by_method.values()
+            for route in routes
+            if route.operation in self.served and route.pattern.match(raw_path)
+        ]
+
+
+ROUTER = Router(ROUTES, OTHER_OPERATIONS)
