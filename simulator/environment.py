@@ -12,7 +12,7 @@ import asyncio
 import enum
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -154,7 +154,12 @@ class ExecutionEnvironment:
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def _start_sandbox(self) -> None:
-        self._channel = RuntimeChannel(self.limits.sync_payload_bytes)
+        identity = {
+            "functionName": self.function.name,
+            "functionVersion": self.version,
+            "handler": self.function.handler or "",
+        }
+        self._channel = RuntimeChannel(self.limits.sync_payload_bytes, identity)
         host = self.backend.runtime_api_host(self.spec)
         self._address = await self.runtime_api.open(host, self._channel)
         self._sandbox = self.backend.create(self.spec)
@@ -171,7 +176,7 @@ class ExecutionEnvironment:
             raise
         assert self._channel is not None and self._sandbox is not None
         started = self._sandbox.started_at or time.monotonic()
-        ready: asyncio.Future[Any] = asyncio.ensure_future(self._channel.ready.wait())
+        ready: asyncio.Future[Any] = asyncio.ensure_future(self._channel.initialized())
         exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
         init_error: asyncio.Future[Any] = self._channel.init_error
         done, _ = await asyncio.wait(
@@ -190,29 +195,41 @@ class ExecutionEnvironment:
             return InitOutcome("exit", duration_ms, exit=exited.result())
         return InitOutcome("timeout", duration_ms)
 
-    async def reset(self) -> None:
-        """Stop the sandbox so the next init starts afresh (after a timeout, a crash or an init failure)."""
-        await self._dispose(*self._detach())
+    async def reset(self, reason: str = "spindown") -> None:
+        """Stop the sandbox so the next init starts afresh (after a timeout, a crash or an init failure).
+        Extensions subscribed to SHUTDOWN hear `reason` (spindown, timeout, failure) first."""
+        await self._dispose(*self._detach(), reason)
 
-    def reset_soon(self) -> None:
+    def reset_soon(self, reason: str = "failure") -> None:
         """Like reset(), but the old sandbox is removed in the background, off the caller's path."""
-        task = asyncio.ensure_future(self._dispose(*self._detach()))
+        task = asyncio.ensure_future(self._dispose(*self._detach(), reason))
         self._disposals.add(task)
         task.add_done_callback(self._disposals.discard)
 
-    def _detach(self) -> tuple[Sandbox | None, str | None]:
-        sandbox, address = self._sandbox, self._address
+    def _detach(self) -> tuple[Sandbox | None, str | None, RuntimeChannel | None]:
+        sandbox, address, channel = self._sandbox, self._address, self._channel
         self._sandbox = self._channel = self._address = None
         self._generation += 1
         if self.state is not State.DEAD:
             self.state = State.NEW
-        return sandbox, address
+        return sandbox, address, channel
 
-    async def _dispose(self, sandbox: Sandbox | None, address: str | None) -> None:
+    async def _dispose(
+        self, sandbox: Sandbox | None, address: str | None, channel: RuntimeChannel | None, reason: str
+    ) -> None:
+        if channel is not None and sandbox is not None and channel.extensions.extensions:
+            await channel.extensions.shutdown(reason)
         if address is not None:
             await self.runtime_api.close_endpoint(address)
         if sandbox is not None:
             await sandbox.stop()
+
+    def after_invoke(self) -> Awaitable[None] | None:
+        """What must finish before this environment takes another invocation: its extensions' work on
+        the last one (None when it has no extensions)."""
+        if self._channel is not None and self._channel.extensions.extensions:
+            return self._channel.extensions.idle()
+        return None
 
     async def stop(self) -> None:
         self.state = State.DEAD
@@ -306,7 +323,7 @@ class ExecutionEnvironment:
         if isinstance(outcome, _Failure):
             payload = outcome.body or error_payload(outcome.error_type, outcome.message)
             function_error, status, error_type = "Unhandled", outcome.status, outcome.error_type
-            self.reset_soon()  # Lambda resets the environment after a timeout or a crash
+            self.reset_soon("timeout" if status == "timeout" else "failure")  # Lambda resets it after a failure
         else:
             payload = outcome.body
             function_error = "Unhandled" if outcome.kind == "error" else None

@@ -19,10 +19,11 @@ from typing import Any, Literal, cast
 
 from aiohttp import web
 
+from .extensions_api import PREFIX as EXTENSIONS
+from .extensions_api import ExtensionsChannel
 from .invocation import Invocation
 
 PREFIX = "/2018-06-01"
-EXTENSION_PREFIX = "/2020-01-01"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 # AWS answers 413 on a response of more than 6 MB plus a little framing: 6291556 bytes.
 RESPONSE_LIMIT_SLACK = 100
@@ -63,8 +64,9 @@ class RuntimeChannel:
     """The state one execution environment shares with its runtime: the queue of invocations handed to
     it, the ones in flight, and whether init has finished (the runtime's first `next`) or failed."""
 
-    def __init__(self, response_limit: int) -> None:
+    def __init__(self, response_limit: int, identity: dict[str, str] | None = None) -> None:
         self.response_limit = response_limit
+        self.extensions = ExtensionsChannel(identity or {})
         self.ready = asyncio.Event()  # set when the runtime first asks for work: init is done
         self.init_error: asyncio.Future[RuntimeOutcome] = asyncio.get_running_loop().create_future()
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -103,7 +105,17 @@ class RuntimeChannel:
         self.handed_out_at = time.monotonic()
         self._in_flight[invocation.request_id] = future
         deadline_ms = int((time.time() + invocation.timeout_s) * 1000)
+        self.extensions.invoke(invocation, deadline_ms)
         return invocation, deadline_ms
+
+    async def initialized(self) -> None:
+        """The init phase is over: the runtime and every registered extension asked for their next
+        event. `ready_at` is then when the last of them did."""
+        await self.ready.wait()
+        if self.extensions.extensions:
+            await self.extensions.initialized()
+            self.ready_at = time.monotonic()
+        self.extensions.registration_open = False
 
     def resolve(self, request_id: str, outcome: RuntimeOutcome) -> web.Response:
         future = self._in_flight.pop(request_id, None)
@@ -148,6 +160,10 @@ class RuntimeApiServer:
         app.router.add_post(f"{PREFIX}/runtime/invocation/{{request_id}}/response", self._response)
         app.router.add_post(f"{PREFIX}/runtime/invocation/{{request_id}}/error", self._error)
         app.router.add_post(f"{PREFIX}/runtime/init/error", self._init_error)
+        app.router.add_post(f"{EXTENSIONS}/register", self._extension_register)
+        app.router.add_get(f"{EXTENSIONS}/event/next", self._extension_next)
+        app.router.add_post(f"{EXTENSIONS}/init/error", self._extension_init_error)
+        app.router.add_post(f"{EXTENSIONS}/exit/error", self._extension_exit_error)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
 
@@ -245,6 +261,34 @@ class RuntimeApiServer:
         channel = self._channel(request)
         body = await request.read()
         return channel.fail_init(RuntimeOutcome("error", body, _error_type(request, body), time.monotonic()))
+
+
+    # -- the Extensions API (extensions_api.py holds its state) -----------------------------------------
+    async def _extension_register(self, request: web.Request) -> web.Response:
+        return self._channel(request).extensions.register(request, await request.read())
+
+    async def _extension_next(self, request: web.Request) -> web.Response:
+        extensions = self._channel(request).extensions
+        extension = extensions.find(request)
+        return extension if isinstance(extension, web.Response) else await extensions.next_event(extension)
+
+    async def _extension_init_error(self, request: web.Request) -> web.Response:
+        channel = self._channel(request)
+        extension = channel.extensions.find(request)
+        if isinstance(extension, web.Response):
+            return extension
+        error_type = channel.extensions.error(extension, request, "init")
+        message = f"extension {extension.name} failed to initialize: {error_type}"
+        body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+        return channel.fail_init(RuntimeOutcome("error", body, error_type, time.monotonic()))
+
+    async def _extension_exit_error(self, request: web.Request) -> web.Response:
+        extensions = self._channel(request).extensions
+        extension = extensions.find(request)
+        if isinstance(extension, web.Response):
+            return extension
+        extensions.error(extension, request, "exit")
+        return _accepted()
 
 
 def _error_type(request: web.Request, body: bytes) -> str:

@@ -33,6 +33,7 @@ from .facade.concurrency import ConcurrencyOperations
 from .facade.functions import FunctionOperations
 from .facade.layers import LayerOperations
 from .facade.versions import VersionOperations
+from .facade.vpc import VpcOperations
 from .invocation import INVOCATION_TYPES, Invocation, InvocationResult, new_request_id
 from .layer_cache import LayerCache
 from .layers import LayerRegistry
@@ -58,7 +59,7 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, VersionOperations):
+class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, VersionOperations, VpcOperations):
     """A running simulated Lambda service for one project.
 
     Use it as an async context manager; `close()` stops every execution environment it started.
@@ -110,6 +111,7 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         await self.runtime_api.start()
         self._reaper = asyncio.create_task(self._reap_forever())
         await self._start_concurrency()
+        await self._start_vpcs()  # Hyperplane ENIs, created in the background (facade/vpc.py)
 
     async def close(self) -> None:
         await self._stop_concurrency()
@@ -121,6 +123,7 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         await asyncio.gather(*(pool.close() for pool in pools), return_exceptions=True)
         self._pools.clear()
         self._retiring.clear()
+        await self._close_vpcs()  # ENIs, resources, VPC networks (facade/vpc.py)
         if self.backend is not None:
             await self.backend.close()
         await self.runtime_api.close()
@@ -247,6 +250,7 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
     ) -> InvocationResult:
         """Admit (or raise TooManyRequestsException), run in a provisioned, warm or new environment, and
         hold the concurrency slot until the invocation ends, cold start included."""
+        self._check_vpc_invocable(function)  # VPC (issue 8): 409 while Pending, 502 while Failed
         lease = self._admit(function, version, synchronous)
         try:
             pool = await self._pool(function, version)
@@ -261,10 +265,30 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
             await environment.stop()
             raise
         finally:
-            if not self._give_back(lease, environment, provisioned is not None):
-                pool.release(environment)
+
+            def release() -> None:
+                if not self._give_back(lease, environment, provisioned is not None):
+                    pool.release(environment)
+
+            self._when_idle(environment, release)
         self._record_invocation(function.name, result)
         return result
+
+    def _when_idle(self, environment: ExecutionEnvironment, release: Callable[[], None]) -> None:
+        """Release an environment (and its concurrency) now, or once its extensions are done with the
+        invocation: the caller has its answer already, the environment is not free yet."""
+        pending = environment.after_invoke()
+        if pending is None:
+            release()
+            return
+        task = asyncio.ensure_future(pending)
+        self._background.add(task)
+
+        def done(finished: asyncio.Future[None]) -> None:
+            self._background.discard(finished)
+            release()
+
+        task.add_done_callback(done)
 
     # -- environments -------------------------------------------------------------------------------
     def sandbox_spec(
@@ -289,6 +313,8 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
             memory_mb=function.memory_size,
             cpus=min(cpus, host),
             ephemeral_storage_mb=function.ephemeral_storage,
+            network=self.vpc_network(function),  # its Hyperplane ENI's namespace, or None (facade/vpc.py)
+            attach_delay_s=self.vpc_cold_start_s(function),
         )
 
     async def prepare(self, function_name: str) -> None:

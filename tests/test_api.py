@@ -32,7 +32,7 @@ from simulator.project import load_project
 from simulator.simulator import Simulator
 from simulator.store import Store
 
-APP = '''
+APP = """
 import json, os, time, uuid
 
 ENVIRONMENT = uuid.uuid4().hex  # one per execution environment
@@ -57,7 +57,7 @@ def chatty(event, context):
     for i in range(200):
         print(f"line {i:03d} " + "x" * 40)
     return {"lines": 200}
-'''
+"""
 
 PROJECT = """
 [functions.echo]
@@ -120,7 +120,6 @@ class Api:
             return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
         finally:
             connection.close()
-
 
 
 def serve(folder: Path, backend: str) -> Iterator[Api]:
@@ -256,6 +255,20 @@ def test_an_oversized_body_is_refused_by_its_content_length_before_it_is_sent(ap
         answer = sock.recv(65536).decode()
     assert answer.startswith("HTTP/1.1 413 ")
     assert "X-Amzn-ErrorType: RequestTooLargeException" in answer
+
+
+def test_a_chunked_body_is_refused_once_it_passes_the_limit(api: Api) -> None:
+    limit = api.lsim.simulator.project.limits.sync_payload_bytes
+    chunks = (b"x" * 1024 * 1024 for _ in range(limit // (1024 * 1024) + 2))
+    host, port = api.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request("POST", "/2015-03-31/functions/echo/invocations", body=chunks, encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 413
+        assert response.getheader("X-Amzn-ErrorType") == "RequestTooLargeException"
+    finally:
+        connection.close()
 
 
 def test_a_throttle_is_429_with_retry_after_and_its_reason(api: Api) -> None:

@@ -195,3 +195,14 @@ def test_custom_runtime_bootstrap_in_the_code(docker_lsim: BlockingSimulator) ->
     result = docker_lsim.invoke("custom", {"n": 1})
     assert result.payload == {"from": "/var/task/bootstrap", "event": {"n": 1}}
     assert 'custom runtime got {"n": 1}' in result.logs
+
+
+def test_an_external_extension_from_a_layer_takes_part_in_the_lifecycle(docker_lsim: BlockingSimulator) -> None:
+    first = docker_lsim.invoke("with-extension")
+    assert first.ok, first.body
+    assert first.payload["extension_log"][0] == "registered for with-extension $LATEST"
+    # the init phase waits for the extension's first event/next (it sleeps 0.3 s before it)
+    assert float(report_of(first.logs)["init"]) >= 300
+    second = docker_lsim.invoke("with-extension")
+    assert f"INVOKE {first.request_id}" in second.payload["extension_log"]
+    assert not second.cold_start

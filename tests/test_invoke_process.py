@@ -43,3 +43,19 @@ def test_layers_path_and_task_root(process_lsim: BlockingSimulator) -> None:
 def test_init_error(process_lsim: BlockingSimulator) -> None:
     result = process_lsim.invoke("importerr")
     assert result.payload["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_extensions_hear_invoke_and_shutdown(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from simulator.project import load_project
+
+    from .conftest import HERE
+
+    log = tmp_path / "extension.log"
+    project = load_project(HERE / "project")
+    function = project.functions["with-extension"]
+    function.environment["EXT_LOG"] = str(log)
+    with BlockingSimulator(project, backend="process") as lsim:
+        result = lsim.invoke("with-extension")
+        assert result.ok, result.body
+    lines = log.read_text().splitlines()
+    assert lines == ["registered for with-extension $LATEST", f"INVOKE {result.request_id}", "SHUTDOWN spindown"]

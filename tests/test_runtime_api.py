@@ -144,3 +144,47 @@ def test_closing_the_environment_ends_a_waiting_next_with_500() -> None:
             assert "Runtime should exit" in (await response.json())["errorMessage"]
 
     run(scenario)
+
+
+EXT = "/2020-01-01/extension"
+
+
+def test_extensions_register_poll_and_are_refused_once_init_is_over() -> None:
+    async def scenario(session: aiohttp.ClientSession, url: str, channel: RuntimeChannel) -> None:
+        channel.extensions.identity = {"functionName": "f", "functionVersion": "$LATEST", "handler": "app.handler"}
+        headers = {"Lambda-Extension-Name": "probe"}
+        async with session.post(f"{url}{EXT}/register", json={"events": ["INVOKE"]}, headers=headers) as response:
+            assert response.status == 200
+            identifier = response.headers["Lambda-Extension-Identifier"]
+            assert await response.json() == channel.extensions.identity
+        async with session.post(f"{url}{EXT}/register", json={"events": ["BOGUS"]}, headers=headers) as response:
+            assert response.status == 400
+        async with session.get(f"{url}{EXT}/event/next", headers={"Lambda-Extension-Identifier": "nope"}) as response:
+            assert response.status == 403
+        poll = asyncio.ensure_future(session.get(f"{url}{EXT}/event/next", headers={"Lambda-Extension-Identifier": identifier}))
+        outcome = channel.submit(invocation())
+        async with session.get(f"{url}{BASE}/invocation/next"):
+            pass
+        await asyncio.wait_for(channel.initialized(), 5)
+        response = await poll
+        event = await response.json()
+        assert (event["eventType"], event["requestId"]) == ("INVOKE", "req-1")
+        assert event["tracing"] == {"type": "X-Amzn-Trace-Id", "value": "Root=1-abc;Sampled=0"}
+        async with session.post(f"{url}{BASE}/invocation/req-1/response", data=b"1"):
+            pass
+        await outcome
+        async with session.post(f"{url}{EXT}/register", json={"events": ["INVOKE"]}, headers=headers) as response:
+            assert response.status == 403  # registration closed with the init phase
+
+    run(scenario)
+
+
+def test_at_most_ten_extensions() -> None:
+    async def scenario(session: aiohttp.ClientSession, url: str, channel: RuntimeChannel) -> None:
+        statuses = []
+        for i in range(11):
+            async with session.post(f"{url}{EXT}/register", json={"events": []}, headers={"Lambda-Extension-Name": f"e{i}"}) as r:
+                statuses.append(r.status)
+        assert statuses == [200] * 10 + [403]
+
+    run(scenario)

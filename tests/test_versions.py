@@ -186,9 +186,11 @@ def test_secrets_reach_the_function_but_are_never_printed(project_dir: Path) -> 
     assert json.loads(shown.stdout)["Environment"]["Variables"] == {"STAGE": "***"}
     assert "hunter2" not in shown.stdout + shown.stderr
     (project_dir / ".secrets.env").write_text("OTHER=1\n")
-    with BlockingSimulator(load_project(project_dir), backend="process") as lsim:
-        with pytest.raises(InvalidParameterValueException, match="secret\\(s\\) DB_PASSWORD not found"):
-            lsim.invoke("orders")
+    with (
+        BlockingSimulator(load_project(project_dir), backend="process") as lsim,
+        pytest.raises(InvalidParameterValueException, match="secret\\(s\\) DB_PASSWORD not found"),
+    ):
+        lsim.invoke("orders")
 
 
 # -- the CLI ------------------------------------------------------------------------------------------

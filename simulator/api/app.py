@@ -92,16 +92,10 @@ class LambdaApi:
         invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
         log_type = headers.get("X-Amz-Log-Type", "None")
 
-        def too_large(size: int) -> LambdaError:
-            try:
-                self.simulator.check_payload_size(size, invocation_type)
-            except LambdaError as error:
-                return error
-            return RequestTooLargeException(f"Request must be smaller than {size} bytes")  # not reached
+        def refuse(size: int) -> None:  # 413 as soon as the body is known to be over the limit
+            self.simulator.check_payload_size(size, invocation_type)
 
-        limit = max(self.simulator.project.limits.sync_payload_bytes, self.simulator.project.limits.async_payload_bytes)
-        body = await read_body(request, limit, too_large)
-        self.simulator.check_payload_size(len(body), invocation_type)
+        body = await read_body(request, refuse)
         began = time.perf_counter()
         result = await self.simulator.invoke(
             function_name,
@@ -142,13 +136,14 @@ class LambdaApi:
         body = b""
         if model.body:
 
-            def too_large(size: int) -> LambdaError:
-                return RequestTooLargeException(
-                    f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the {route.operation} "
-                    f"operation (this one is {size} bytes)"
-                )
+            def refuse(size: int) -> None:
+                if size > MAX_REQUEST_BYTES:
+                    raise RequestTooLargeException(
+                        f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the {route.operation} "
+                        f"operation (this one is {size} bytes)"
+                    )
 
-            body = await read_body(request, MAX_REQUEST_BYTES, too_large)
+            body = await read_body(request, refuse)
         members = parse_members(model, match.path_members, request.query, body)
         if route.adapt is not None:
             members = route.adapt(members)

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import InvalidParameterValueException, InvalidRequestContentException, LambdaError
+from ..errors import InvalidParameterValueException, InvalidRequestContentException
 from .model import OperationInput
 from .routes import Members, snake_case
 
@@ -25,20 +25,19 @@ MAX_REQUEST_BYTES = 70 * 1024 * 1024
 READ_CHUNK = 256 * 1024
 
 
-async def read_body(request: web.Request, limit: int, too_large: Callable[[int], LambdaError]) -> bytes:
-    """The request body, refusing one over `limit` bytes without holding more than that: by its
-    Content-Length before reading a byte, or as soon as a chunked body passes the limit."""
+async def read_body(request: web.Request, refuse: Callable[[int], None]) -> bytes:
+    """The request body. `refuse(size)` raises when `size` bytes are too many: it is asked about the
+    Content-Length before a byte is read, and about a chunked body as it grows, so an oversized body
+    is never held in memory."""
     length = request.content_length
     if length is not None:
-        if length > limit:
-            raise too_large(length)
+        refuse(length)
         return await request.content.read() if length else b""
     chunks: list[bytes] = []
     size = 0
     while chunk := await request.content.read(READ_CHUNK):
         size += len(chunk)
-        if size > limit:
-            raise too_large(size)
+        refuse(size)
         chunks.append(chunk)
     return b"".join(chunks)
 

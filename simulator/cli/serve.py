@@ -13,8 +13,7 @@ import typer
 
 from ..config import ProjectConfig
 from ..errors import LsimError
-from ..project import load_project
-from .common import describe, exit_code, fail
+from .common import describe, exit_code, fail, project_of
 
 
 def _say(line: str) -> None:
@@ -23,9 +22,14 @@ def _say(line: str) -> None:
     sys.stderr.flush()
 
 
+_partial: dict[str, str] = {}  # per function, the start of a line whose end has not arrived yet
+
+
 def _function_output(function_name: str, text: str) -> None:
-    """What a function prints, as it arrives, each line marked with the function's name."""
-    lines = text.splitlines()
+    """What a function prints, as it arrives, each whole line marked with the function's name."""
+    *lines, rest = (_partial.pop(function_name, "") + text).split("\n")
+    if rest:
+        _partial[function_name] = rest
     if lines:
         sys.stderr.write("".join(f"  {function_name} | {line}\n" for line in lines))
         sys.stderr.flush()
@@ -43,7 +47,7 @@ def serve(
 ) -> None:
     """Serve the Lambda API (Invoke, GetFunction, ListFunctions, ...) for boto3 and the AWS CLI."""
     try:
-        project = load_project(ctx.obj["project"])
+        project = project_of(ctx)
     except LsimError as error:
         raise fail(describe(error), exit_code(error)) from None
     try:

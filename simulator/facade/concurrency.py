@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..clock import Clock, RealClock
 from ..concurrency import ConcurrencyController, Lease
-from ..concurrency_settings import ConcurrencySettings, FunctionConcurrency, ProvisionedConcurrencyConfig
+from ..concurrency_settings import (
+    ConcurrencySettings,
+    FunctionConcurrency,
+    ProvisionedConcurrencyConfig,
+    timestamp,
+)
 from ..config import FunctionConfig, ProjectConfig
 from ..environment import ExecutionEnvironment, State
 from ..errors import (
@@ -38,6 +44,8 @@ if TYPE_CHECKING:
 LATEST = "$LATEST"
 METRICS_FLUSH_S = 5.0
 # AWS's answer to PutProvisionedConcurrencyConfig on $LATEST
+#: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+INIT_TYPE = "provisioned-concurrency"
 UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 
 
@@ -63,6 +71,7 @@ class ConcurrencyOperations:
         self._provisioned_idle: dict[tuple[str, str], list[ExecutionEnvironment]] = {}
         self._provisioned_failed: dict[tuple[str, str], str] = {}
         self._provisioning: set[asyncio.Task[None]] = set()
+        self._provisioned_modified: dict[tuple[str, str], str] = {}  # applied from lsim.toml, at start
         self._reserved_source: dict[str, str] = {}
         self._apply_reserved_concurrency()
 
@@ -244,8 +253,8 @@ class ConcurrencyOperations:
         simulator: Simulator = self  # type: ignore[assignment]
         if not qualifier or qualifier == LATEST:
             raise InvalidParameterValueException(UNPUBLISHED)
-        function, version = simulator.resolve(function_name, qualifier)
-        if version == LATEST:
+        function, version = simulator.resolve(function_name, qualifier, route=False)
+        if version == LATEST:  # an alias of $LATEST
             raise InvalidParameterValueException(UNPUBLISHED)
         return function, version, qualifier
 
@@ -267,14 +276,15 @@ class ConcurrencyOperations:
         self, function_name: str, qualifier: str
     ) -> ProvisionedConcurrencyConfig:
         function, version, qualifier = self._published(function_name, qualifier)
-        stored = {
-            (p.function_name, p.qualifier): p for p in await asyncio.to_thread(self.concurrency_settings.provisioned)
-        }.get((function.name, qualifier))
-        if stored is None or self.concurrency.provisioned(function.name, version) is None:
+        if self.concurrency.provisioned(function.name, version) is None:
             raise ProvisionedConcurrencyConfigNotFoundException(
                 "No Provisioned Concurrency Config found for this function"
             )
-        return self._provisioned_config(function.name, qualifier, version, stored.last_modified)
+        stored = {
+            (p.function_name, p.qualifier): p for p in await asyncio.to_thread(self.concurrency_settings.provisioned)
+        }.get((function.name, qualifier))
+        modified = stored.last_modified if stored else self._provisioned_modified.get((function.name, version), "")
+        return self._provisioned_config(function.name, qualifier, version, modified)
 
     async def delete_provisioned_concurrency_config(self, function_name: str, qualifier: str) -> None:
         function, version, qualifier = self._published(function_name, qualifier)
@@ -313,6 +323,7 @@ class ConcurrencyOperations:
             try:
                 function, version, qualifier = self._published(name, qualifier)
                 self.concurrency.set_provisioned(function.name, version, count)
+                self._provisioned_modified[(function.name, version)] = timestamp()
             except LambdaError as error:
                 self.warn(f"lsim: provisioned concurrency {count} for {name}:{qualifier} not applied: {error}")
                 continue
@@ -341,6 +352,8 @@ class ConcurrencyOperations:
         while len(idle) + statistics.in_use < statistics.requested:
             environment = pool.acquire()  # kept out of the pool: it serves provisioned invocations only
             if environment.state is State.NEW:
+                variables = {**environment.spec.environment, "AWS_LAMBDA_INITIALIZATION_TYPE": INIT_TYPE}
+                environment.spec = dataclasses.replace(environment.spec, environment=variables)
                 # the init phase of provisioned concurrency has no 10 s limit, only the function timeout's cap
                 outcome = await environment.init(float(self.project.limits.timeout_max_s))
                 if outcome.status != "ready":

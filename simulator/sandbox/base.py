@@ -28,8 +28,9 @@ class SandboxSpec:
     memory_mb: int
     cpus: float  # the share of CPU for the invoke phase, already capped at the host's cores
     ephemeral_storage_mb: int
-    network: str | None = None
+    network: str | None = None  # a Docker network, or container:<id> to join a Hyperplane ENI's namespace
     labels: dict[str, str] = field(default_factory=dict)
+    attach_delay_s: float = 0.0  # a VPC attachment's cold-start cost, before the runtime starts (issue 8)
 
 
 @dataclass(frozen=True)

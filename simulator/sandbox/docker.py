@@ -91,6 +91,11 @@ class DockerBackend(SandboxBackend):
         """The gateway address of `name`, creating lsim's own bridge network on first use."""
         import docker.errors
 
+        if name.startswith("container:"):  # a Hyperplane ENI's namespace: its label names the address (network.py)
+            labels = self.client.api.inspect_container(name.removeprefix("container:"))["Config"]["Labels"] or {}
+            if "lsim.runtime-api-host" in labels:
+                return str(labels["lsim.runtime-api-host"])
+            raise DockerUnavailableError(f"{name} is not one of lsim's Hyperplane ENI containers")
         networks = self.client.networks.list(names=[name])
         network = next((n for n in networks if n.name == name), None)
         if network is None and name == NETWORK:
@@ -152,6 +157,8 @@ class DockerSandbox(Sandbox):
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
         loop = asyncio.get_running_loop()
         self._exit = loop.create_future()
+        if self.spec.attach_delay_s:  # the VPC attachment's cold-start cost (issue 8)
+            await asyncio.sleep(self.spec.attach_delay_s)
         container_id = await self.backend.call(self._create, runtime_api)
         self.container_id = container_id
         stream = await self.backend.call(

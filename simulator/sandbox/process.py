@@ -60,6 +60,7 @@ class ProcessSandbox(Sandbox):
         self._peak_kb = 0
         self._oom = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._extensions: list[asyncio.subprocess.Process] = []
         self._exit: asyncio.Future[ExitStatus] | None = None
 
     def _command(self) -> list[str]:
@@ -95,10 +96,30 @@ class ProcessSandbox(Sandbox):
             start_new_session=True,
         )
         self.started_at = time.monotonic()
-        self._tasks = [
+        self._extensions = await self._start_extensions(runtime_api, on_output)
+        self._tasks += [
             asyncio.create_task(self._pump(on_output)),
             asyncio.create_task(self._watchdog()),
         ]
+
+    async def _start_extensions(
+        self, runtime_api: str, on_output: OutputSink
+    ) -> list[asyncio.subprocess.Process]:
+        """External extensions from the layers' extensions/ folder, started beside the runtime."""
+        folder = self.spec.opt_dir / "extensions" if self.spec.opt_dir is not None else None
+        if folder is None or not folder.is_dir():
+            return []
+        started = []
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and os.access(path, os.X_OK):
+                process = await asyncio.create_subprocess_exec(
+                    str(path), env=self._environment(runtime_api), cwd=str(self.spec.code_dir),
+                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                )  # fmt: skip
+                self._tasks.append(asyncio.create_task(_forward(process, on_output)))
+                started.append(process)
+        return started
 
     async def _pump(self, on_output: OutputSink) -> None:
         assert self.process is not None and self.process.stdout is not None
@@ -124,9 +145,10 @@ class ProcessSandbox(Sandbox):
             await asyncio.sleep(WATCHDOG_INTERVAL_S)
 
     def _kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+        for process in [self.process, *self._extensions]:
+            if process is not None and process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
 
     async def wait(self) -> ExitStatus:
         assert self._exit is not None, "start() first"
@@ -149,6 +171,12 @@ class ProcessSandbox(Sandbox):
         if self._exit is not None and not self._exit.done():
             self._exit.set_result(ExitStatus(signal=signal.SIGKILL))
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+async def _forward(process: asyncio.subprocess.Process, on_output: OutputSink) -> None:
+    assert process.stdout is not None
+    while chunk := await process.stdout.read(65536):
+        on_output(chunk)
 
 
 def _read_kb(path: Path, key: str) -> int:

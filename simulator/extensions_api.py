@@ -1,0 +1,133 @@
+"""The Lambda Extensions API (2020-01-01), served beside the Runtime API on each environment's port.
+
+External extensions are executables in /opt/extensions (usually from a layer); the environment starts
+them before the runtime. Each registers (`POST /extension/register`, header `Lambda-Extension-Name`,
+answered with `Lambda-Extension-Identifier`) and then long-polls `GET /extension/event/next` for INVOKE
+and SHUTDOWN events. As on Lambda:
+- the init phase ends when the runtime and every registered extension have asked for their next event;
+- registration closes with the init phase; at most 10 extensions;
+- after an invocation the environment is busy until every extension subscribed to INVOKE has asked for
+  its next event again (the caller has its response already);
+- on shutdown, extensions subscribed to SHUTDOWN get it and 2,000 ms to finish.
+https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from .invocation import Invocation
+
+PREFIX = "/2020-01-01/extension"
+NAME_HEADER = "Lambda-Extension-Name"
+IDENTIFIER_HEADER = "Lambda-Extension-Identifier"
+ERROR_TYPE_HEADER = "Lambda-Extension-Function-Error-Type"
+MAX_EXTENSIONS = 10
+SHUTDOWN_GRACE_S = 2.0  # external extensions get 2,000 ms after SHUTDOWN
+
+
+@dataclass
+class Extension:
+    id: str
+    name: str
+    events: frozenset[str]
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    polling: asyncio.Event = field(default_factory=asyncio.Event)  # waiting in event/next: idle
+
+
+def _error(status: int, error_type: str, message: str) -> web.Response:
+    return web.json_response({"errorMessage": message, "errorType": error_type}, status=status)
+
+
+class ExtensionsChannel:
+    """The extensions of one execution environment and the events they are owed."""
+
+    def __init__(self, identity: dict[str, str]) -> None:
+        self.identity = identity  # functionName, functionVersion, handler
+        self.extensions: dict[str, Extension] = {}
+        self.registration_open = True
+        self.exit_error: str | None = None
+
+    # -- lsim's side -------------------------------------------------------------------------------
+    async def initialized(self) -> None:
+        """Every registered extension has asked for its first event."""
+        self.registration_open = False
+        for extension in list(self.extensions.values()):
+            await extension.polling.wait()
+
+    def invoke(self, invocation: Invocation, deadline_ms: int) -> None:
+        event = {
+            "eventType": "INVOKE",
+            "deadlineMs": deadline_ms,
+            "requestId": invocation.request_id,
+            "invokedFunctionArn": invocation.invoked_function_arn,
+            "tracing": {"type": "X-Amzn-Trace-Id", "value": invocation.trace_id},
+        }
+        for extension in self.extensions.values():
+            if "INVOKE" in extension.events:
+                extension.polling.clear()
+                extension.queue.put_nowait(event)
+
+    async def idle(self) -> None:
+        """Every extension has finished with the last invocation (asked for its next event again)."""
+        for extension in list(self.extensions.values()):
+            await extension.polling.wait()
+
+    async def shutdown(self, reason: str) -> None:
+        """Send SHUTDOWN to the extensions that asked for it and give them their grace period."""
+        listening = [e for e in self.extensions.values() if "SHUTDOWN" in e.events]
+        if not listening:
+            return
+        deadline_ms = int((time.time() + SHUTDOWN_GRACE_S) * 1000)
+        for extension in listening:
+            extension.polling.clear()
+            extension.queue.put_nowait({"eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline_ms})
+        waits = [asyncio.ensure_future(e.polling.wait()) for e in listening]
+        await asyncio.wait(waits, timeout=SHUTDOWN_GRACE_S)
+        for wait in waits:
+            wait.cancel()
+
+    # -- the extensions' side ----------------------------------------------------------------------
+    def register(self, request: web.Request, body: bytes) -> web.Response:
+        name = request.headers.get(NAME_HEADER, "")
+        if not name:
+            return _error(400, "InvalidRequest", f"missing header {NAME_HEADER}: give the extension's file name")
+        if not self.registration_open:
+            return _error(403, "Extension.RegistrationForbidden", "extensions register during the init phase only")
+        if len(self.extensions) >= MAX_EXTENSIONS:
+            return _error(403, "Extension.TooManyExtensions", f"at most {MAX_EXTENSIONS} extensions per function")
+        try:
+            events = frozenset(json.loads(body or b"{}").get("events", []))
+        except (ValueError, AttributeError):
+            return _error(400, "InvalidRequest", 'the body is JSON: {"events": ["INVOKE", "SHUTDOWN"]}')
+        if not events <= {"INVOKE", "SHUTDOWN"}:
+            return _error(400, "InvalidEventType", f"unknown events {sorted(events - {'INVOKE', 'SHUTDOWN'})}")
+        extension = Extension(str(uuid.uuid4()), name, events)
+        self.extensions[extension.id] = extension
+        return web.json_response(self.identity, headers={IDENTIFIER_HEADER: extension.id})
+
+    def find(self, request: web.Request) -> Extension | web.Response:
+        extension = self.extensions.get(request.headers.get(IDENTIFIER_HEADER, ""))
+        if extension is None:
+            return _error(403, "Extension.UnknownExtensionIdentifier", f"{IDENTIFIER_HEADER} is missing or unknown")
+        return extension
+
+    async def next_event(self, extension: Extension) -> web.Response:
+        extension.polling.set()
+        event = await extension.queue.get()
+        return web.json_response(event, headers={"Lambda-Extension-Event-Identifier": str(uuid.uuid4())})
+
+    def error(self, extension: Extension, request: web.Request, phase: str) -> str:
+        """init/error or exit/error: the error type the extension reported."""
+        error_type = request.headers.get(ERROR_TYPE_HEADER) or f"Extension.{'Init' if phase == 'init' else 'Exit'}Error"
+        if phase == "exit":
+            self.exit_error = error_type
+        extension.polling.set()
+        return error_type

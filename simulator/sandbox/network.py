@@ -1,0 +1,336 @@
+"""lsim's VPCs in Docker: a network per VPC, resources on it, Hyperplane ENIs as containers with packet filters.
+
+- **A VPC** is an ``--internal`` bridge network with the VPC's CIDR, so every subnet reaches every other (a
+  VPC's local route) and nothing leaves it; the host side holds the VPC router's address (base + 1), where
+  lsim's Runtime API listens for the VPC's execution environments.
+- **A resource** (your database container) sits on it at its address, with its name as DNS alias.
+- **A Hyperplane ENI** is a small container of the ``lsim/vpc`` image (iptables, iproute2) at the ENI's
+  address. It holds a network namespace that the execution environments of every function sharing the ENI
+  join (``network_mode="container:<eni>"``); it alone has ``NET_ADMIN``, so the packet filter it installs
+  there enforces the security groups and the function cannot change it. Rules: the ENI's own outbound rules,
+  then the inbound rules of the resource the traffic goes to, then the ENI's inbound rules for what comes in;
+  a packet no rule admits is dropped, so a blocked connection times out, as on AWS.
+- **NAT**: an ENI in a subnet with ``nat = true`` is also attached to ``lsim-internet``, an ordinary bridge
+  network standing for the internet, and routes 0.0.0.0/0 there (on a machine with internet access that
+  reaches it too, as a NAT gateway does). Any other ENI routes 0.0.0.0/0 into the internal VPC network, where
+  Docker drops it: connections to the internet time out. Tests put their own "internet" container on
+  ``lsim-internet``; lsim never sends anything to an address of its own choosing.
+
+Everything carries ``lsim.managed=1`` and the session label; ``close()`` removes it, ``clean()`` removes what
+a crashed lsim left behind. docker-py is synchronous: the facade calls these from worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DockerUnavailableError
+from ..vpc import Hyperplane, HyperplaneEni, Permission, PlacedResource, VpcConfig
+
+MANAGED_LABEL = "lsim.managed"
+SESSION_LABEL = "lsim.session"
+ROLE_LABEL = "lsim.role"  # vpc | internet | eni | resource
+VPC_LABEL = "lsim.vpc"
+ENI_LABEL = "lsim.eni"
+#: the address the Runtime API must listen on for environments that join this container's namespace
+RUNTIME_API_HOST_LABEL = "lsim.runtime-api-host"
+INTERNET_NETWORK = "lsim-internet"
+
+Progress = Callable[[str], None]
+_internet_lock = threading.Lock()
+
+
+@dataclass
+class _Vpc:
+    config: VpcConfig
+    network: str  # Docker network name
+    gateway: str
+
+
+class VpcNetworks:
+    """The Docker side of one simulator session's VPCs. Every method blocks (docker-py)."""
+
+    def __init__(self, client: Any, session: str) -> None:
+        self.client = client
+        self.session = session
+        self._vpcs: dict[str, _Vpc] = {}
+        self._containers: list[str] = []  # ENIs and resources lsim runs
+        self._connected: list[tuple[str, str]] = []  # (existing container, network) lsim connected
+        self._enis: dict[str, str] = {}  # eni id -> container id
+        self._internet: str | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- VPCs and resources ------------------------------------------------------------------------------
+    def create_vpc(self, vpc: VpcConfig) -> str:
+        """The VPC's internal bridge network; returns the VPC router's address (the host side)."""
+        import docker.errors
+        from docker.types import IPAMConfig, IPAMPool
+
+        name = f"lsim-vpc-{vpc.name}-{self.session[:8]}"
+        gateway = str(vpc.router_address)
+        ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=vpc.cidr, gateway=gateway)])
+        try:
+            self.client.networks.create(
+                name,
+                driver="bridge",
+                internal=True,
+                ipam=ipam,
+                labels={**self._labels("vpc"), VPC_LABEL: vpc.name},
+            )
+        except docker.errors.APIError as error:
+            raise DockerUnavailableError(_network_failure(vpc, error)) from None
+        with self._lock:
+            if not self._closed:
+                self._vpcs[vpc.name] = _Vpc(vpc, name, gateway)
+                return gateway
+        self.client.api.remove_network(name)
+        raise DockerUnavailableError("the simulator closed while its VPC networks were being created")
+
+    def gateway(self, vpc: str) -> str:
+        return self._vpcs[vpc].gateway
+
+    def create_resource(self, placed: PlacedResource) -> str:
+        """Run (image) or connect (container) one resource at its address; returns its container id."""
+        import docker.errors
+
+        vpc = self._vpcs[placed.vpc]
+        resource = placed.config
+        api = self.client.api
+        endpoint = api.create_endpoint_config(ipv4_address=str(placed.ip), aliases=[resource.name])
+        if resource.container is not None:
+            try:
+                api.connect_container_to_network(
+                    resource.container, vpc.network, ipv4_address=str(placed.ip), aliases=[resource.name]
+                )
+            except docker.errors.NotFound:
+                raise DockerUnavailableError(
+                    f"resource {resource.name}: no container {resource.container!r}: start it first, or give "
+                    "image = ... so that lsim runs one"
+                ) from None
+            except docker.errors.APIError as error:
+                raise DockerUnavailableError(
+                    f"resource {resource.name}: could not connect {resource.container} to VPC {placed.vpc}: "
+                    f"{error.explanation or error}"
+                ) from None
+            with self._lock:
+                self._connected.append((resource.container, vpc.network))
+            return str(api.inspect_container(resource.container)["Id"])
+        assert resource.image is not None
+        try:
+            api.inspect_image(resource.image)
+        except docker.errors.ImageNotFound:
+            raise DockerUnavailableError(
+                f"resource {resource.name}: image {resource.image} is not on this machine: build it or "
+                f"`docker pull {resource.image}` first (lsim pulls nothing)"
+            ) from None
+        command = list(resource.command) if isinstance(resource.command, tuple) else resource.command
+        created = api.create_container(
+            resource.image,
+            command=command,
+            environment=dict(resource.environment),
+            name=f"lsim-{placed.vpc}-{resource.name}-{self.session[:8]}",
+            labels={**self._labels("resource"), VPC_LABEL: placed.vpc, "lsim.resource": resource.name},
+            host_config=api.create_host_config(network_mode=vpc.network),
+            networking_config=api.create_networking_config({vpc.network: endpoint}),
+        )
+        container = self._keep(str(created["Id"]))
+        api.start(container)
+        return container
+
+    # -- Hyperplane ENIs -----------------------------------------------------------------------------------
+    def create_eni(self, image: str, eni: HyperplaneEni, rules: str, nat: bool) -> str:
+        """Start the ENI's container, attach it to the internet network when its subnet has a NAT route,
+        install its packet filter and default route; returns the container id."""
+        vpc = self._vpcs[eni.key.vpc]
+        api = self.client.api
+        created = api.create_container(
+            image,
+            command=["sleep", "infinity"],
+            name=f"lsim-{eni.eni_id}-{self.session[:8]}",
+            labels={
+                **self._labels("eni"),
+                VPC_LABEL: eni.key.vpc,
+                ENI_LABEL: eni.eni_id,
+                "lsim.subnet": eni.key.subnet,
+                "lsim.security-groups": ",".join(eni.key.security_groups),
+                RUNTIME_API_HOST_LABEL: vpc.gateway,
+            },
+            host_config=api.create_host_config(
+                network_mode=vpc.network,
+                cap_drop=["ALL"],
+                cap_add=["NET_ADMIN", "NET_RAW"],  # its own namespace only: iptables and ip route
+                mem_limit="32m",
+                read_only=True,
+                tmpfs={"/run": "size=1m", "/tmp": "size=1m"},  # iptables' lock file
+                security_opt=["no-new-privileges"],
+            ),
+            networking_config=api.create_networking_config(
+                {vpc.network: api.create_endpoint_config(ipv4_address=str(eni.ip))}
+            ),
+        )
+        container = self._keep(str(created["Id"]))
+        with self._lock:
+            self._enis[eni.eni_id] = container
+        router = vpc.gateway
+        if nat:
+            api.connect_container_to_network(container, self.ensure_internet())
+        api.start(container)
+        if nat:
+            router = self._gateway_of(container, INTERNET_NETWORK)
+        script = 'printf "%s" "$1" | iptables-restore && ip route replace default via "$2"'
+        execution = api.exec_create(container, ["sh", "-c", script, "sh", rules, router], user="root")
+        output = api.exec_start(execution["Id"])
+        code = api.exec_inspect(execution["Id"]).get("ExitCode")
+        if code != 0:
+            text = output.decode(errors="replace").strip() if isinstance(output, bytes) else str(output)
+            raise DockerUnavailableError(f"setting up {eni.eni_id}'s packet filter failed (exit {code}): {text}")
+        return container
+
+    def _keep(self, container: str) -> str:
+        """Remember a container for close(); one created after close() (a call that was under way) goes at once."""
+        with self._lock:
+            if not self._closed:
+                self._containers.append(container)
+                return container
+        self.client.api.remove_container(container, force=True)
+        raise DockerUnavailableError("the simulator closed while its VPC containers were being created")
+
+    def eni_container(self, eni_id: str) -> str | None:
+        return self._enis.get(eni_id)
+
+    def ensure_internet(self) -> str:
+        with self._lock:
+            if self._internet is None:
+                self._internet = ensure_internet_network(self.client)[0]
+            return self._internet
+
+    def _gateway_of(self, container: str, network: str) -> str:
+        settings = self.client.api.inspect_container(container)["NetworkSettings"]["Networks"][network]
+        return str(settings["Gateway"])
+
+    # -- shutdown -----------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Remove the ENIs and resources lsim ran, disconnect the containers it connected, remove the VPC
+        networks, and the internet network when nothing else uses it."""
+        with self._lock:
+            self._closed = True
+            containers, self._containers = self._containers, []
+            connected, self._connected = self._connected, []
+            vpcs, self._vpcs = self._vpcs, {}
+            self._enis.clear()
+            internet, self._internet = self._internet, None
+        api = self.client.api
+        for container in containers:
+            with contextlib.suppress(Exception):  # already gone
+                api.remove_container(container, force=True)
+        for container, network in connected:
+            with contextlib.suppress(Exception):
+                api.disconnect_container_from_network(container, network, force=True)
+        for vpc in vpcs.values():
+            with contextlib.suppress(Exception):
+                api.remove_network(vpc.network)
+        if internet is not None:
+            with contextlib.suppress(Exception):  # still in use: another session, or a test's container
+                api.remove_network(internet)
+
+    def _labels(self, role: str) -> dict[str, str]:
+        return {MANAGED_LABEL: "1", SESSION_LABEL: self.session, ROLE_LABEL: role}
+
+
+def ensure_internet_network(client: Any) -> tuple[str, str]:
+    """``lsim-internet`` (created on first use, shared by sessions): the network that stands for the internet
+    behind NAT gateways. Returns (name, gateway address)."""
+    import docker.errors
+
+    with _internet_lock:
+        found = [n for n in client.networks.list(names=[INTERNET_NETWORK]) if n.name == INTERNET_NETWORK]
+        if found:
+            network = found[0]
+        else:
+            try:
+                network = client.networks.create(
+                    INTERNET_NETWORK, driver="bridge", labels={MANAGED_LABEL: "1", ROLE_LABEL: "internet"}
+                )
+            except docker.errors.APIError:  # another process created it meanwhile
+                network = client.networks.get(INTERNET_NETWORK)
+        network.reload()
+    for config in network.attrs.get("IPAM", {}).get("Config") or []:
+        if config.get("Gateway"):
+            return INTERNET_NETWORK, str(config["Gateway"])
+    raise DockerUnavailableError(f"Docker network {INTERNET_NETWORK} has no gateway address")
+
+
+def clean(client: Any) -> tuple[int, int]:
+    """Remove every VPC container and network lsim left behind (any session): ENIs and resources it ran,
+    then its networks, disconnecting whatever else is still attached. Returns (containers, networks)."""
+    removed_containers = 0
+    for role in ("eni", "resource"):
+        filters = {"label": [f"{MANAGED_LABEL}=1", f"{ROLE_LABEL}={role}"]}
+        for container in client.containers.list(all=True, filters=filters):
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+                removed_containers += 1
+    removed_networks = 0
+    for role in ("vpc", "internet"):
+        for network in client.networks.list(filters={"label": [f"{MANAGED_LABEL}=1", f"{ROLE_LABEL}={role}"]}):
+            with contextlib.suppress(Exception):
+                network.reload()
+                for container_id in network.attrs.get("Containers") or {}:
+                    with contextlib.suppress(Exception):
+                        network.disconnect(container_id, force=True)
+                network.remove()
+                removed_networks += 1
+    return removed_containers, removed_networks
+
+
+def filter_rules(hyperplane: Hyperplane, eni: HyperplaneEni, runtime_api_host: str) -> str:
+    """The ENI's packet filter as ``iptables-restore`` input (the filter table only: Docker's DNS rules in
+    the nat table stay). Everything not admitted is dropped, never rejected, so it times out as on AWS."""
+    vpc, groups = eni.key.vpc, eni.key.security_groups
+    peers = [(ip, member) for ip, member in hyperplane.members(vpc) if ip != eni.ip]
+    lines = ["*filter", ":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT DROP [0:0]", ":LSIM-VPC - [0:0]"]
+    lines += [f":LSIM-TO-{index} - [0:0]" for index in range(len(peers))]
+    # Inbound: replies, and what the ENI's own groups admit.
+    lines += ["-A INPUT -i lo -j ACCEPT", "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"]
+    lines += [f"-A INPUT -s {p.peer}{_match(p)} -j ACCEPT" for p in hyperplane.ingress(vpc, groups)]
+    # Outbound: loopback (Docker's DNS), replies, the Runtime API (Lambda's own path, not through the ENI),
+    # then the ENI's outbound rules; what they admit goes on to the destination's inbound rules.
+    lines += [
+        "-A OUTPUT -o lo -j ACCEPT",
+        "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        f"-A OUTPUT -d {runtime_api_host}/32 -p tcp -j ACCEPT",
+    ]
+    lines += [f"-A OUTPUT -d {p.peer}{_match(p)} -j LSIM-VPC" for p in hyperplane.egress(vpc, groups)]
+    for index, (ip, member_groups) in enumerate(peers):
+        lines.append(f"-A LSIM-VPC -d {ip}/32 -j LSIM-TO-{index}")
+        admitted = hyperplane.admitted(vpc, member_groups, eni.ip, groups)
+        lines += [f"-A LSIM-TO-{index}{_match(p)} -j ACCEPT" for p in admitted]
+        lines.append(f"-A LSIM-TO-{index} -j DROP")
+    lines += ["-A LSIM-VPC -j ACCEPT", "COMMIT", ""]
+    return "\n".join(lines)
+
+
+def _match(permission: Permission) -> str:
+    if permission.protocol == "all":
+        return ""
+    if permission.protocol == "icmp" or permission.ports is None:
+        return f" -p {permission.protocol}"
+    low, high = permission.ports
+    ports = str(low) if low == high else f"{low}:{high}"
+    return f" -p {permission.protocol} -m {permission.protocol} --dport {ports}"
+
+
+def _network_failure(vpc: VpcConfig, error: Any) -> str:
+    detail = getattr(error, "explanation", None) or str(error)
+    if "overlap" in str(detail).lower():
+        return (
+            f"VPC {vpc.name}: its CIDR {vpc.cidr} overlaps a Docker network on this machine ({detail}). Another "
+            "lsim may be running this project (stop it), or a crashed one left its network (`lsim vpc clean`); "
+            "otherwise give the VPC a CIDR no Docker network uses (`docker network inspect` shows theirs)."
+        )
+    return f"VPC {vpc.name}: Docker could not create its network: {detail}"
