@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import time
 import uuid
@@ -33,9 +34,10 @@ from .runtime_api import RuntimeApiServer, RuntimeChannel, RuntimeOutcome
 from .sandbox import ExitStatus, Sandbox, SandboxBackend, SandboxSpec
 
 LogSink = Callable[[str, str], None]  # (function name, text as it arrives)
-# After the outcome, wait this long for the runtime's last output lines to come through the pipe.
-OUTPUT_SETTLE_S = 0.005
-OUTPUT_SETTLE_CAP_S = 0.05
+# With complete logs asked for, wait after the outcome until the output has been quiet this long (the
+# runtime's last lines travel through Docker's pipe separately from its HTTP response), at most the cap.
+OUTPUT_SETTLE_S = 0.015
+OUTPUT_SETTLE_CAP_S = 0.25
 
 
 def lambda_environment(function: FunctionConfig, version: str, project: ProjectConfig) -> dict[str, str]:
@@ -143,8 +145,12 @@ class ExecutionEnvironment:
         return text
 
     async def _settle_output(self, since: float) -> None:
-        """Give output written just before the outcome time to come through the pipe."""
+        """Give output written before the outcome time to come through the pipe: wait until the runtime
+        asks for its next event (it has finished with this one), then until the output is quiet."""
         deadline = time.monotonic() + OUTPUT_SETTLE_CAP_S
+        if self._channel is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._channel.polling.wait(), OUTPUT_SETTLE_CAP_S)
         while time.monotonic() < deadline:
             quiet_since = max(self._last_output, since)
             wait = quiet_since + OUTPUT_SETTLE_S - time.monotonic()

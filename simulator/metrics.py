@@ -136,12 +136,17 @@ class Metrics:
             if value > bucket[3]:
                 bucket[3] = value
 
-    def flush(self) -> None:
-        """Write buffered points to the store (blocking: call it off the event loop)."""
+    def take(self) -> dict[_Key, list[float]]:
+        """The points buffered so far, removed from the buffer. Call it on the thread that puts (the
+        event loop's): `put` takes no lock, to stay cheap."""
+        pending, self._pending = self._pending, {}
+        return pending
+
+    def write(self, pending: dict[_Key, list[float]]) -> None:
+        """Keep points taken with `take()` (blocking: run it off the event loop)."""
+        if not pending:
+            return
         with self._lock:
-            pending, self._pending = self._pending, {}
-            if not pending:
-                return
             if self.store is None:
                 for key, bucket in pending.items():
                     _merge_into(self._kept, key, bucket)
@@ -156,12 +161,16 @@ class Metrics:
                     [(*key, *bucket) for key, bucket in pending.items()],
                 )
 
+    def flush(self) -> None:
+        """take() and write() in one go, for code that puts and reads on one thread."""
+        self.write(self.take())
+
     def read(
         self, function: str | None = None, start: float | None = None, end: float | None = None
     ) -> list[FunctionMetrics]:
         """Statistics per function between `start` and `end` (epoch seconds, whole minutes as CloudWatch
-        keeps them); the account's own metrics come as function "". Blocking: call it off the loop."""
-        self.flush()
+        keeps them); the account's own metrics come as function "". Points not yet written are not
+        included: flush (or take and write) first. Blocking: call it off the event loop."""
         with self._lock:
             rows: list[tuple[Any, ...]] = []
             if self.store is not None:

@@ -68,6 +68,7 @@ class RuntimeChannel:
         self.response_limit = response_limit
         self.extensions = ExtensionsChannel(identity or {})
         self.ready = asyncio.Event()  # set when the runtime first asks for work: init is done
+        self.polling = asyncio.Event()  # set while the runtime waits in `next`: done with its last event
         self.init_error: asyncio.Future[RuntimeOutcome] = asyncio.get_running_loop().create_future()
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._in_flight: dict[str, asyncio.Future[RuntimeOutcome]] = {}
@@ -94,6 +95,7 @@ class RuntimeChannel:
         if not self.ready.is_set():
             self.ready_at = time.monotonic()
             self.ready.set()
+        self.polling.set()
         while True:
             item = await self._queue.get()
             if item is _CLOSED or self.closed:
@@ -102,6 +104,7 @@ class RuntimeChannel:
             invocation, future = item
             if not future.done():  # a cancelled invocation is never handed out
                 break
+        self.polling.clear()
         self.handed_out_at = time.monotonic()
         self._in_flight[invocation.request_id] = future
         deadline_ms = int((time.time() + invocation.timeout_s) * 1000)

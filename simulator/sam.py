@@ -210,8 +210,9 @@ class _SamReader:
         except OSError as exc:
             raise ProjectFileError(f"{self.source}: cannot read it: {exc.strerror}") from None
         self.data = data
+        self.samconfig = _samconfig(self.root)
         self.settings, self.limits = self._settings(data, overrides)
-        stack_name = _samconfig(self.root).get("stack_name") or _stack_name(self.root.name)
+        stack_name = self.samconfig.get("stack_name") or _stack_name(self.root.name)
         pseudo = Pseudo(self.settings.region, self.settings.account_id, str(stack_name))
         self.template = Template(
             data, source=self.source, pseudo=pseudo, overrides=overrides, refs=self, warn=self.report
@@ -239,8 +240,8 @@ class _SamReader:
         lsim = metadata.get("lsim") if isinstance(metadata, dict) else None
         lsim = lsim if isinstance(lsim, dict) else {}
         settings = dict(lsim.get("settings") or {})
-        if "region" in _samconfig(self.root):
-            settings.setdefault("region", _samconfig(self.root)["region"])
+        if "region" in self.samconfig:
+            settings.setdefault("region", self.samconfig["region"])
         if "AWS::Region" in overrides:
             settings["region"] = overrides["AWS::Region"]
         if "AWS::AccountId" in overrides:
@@ -307,13 +308,11 @@ class _SamReader:
         function.package_type = self.template.resolve_text(package, line, "PackageType")
         for key, value, key_line, path in entries:
             try:
-                if not _is_plain_map(value) and isinstance(
-                    value, dict
-                ):  # an intrinsic: `!If [C, x, !Ref AWS::NoValue]`
+                if _is_intrinsic(value):  # the whole property, e.g. `!If [C, x, !Ref AWS::NoValue]`
                     value = self.template.resolve(value, key_line)
                     if value is NO_VALUE:
                         continue
-                self._property(function, resource, key, value, key_line, path)
+                self._property(function, key, value, key_line, path)
             except Unresolvable as exc:
                 self.unsupported(exc.line, f"{path}: {exc.message}")
         try:
@@ -340,7 +339,8 @@ class _SamReader:
                 value = _merge(inherited, value)
             yield key, value, properties.line_of(key), f"Resources.{logical_id}.Properties.{key}"
 
-    def _property(self, function: _Function, resource: YamlMap, key: str, value: Any, line: int, path: str) -> None:
+    def _property(self, function: _Function, key: str, value: Any, line: int, path: str) -> None:
+        """Map one property onto the function's fields, or say what lsim does not do with it."""
         resolve = self.template.resolve
         zip_package = function.package_type != "Image"
         serverless = function.kind == SERVERLESS_FUNCTION
@@ -475,7 +475,7 @@ class _SamReader:
 
     def _environment(self, function: _Function, value: Any, line: int, path: str) -> None:
         """Each variable resolved on its own: one that lsim cannot compute is left out, with its line."""
-        if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith("Fn::"):
+        if _is_intrinsic(value):
             value = self.template.resolve(value, line)
         if not isinstance(value, dict):
             raise self.error(line, f"{path}: write Environment: {{Variables: {{NAME: value}}}}")
@@ -483,7 +483,7 @@ class _SamReader:
             if key != "Variables":
                 self.unsupported(line_of(value, line), f"{path}.{key}")
         variables = value.get("Variables") or {}
-        if isinstance(variables, dict) and len(variables) == 1 and next(iter(variables)).startswith("Fn::"):
+        if _is_intrinsic(variables):
             variables = self.template.resolve(variables, line)
         if not isinstance(variables, dict):
             raise self.error(line, f"{path}.Variables must be a mapping of NAME: value")
@@ -751,11 +751,17 @@ def _merge(inherited: Any, local: Any) -> Any:
     return local
 
 
+def _is_intrinsic(value: Any) -> bool:
+    """`{"Ref": ..}` or `{"Fn::X": ..}`: a call of an intrinsic function."""
+    if not (isinstance(value, dict) and len(value) == 1):
+        return False
+    key = next(iter(value))
+    return key == "Ref" or key.startswith("Fn::")
+
+
 def _is_plain_map(value: Any) -> bool:
     """A mapping that is not an intrinsic function call."""
-    if not isinstance(value, dict):
-        return False
-    return not (len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::")))
+    return isinstance(value, dict) and not _is_intrinsic(value)
 
 
 def _resource_hint(kind: str) -> str:

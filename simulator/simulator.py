@@ -371,8 +371,11 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         return len(pools)
 
     async def _reap_forever(self) -> None:
+        """Stop environments idle for longer than `idle_timeout_s`, checking every 10 s (or more often
+        when the idle timeout is shorter)."""
+        every = min(REAP_EVERY_S, max(0.1, self.project.limits.idle_timeout_s / 2))
         while True:
-            await asyncio.sleep(REAP_EVERY_S)
+            await asyncio.sleep(every)
             for pool in list(self._pools.values()):
                 with contextlib.suppress(Exception):
                     await pool.reap(self.project.limits.idle_timeout_s)

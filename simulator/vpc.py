@@ -208,8 +208,9 @@ class SubnetConfig(BaseModel):
 class ResourceConfig(BaseModel):
     """`[[vpcs.NAME.resources]]`: one of your containers in the VPC, standing for RDS, ElastiCache...
 
-    Either `image` (and optionally `command`, `environment`): lsim runs it, and removes it on shutdown; or
-    `container`: an existing container lsim connects to the VPC and disconnects again (never removes)."""
+    Either `image` (and optionally `command`, `environment`, `volumes`): lsim runs it, and removes it on
+    shutdown; or `container`: an existing container lsim connects to the VPC and disconnects again (never
+    removes). `volumes` are "HOST:CONTAINER[:ro]", HOST relative to lsim.toml."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -217,6 +218,7 @@ class ResourceConfig(BaseModel):
     image: str | None = None
     command: str | tuple[str, ...] | None = None
     environment: dict[str, str] = Field(default_factory=dict)
+    volumes: tuple[str, ...] = ()
     container: str | None = None
     subnet: str = Field(pattern=SUBNET_ID)
     ip: str | None = None  # None: the lowest free address of the subnet
@@ -232,6 +234,15 @@ class ResourceConfig(BaseModel):
                 raise ValueError(f"{value!r} is not an IPv4 address like 10.0.2.10") from None
         return value
 
+    @field_validator("volumes")
+    @classmethod
+    def _volumes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for volume in value:
+            parts = volume.split(":")
+            if len(parts) not in (2, 3) or not parts[1].startswith("/") or parts[2:] not in ([], ["ro"], ["rw"]):
+                raise ValueError(f'volume {volume!r}: write HOST:CONTAINER or HOST:CONTAINER:ro, e.g. "db:/db:ro"')
+        return value
+
     @model_validator(mode="after")
     def _kind(self) -> ResourceConfig:
         if (self.image is None) == (self.container is None):
@@ -239,8 +250,8 @@ class ResourceConfig(BaseModel):
                 'give image = "..." (lsim runs it) or container = "..." (an existing container lsim connects), '
                 "exactly one of them"
             )
-        if self.container is not None and (self.command is not None or self.environment):
-            raise ValueError("command and environment apply to an image; an existing container keeps its own")
+        if self.container is not None and (self.command is not None or self.environment or self.volumes):
+            raise ValueError("command, environment and volumes apply to an image; an existing container keeps its own")
         return self
 
 

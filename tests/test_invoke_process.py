@@ -59,3 +59,21 @@ def test_extensions_hear_invoke_and_shutdown(tmp_path) -> None:  # type: ignore[
         assert result.ok, result.body
     lines = log.read_text().splitlines()
     assert lines == ["registered for with-extension $LATEST", f"INVOKE {result.request_id}", "SHUTDOWN spindown"]
+
+
+def test_idle_environments_are_reaped_after_the_idle_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from simulator.project import load_project
+
+    from .conftest import HERE
+
+    project = load_project(HERE / "project")
+    project = project.model_copy(update={"limits": project.limits.model_copy(update={"idle_timeout_s": 0.5})})
+    with BlockingSimulator(project, backend="process") as lsim:
+        assert lsim.invoke("echo").cold_start
+        assert not lsim.invoke("echo").cold_start  # warm while it is used
+        time.sleep(1.5)
+        pool = next(iter(lsim.simulator.pools().values()))
+        assert pool.size == 0  # the reaper stopped it
+        assert lsim.invoke("echo").cold_start

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from . import concurrency, events, functions, invoke, layer, runtime, serve
+from . import concurrency, events, functions, invoke, layer, runtime, serve, vpc
 
 app = typer.Typer(
     name="lsim",
@@ -51,6 +51,7 @@ app.command()(invoke.invoke)
 app.command()(runtime.clean)
 app.add_typer(runtime.app, name="runtime")
 app.add_typer(layer.app, name="layer")
+app.add_typer(vpc.app, name="vpc")
 app.add_typer(events.app, name="generate-event")
 app.command()(serve.serve)
 app.add_typer(functions.config_app, name="config")

@@ -62,6 +62,7 @@ def invoke(
     async def run() -> Any:
         project = project_of(ctx)
         async with Simulator(project, backend=backend, progress=_say, event_queue=False) as simulator:
+            await simulator.wait_function_active(name)  # a VPC function is Pending while its ENIs are made
             return await retry_async(
                 lambda: simulator.invoke(name, body, qualifier=qualifier, log_type=log_type, complete_logs=True),
                 attempts=retry + 1,

@@ -136,13 +136,17 @@ class ConcurrencyOperations:
         if self._metrics_writer is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._metrics_writer
-        await asyncio.to_thread(self.metrics.flush)
+        await self._flush_metrics()
 
     async def _write_metrics_forever(self) -> None:
         while True:
             await asyncio.sleep(METRICS_FLUSH_S)
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.metrics.flush)
+                await self._flush_metrics()
+
+    async def _flush_metrics(self) -> None:
+        """Take the buffered points on the loop (where they are put), write them on a thread."""
+        await asyncio.to_thread(self.metrics.write, self.metrics.take())
 
     # -- the invoke path (Simulator._execute and invoke call these) ---------------------------------------
     def _admit(self, function: FunctionConfig, version: str, synchronous: bool) -> Lease:
@@ -156,12 +160,20 @@ class ConcurrencyOperations:
         return idle.pop() if idle else None
 
     def _give_back(self, lease: Lease, environment: ExecutionEnvironment, provisioned: bool) -> bool:
-        """Return the slot; True when the environment went back to the provisioned ones."""
+        """Return the slot; True when the environment went back to the provisioned ones (else the
+        caller gives it back to its pool)."""
         reusable = environment.state is State.IDLE
         self.concurrency.release(lease, reusable=reusable)
-        if provisioned and environment.state is not State.DEAD:
+        if not provisioned:
+            return False
+        if environment.state is not State.DEAD:
             self._provisioned_idle.setdefault((lease.function_name, lease.version), []).append(environment)
             return True
+        # Lambda replaces a provisioned environment that went away; the pool forgets the dead one
+        statistics = self.concurrency.provisioned(lease.function_name, lease.version)
+        if statistics is not None:
+            self.concurrency.set_allocated(lease.function_name, lease.version, statistics.allocated - 1)
+            self._provision(environment.function, lease.version)
         return False
 
     def _record_invocation(self, function_name: str, result: InvocationResult) -> None:
@@ -339,6 +351,15 @@ class ConcurrencyOperations:
         task.add_done_callback(self._provisioning.discard)
 
     async def _keep_provisioned(self, function: FunctionConfig, version: str) -> None:
+        try:
+            await self._allocate_provisioned(function, version)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the status says why, as AWS's StatusReason does
+            self._provisioned_failed[(function.name, version)] = f"FUNCTION_ERROR_INIT_FAILURE: {error}"
+            self.warn(f"lsim: provisioned concurrency for {function.name}:{version} failed: {error}")
+
+    async def _allocate_provisioned(self, function: FunctionConfig, version: str) -> None:
         simulator: Simulator = self  # type: ignore[assignment]
         key = (function.name, version)
         self._provisioned_failed.pop(key, None)
@@ -372,6 +393,7 @@ class ConcurrencyOperations:
     ) -> list[FunctionMetrics]:
         """CloudWatch's statistics per function (and "" for the account) between `start` and `end`
         (epoch seconds; default: everything kept in `.lsim/state.db`)."""
+        await self._flush_metrics()
         return await asyncio.to_thread(self.metrics.read, function_name, start, end)
 
     async def list_dead_letters(self, function_name: str | None = None) -> list[DeadLetter]:

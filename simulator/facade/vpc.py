@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config import FunctionConfig, ProjectConfig
-from ..errors import LambdaError, ResourceConflictException, ServiceException, VpcUnavailableError
+from ..errors import LambdaError, LsimError, ResourceConflictException, ServiceException, VpcUnavailableError
 from ..vpc import Attachment, AttachmentFailed, EniKey, Hyperplane, HyperplaneEni, PlacedResource, SubnetUsage
 
 if TYPE_CHECKING:
@@ -130,7 +130,12 @@ class VpcOperations:
         self, function_name: str, timeout_s: float | None = None
     ) -> tuple[str, str | None, str | None] | None:
         """Wait until a VPC function leaves Pending (what `aws lambda wait function-active-v2` does); returns
-        its vpc_state."""
+        its vpc_state. `function_name` may be a name, name:qualifier or ARN."""
+        simulator: Any = self
+        try:
+            function_name = simulator.resolve(function_name)[0].name
+        except LsimError:  # the invocation that follows reports it
+            return None
         state = self._vpc.states.get(function_name)
         if state is not None:
             await asyncio.wait_for(state.settled.wait(), timeout_s)
@@ -272,7 +277,7 @@ class VpcOperations:
             return
         for placed in runtime.hyperplane.resources():
             try:
-                await backend.call(networks.create_resource, placed)
+                await backend.call(networks.create_resource, placed, self.project.root)
             except Exception as error:  # the functions can still run; they will not reach this resource
                 self.warn(f"warning: VPC {placed.vpc}: resource {placed.config.name} did not start: {error}")
         for eni in runtime.hyperplane.enis():

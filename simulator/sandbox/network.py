@@ -26,6 +26,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..errors import DockerUnavailableError
@@ -94,8 +95,9 @@ class VpcNetworks:
     def gateway(self, vpc: str) -> str:
         return self._vpcs[vpc].gateway
 
-    def create_resource(self, placed: PlacedResource) -> str:
-        """Run (image) or connect (container) one resource at its address; returns its container id."""
+    def create_resource(self, placed: PlacedResource, root: Path) -> str:
+        """Run (image) or connect (container) one resource at its address; returns its container id. `root`:
+        the folder volumes' host paths are relative to (lsim.toml's)."""
         import docker.errors
 
         vpc = self._vpcs[placed.vpc]
@@ -135,7 +137,7 @@ class VpcNetworks:
             environment=dict(resource.environment),
             name=f"lsim-{placed.vpc}-{resource.name}-{self.session[:8]}",
             labels={**self._labels("resource"), VPC_LABEL: placed.vpc, "lsim.resource": resource.name},
-            host_config=api.create_host_config(network_mode=vpc.network),
+            host_config=api.create_host_config(network_mode=vpc.network, binds=_binds(resource.volumes, root)),
             networking_config=api.create_networking_config({vpc.network: endpoint}),
         )
         container = self._keep(str(created["Id"]))
@@ -313,6 +315,17 @@ def filter_rules(hyperplane: Hyperplane, eni: HyperplaneEni, runtime_api_host: s
         lines.append(f"-A LSIM-TO-{index} -j DROP")
     lines += ["-A LSIM-VPC -j ACCEPT", "COMMIT", ""]
     return "\n".join(lines)
+
+
+def _binds(volumes: tuple[str, ...], root: Path) -> list[str]:
+    binds = []
+    for volume in volumes:
+        host, _, rest = volume.partition(":")
+        path = (root / host).resolve()
+        if not path.exists():
+            raise DockerUnavailableError(f"volume {volume!r}: {path} does not exist (paths are relative to lsim.toml)")
+        binds.append(f"{path}:{rest if ':' in rest else rest + ':rw'}")
+    return binds
 
 
 def _match(permission: Permission) -> str:

@@ -1,0 +1,98 @@
+"""`lsim vpc show` and `lsim vpc clean`: the project's fake VPCs and what lsim left of them in Docker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from ..errors import LsimError
+from .common import describe, exit_code, fail, project_of
+
+app = typer.Typer(
+    help="Fake VPCs: subnets, security groups, Hyperplane ENIs (README: 'Functions in a VPC').",
+    no_args_is_help=True,
+)
+
+
+@app.command("show")
+def show(ctx: typer.Context) -> None:
+    """VPCs, subnets with used and free addresses, Hyperplane ENIs and the functions that share them."""
+    from ..simulator import Simulator
+
+    try:
+        simulator = Simulator(project_of(ctx))
+        described = simulator.describe_vpcs()
+    except LsimError as error:
+        raise fail(describe(error), exit_code(error)) from None
+    if not described:
+        typer.echo("this project has no [vpcs.NAME] tables (see the README's 'Functions in a VPC')")
+        return
+    running = _running_enis()
+    for vpc in described:
+        typer.echo(f"VPC {vpc.name}  {vpc.cidr}")
+        rows: list[tuple[str, ...]] = [("subnet", "cidr", "zone", "0.0.0.0/0 via", "used", "free")]
+        for usage in vpc.subnets:
+            subnet = usage.subnet
+            route = "NAT gateway" if subnet.nat else "internet gateway" if subnet.public else "none"
+            rows.append(
+                (subnet.id, subnet.cidr, subnet.availability_zone or "-", route, str(usage.used), str(usage.free))
+            )
+        _table(rows)
+        if vpc.enis:
+            rows = [("Hyperplane ENI", "subnet", "security groups", "ip", "functions", "container")]
+            for eni in vpc.enis:
+                status = f"{running[eni.eni_id]} running" if eni.eni_id in running else "none running"
+                rows.append(
+                    (eni.eni_id, eni.subnet, ",".join(eni.security_groups), eni.ip, ", ".join(eni.functions), status)
+                )
+            _table(rows)
+        if vpc.resources:
+            rows = [("resource", "ip", "subnet", "security groups", "runs")]
+            for placed in vpc.resources:
+                config = placed.config
+                runs = f"image {config.image}" if config.image else f"container {config.container}"
+                rows.append((config.name, str(placed.ip), config.subnet, ",".join(config.security_groups), runs))
+            _table(rows)
+        for function, reason_code, reason in vpc.failed:
+            typer.echo(f"  {function}: Failed ({reason_code}): {reason}")
+        typer.echo("")
+
+
+@app.command("clean")
+def clean() -> None:
+    """Remove the ENI and resource containers and the networks a crashed lsim left behind."""
+    import docker
+
+    from ..sandbox.network import clean as clean_vpcs
+
+    try:
+        client = docker.from_env()
+        containers, networks = clean_vpcs(client)
+    except docker.errors.DockerException as error:
+        raise fail(f"error: no Docker engine is reachable ({error})") from None
+    typer.echo(f"removed {containers} container(s) and {networks} network(s)")
+
+
+def _running_enis() -> dict[str, int]:
+    """ENI id -> how many lsim sessions run a container for it now (none when Docker is unreachable)."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=5)
+        containers: list[Any] = client.containers.list(filters={"label": ["lsim.managed=1", "lsim.role=eni"]})
+        client.close()
+    except Exception:  # no engine: the plan alone is still worth showing
+        return {}
+    counts: dict[str, int] = {}
+    for container in containers:
+        eni = container.labels.get("lsim.eni")
+        if eni:
+            counts[eni] = counts.get(eni, 0) + 1
+    return counts
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
