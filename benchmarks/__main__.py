@@ -2,11 +2,12 @@
 
 import asyncio
 
-from . import bench_api, bench_concurrency, bench_invoke, bench_layers, bench_sam
+from . import bench_api, bench_concurrency, bench_invoke, bench_layers, bench_sam, bench_vpc
 
 print("== lsim benchmarks: each figure beside a baseline measured in the same run ==")
 asyncio.run(bench_invoke.main())
 asyncio.run(bench_layers.main())
+asyncio.run(bench_vpc.main())
 asyncio.run(bench_api.main())
 bench_concurrency.main()
 bench_sam.main()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -165,7 +166,7 @@ class ExecutionEnvironment:
             "functionVersion": self.version,
             "handler": self.function.handler or "",
         }
-        self._channel = RuntimeChannel(self.limits.sync_payload_bytes, identity)
+        self._channel = RuntimeChannel(self.limits.sync_payload_bytes, identity, _external_extensions(self.spec))
         host = self.backend.runtime_api_host(self.spec)
         self._address = await self.runtime_api.open(host, self._channel)
         self._sandbox = self.backend.create(self.spec)
@@ -418,3 +419,11 @@ def _init_error_type(init: InitOutcome) -> str | None:
 
 def _timestamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _external_extensions(spec: SandboxSpec) -> int:
+    """How many extensions the environment starts: the executables in the layers' extensions/ folder."""
+    folder = spec.opt_dir / "extensions" if spec.opt_dir is not None else None
+    if folder is None or not folder.is_dir():
+        return 0
+    return sum(1 for path in folder.iterdir() if path.is_file() and os.access(path, os.X_OK))

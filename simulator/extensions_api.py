@@ -49,15 +49,20 @@ def _error(status: int, error_type: str, message: str) -> web.Response:
 class ExtensionsChannel:
     """The extensions of one execution environment and the events they are owed."""
 
-    def __init__(self, identity: dict[str, str]) -> None:
+    def __init__(self, identity: dict[str, str], expected: int = 0) -> None:
         self.identity = identity  # functionName, functionVersion, handler
+        self.expected = expected  # executables in /opt/extensions: the platform started them
+        self.registered = asyncio.Event()  # set on each registration
         self.extensions: dict[str, Extension] = {}
         self.registration_open = True
         self.exit_error: str | None = None
 
     # -- lsim's side -------------------------------------------------------------------------------
     async def initialized(self) -> None:
-        """Every registered extension has asked for its first event."""
+        """Every extension the environment started has registered and asked for its first event."""
+        while len(self.extensions) < self.expected:
+            self.registered.clear()
+            await self.registered.wait()
         self.registration_open = False
         for extension in list(self.extensions.values()):
             await extension.polling.wait()
@@ -111,6 +116,7 @@ class ExtensionsChannel:
             return _error(400, "InvalidEventType", f"unknown events {sorted(events - {'INVOKE', 'SHUTDOWN'})}")
         extension = Extension(str(uuid.uuid4()), name, events)
         self.extensions[extension.id] = extension
+        self.registered.set()
         return web.json_response(self.identity, headers={IDENTIFIER_HEADER: extension.id})
 
     def find(self, request: web.Request) -> Extension | web.Response:

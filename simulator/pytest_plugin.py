@@ -118,8 +118,11 @@ class LsimFixture:
     def client(self, **config: Any) -> Any:
         """A boto3 Lambda client bound to this session's simulator, with dummy credentials and the
         project's Region. `config` goes to botocore's Config (e.g. retries={"max_attempts": 0})."""
-        import boto3
-        from botocore.config import Config
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise pytest.UsageError("lsim.client() needs boto3: pip install boto3") from None
 
         longest = max((f.timeout for f in self.project.functions.values()), default=3)
         options = {"read_timeout": longest + 60, "connect_timeout": 5, **config}

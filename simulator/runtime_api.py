@@ -64,9 +64,11 @@ class RuntimeChannel:
     """The state one execution environment shares with its runtime: the queue of invocations handed to
     it, the ones in flight, and whether init has finished (the runtime's first `next`) or failed."""
 
-    def __init__(self, response_limit: int, identity: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, response_limit: int, identity: dict[str, str] | None = None, expected_extensions: int = 0
+    ) -> None:
         self.response_limit = response_limit
-        self.extensions = ExtensionsChannel(identity or {})
+        self.extensions = ExtensionsChannel(identity or {}, expected_extensions)
         self.ready = asyncio.Event()  # set when the runtime first asks for work: init is done
         self.polling = asyncio.Event()  # set while the runtime waits in `next`: done with its last event
         self.init_error: asyncio.Future[RuntimeOutcome] = asyncio.get_running_loop().create_future()
@@ -115,7 +117,7 @@ class RuntimeChannel:
         """The init phase is over: the runtime and every registered extension asked for their next
         event. `ready_at` is then when the last of them did."""
         await self.ready.wait()
-        if self.extensions.extensions:
+        if self.extensions.expected or self.extensions.extensions:
             await self.extensions.initialized()
             self.ready_at = time.monotonic()
         self.extensions.registration_open = False

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from .cfn import NO_VALUE, Pseudo, Template, Unresolvable, YamlList, YamlMap, line_of, load_yaml, text
 from .config import RUNTIMES, FunctionConfig, Limits, ProjectConfig, Settings, check_environment
 from .errors import ProjectFileError
+from .vpc import VpcConfig, check_function_vpcs
 
 TEMPLATE_FILES = ("template.yaml", "template.yml", "template.json")
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
@@ -239,6 +240,7 @@ class _SamReader:
         metadata = data.get("Metadata")
         lsim = metadata.get("lsim") if isinstance(metadata, dict) else None
         lsim = lsim if isinstance(lsim, dict) else {}
+        self.metadata_lsim: dict[str, Any] = lsim
         settings = dict(lsim.get("settings") or {})
         if "region" in self.samconfig:
             settings.setdefault("region", self.samconfig["region"])
@@ -258,6 +260,7 @@ class _SamReader:
 
     def project(self) -> ProjectConfig:
         self._check_sections()
+        self.vpcs = self._vpcs()
         functions: dict[str, FunctionConfig] = {}
         resources = self.template.resources
         for logical_id, resource in resources.items():
@@ -280,7 +283,41 @@ class _SamReader:
                     self.unsupported(exc.line, f"Resources.{logical_id}: {exc.message}")
             else:
                 self.unsupported(line, f"Resources.{logical_id} ({kind})", _resource_hint(kind))
-        return ProjectConfig(root=self.root, settings=self.settings, limits=self.limits, functions=functions)
+        problems = check_function_vpcs(self.vpcs, functions)
+        if problems:
+            line = self._metadata_line("vpcs")
+            raise ProjectFileError("\n".join(f"{self.source}:{line}: {field}: {why}" for field, why in problems))
+        return ProjectConfig(
+            root=self.root, settings=self.settings, limits=self.limits, functions=functions, vpcs=self.vpcs
+        )
+
+    def _metadata_line(self, key: str) -> int:
+        metadata = self.data.get("Metadata")
+        lsim = metadata.get("lsim") if isinstance(metadata, YamlMap) else None
+        if isinstance(lsim, YamlMap):
+            return lsim.line_of(key)
+        return metadata.line_of("lsim") if isinstance(metadata, YamlMap) else 1
+
+    def _vpcs(self) -> dict[str, VpcConfig]:
+        """`Metadata: {lsim: {vpcs: {NAME: ...}}}`: lsim's fake VPCs, as `[vpcs.NAME]` in lsim.toml. The
+        template's own AWS::EC2 resources are not turned into VPCs: lsim cannot know their addresses."""
+        tables = self.metadata_lsim.get("vpcs") or {}
+        line = self._metadata_line("vpcs")
+        if not isinstance(tables, dict):
+            raise self.error(line, "Metadata.lsim.vpcs must be a mapping of VPC name to its description")
+        vpcs: dict[str, VpcConfig] = {}
+        for name, table in tables.items():
+            where = tables.line_of(name) if isinstance(tables, YamlMap) else line
+            try:
+                vpcs[name] = VpcConfig.model_validate({**(table or {}), "name": name})
+            except (ValidationError, TypeError) as exc:
+                problems = (
+                    "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                    if isinstance(exc, ValidationError)
+                    else str(exc)
+                )
+                raise self.error(where, f"Metadata.lsim.vpcs.{name}: {problems}") from None
+        return vpcs
 
     def _check_sections(self) -> None:
         transform = self.data.get("Transform")
@@ -392,7 +429,7 @@ class _SamReader:
             function.provisioned = (value, line, path)  # it applies to the alias: mapped once all are read
         elif key == "VpcConfig":
             if self._supported(key, path, line):
-                function.set(FEATURE_FIELDS[key], _vpc(resolve(value, line)), path, line)
+                self._vpc_config(function, resolve(value, line), line, path)
         elif key == "EventInvokeConfig" and serverless:
             self._event_invoke_config(function, resolve(value, line), line, path)
         elif key in ("DeadLetterQueue", "DeadLetterConfig"):
@@ -419,6 +456,25 @@ class _SamReader:
             return True
         self.report(line, f"{path} not supported by lsim yet: ignored" + (f" ({hint})" if hint else ""))
         return False
+
+    def _vpc_config(self, function: _Function, config: Any, line: int, path: str) -> None:
+        """VpcConfig onto lsim's fake VPCs: only when every subnet and group is in one lsim knows
+        (`Metadata.lsim.vpcs`); otherwise the function runs outside any VPC, and lsim says so."""
+        vpc = _vpc(config)
+        if not vpc["subnets"] and not vpc["security_groups"]:
+            return  # an empty VpcConfig: no VPC, as on AWS
+        known = {
+            i for v in self.vpcs.values() for i in (*(s.id for s in v.subnets), *(g.id for g in v.security_groups))
+        }
+        unknown = [i for i in (*vpc["subnets"], *vpc["security_groups"]) if i not in known]
+        if unknown:
+            self.unsupported(
+                line,
+                f"{path} ({', '.join(unknown)} in no VPC lsim knows)",
+                "describe the VPC under Metadata.lsim.vpcs, as [vpcs.NAME] in lsim.toml, to attach the function",
+            )
+            return
+        function.set(FEATURE_FIELDS["VpcConfig"], vpc, path, line)
 
     def _event_invoke_config(self, function: _Function, config: Any, line: int, path: str) -> None:
         """Asynchronous invocation: retries, event age, and where a failed event goes."""

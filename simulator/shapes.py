@@ -82,6 +82,12 @@ def function_configuration(description: FunctionDescription) -> dict[str, Any]:
     shape["RevisionId"] = description.revision_id
     if description.layers:
         shape["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code_size} for layer in description.layers]
+    if function.vpc is not None:  # VpcConfigResponse (issue 8); lsim's VPCs are named, so no VpcId
+        shape["VpcConfig"] = {
+            "SubnetIds": list(function.vpc.subnets),
+            "SecurityGroupIds": list(function.vpc.security_groups),
+            "Ipv6AllowedForDualStack": False,
+        }
     shape.update(
         {
             "State": description.state,
@@ -123,6 +129,11 @@ def list_functions_response(page: FunctionPage) -> dict[str, Any]:
     if page.next_marker is not None:
         shape["NextMarker"] = page.next_marker
     return shape
+
+
+def list_versions_by_function_response(versions: list[FunctionDescription]) -> dict[str, Any]:
+    """ListVersionsByFunctionResponse: $LATEST, then each published version."""
+    return {"Versions": [function_configuration(d) for d in versions]}
 
 
 def get_account_settings_response(settings: AccountSettings) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .project import PROJECT_FILE
+from .versions import LATEST
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -188,9 +189,12 @@ class CodeWatcher:
             in_flight = 0
             for name in names:
                 in_flight += sum(
-                    pool.size - pool.idle for (fn, _v), pool in self.simulator.pools().items() if fn == name
+                    pool.size - pool.idle
+                    for (fn, version), pool in self.simulator.pools().items()
+                    if fn == name and version == LATEST
                 )
-                await self.simulator.retire(name)
+                # Published versions are snapshots of their code and layers: only $LATEST changes.
+                await self.simulator.retire(name, version=LATEST)
             self.reloads += 1
             changed = ", ".join(self._relative(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
             finishing = f"; {in_flight} in-flight invocation(s) finish on the old code" if in_flight else ""

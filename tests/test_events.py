@@ -31,7 +31,7 @@ from .conftest import REPO
 
 T0 = 1_800_000_000.0
 
-HANDLER = '''
+HANDLER = """
 import json, os, time
 
 def record(event, context):
@@ -44,7 +44,7 @@ def record(event, context):
     with open(os.environ["RECORD_FILE"], "a") as out:
         out.write(json.dumps({"request_id": context.aws_request_id, "event": event, "phase": "end"}) + "\\n")
     return {"ok": True}
-'''
+"""
 
 
 def project_in(root: Path, extra: str = "") -> Path:

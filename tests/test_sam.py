@@ -369,12 +369,56 @@ def test_unsupported_properties_are_reported_and_the_rest_goes_on(tmp_path: Path
         ("Bus:", "Resources.Bus (AWS::Events::EventBus) not supported by lsim: ignored"),
     ]:
         assert any(m.startswith(f"{path}:{line(path, snippet)}: {what}") for m in said), (what, said)
+    if "vpc" in fields:  # subnets no lsim VPC has: the function runs outside a VPC, and lsim says so
+        assert function.vpc is None  # type: ignore[attr-defined]
+        assert any(
+            f":{line(path, 'VpcConfig:')}: Resources.Fn.Properties.VpcConfig (subnet-1, sg-1 in no VPC lsim "
+            "knows) not supported by lsim: ignored (describe the VPC under Metadata.lsim.vpcs" in m
+            for m in said
+        )
     for key, field in [("AutoPublishAlias", "auto_publish_alias"), ("VpcConfig", "vpc")]:
         if field not in fields:  # until that feature lands, it is said to be coming
             assert any(
                 f":{line(path, key + ':')}: Resources.Fn.Properties.{key} not supported by lsim yet: ignored" in m
                 for m in said
             ), said
+
+
+@pytest.mark.skipif("vpc" not in FunctionConfig.model_fields, reason="VPCs (issue 8) are not in this tree")
+def test_vpc_config_attaches_to_a_vpc_described_in_metadata(tmp_path: Path) -> None:
+    template = """\
+Transform: AWS::Serverless-2016-10-31
+Metadata:
+  lsim:
+    vpcs:
+      shop:
+        cidr: 10.77.0.0/16
+        subnets:
+          - {id: subnet-app, cidr: 10.77.1.0/24, availability_zone: us-east-1a}
+        security_groups:
+          - {id: sg-app}
+Parameters:
+  SubnetId: {Type: "AWS::EC2::Subnet::Id", Default: subnet-app}
+Globals:
+  Function:
+    VpcConfig:
+      SubnetIds: [!Ref SubnetId]
+      SecurityGroupIds: [sg-app]
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.11
+"""
+    project = load_project(write(tmp_path, template))
+    assert list(project.vpcs) == ["shop"] and project.vpcs["shop"].subnets[0].id == "subnet-app"
+    vpc = project.functions["Fn"].vpc  # type: ignore[attr-defined]
+    assert (list(vpc.subnets), list(vpc.security_groups)) == (["subnet-app"], ["sg-app"])
+    path = write(tmp_path, template.replace("cidr: 10.77.1.0/24", "cidr: 10.99.1.0/24"))
+    with pytest.raises(ProjectFileError, match=rf"{line(path, 'shop:')}: Metadata\.lsim\.vpcs\.shop: .*not inside"):
+        load_project(path)
 
 
 def test_globals_merge_as_sam_merges(tmp_path: Path) -> None:

@@ -133,12 +133,13 @@ def vpc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
             [[vpcs.main.security_groups]]
             id = "sg-admin"
+            egress = [{{ port = 5433, cidr = "{cidr}" }}]   # replaces AWS's default "all outbound"
 
             [[vpcs.main.security_groups]]
             id = "sg-db"
             ingress = [
                 {{ port = 5432, security_group = "sg-lambda" }},
-                {{ port = 5433, security_group = "sg-admin" }},
+                {{ from_port = 5432, to_port = 5433, security_group = "sg-admin" }},
             ]
 
             [[vpcs.main.resources]]
@@ -194,7 +195,7 @@ def test_a_security_group_admits_its_port_and_blocks_the_others(vpc: dict[str, A
         "connected": False,
         "error": "TimeoutError",
     }
-    # ... and it admits sg-admin on 5433 only
+    # sg-db admits sg-admin on both ports, but sg-admin's own outbound rules allow only 5433
     assert lsim.invoke("admin", {"host": f"{net}.3.10", "port": 5433}).payload["said"] == "db:5433"
     assert lsim.invoke("admin", {"host": "db", "port": 5432}).payload["error"] == "TimeoutError"
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .. import shapes
 from ..errors import (
     InvalidParameterValueException,
     LambdaError,
@@ -126,8 +125,8 @@ class LambdaApi:
             reason = NOT_SIMULATED_BECAUSE.get(route.operation, "it is outside what lsim simulates")
             raise UnknownOperationException(f"lsim does not simulate {route.operation}: {reason}")
         method = getattr(self.simulator, route.facade_method, None)
-        build = getattr(shapes, route.output, None) if route.output else None
-        if method is None or (route.output is not None and build is None):
+        present = route.presenter()
+        if method is None or (route.output is not None and present is None):
             raise UnknownOperationException(
                 f"lsim does not support {route.operation} yet: this version of lsim has no "
                 f"{route.facade_method} operation"
@@ -150,7 +149,8 @@ class LambdaApi:
         result: Any = method(**facade_arguments(route.operation, method, members))
         if inspect.isawaitable(result):
             result = await result
-        return json_response(route.status, build(result) if build is not None else None)
+        shape = present(result, self.simulator.project) if present is not None else None
+        return json_response(route.status, shape)
 
     def _unknown_route(self, request: web.Request) -> UnknownOperationException:
         elsewhere = self.router.operations_at(request.rel_url.raw_path)

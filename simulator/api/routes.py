@@ -2,9 +2,10 @@
 
 A request to a route calls the Simulator facade method of the operation's snake_case name
 (GetFunctionConfiguration -> `get_function_configuration`) with the request's members in snake_case,
-and `shapes.<output>` turns what it returns into the JSON body. When the facade has no such method yet,
-the answer is AWS's for an operation it does not serve (404 UnknownOperationException), never a fake
-success: a feature that adds the facade method and its output shape lights its route up.
+and `shapes.<output>` turns what it returns into the JSON body (or a presenter here, for a shape that
+needs the project, such as an alias's ARN). When the facade has no such method yet, the answer is AWS's
+for an operation it does not serve (404 UnknownOperationException), never a fake success: a feature
+that adds the facade method and its output shape lights its route up.
 
 `adapt` reshapes the parsed members where the wire and the facade differ (a structure the facade takes
 as plain arguments).
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from .. import shapes
+from ..config import ProjectConfig
 from ..errors import InvalidParameterValueException
 
 Members = dict[str, Any]
@@ -40,13 +43,44 @@ def layer_content(members: Members) -> Members:
     return members
 
 
+def configuration_changes(members: Members) -> Members:
+    """UpdateFunctionConfiguration's nested members as the facade takes them (lsim.toml's keys):
+    Environment{Variables} -> environment, EphemeralStorage{Size} -> ephemeral_storage."""
+    if "Environment" in members:
+        members["Environment"] = dict(members["Environment"].get("Variables") or {})
+    if "EphemeralStorage" in members:
+        members["EphemeralStorage"] = members["EphemeralStorage"].get("Size")
+    return members
+
+
+def routing_config(members: Members) -> Members:
+    """RoutingConfig{AdditionalVersionWeights: {version: weight}} -> routing_config={version: weight}."""
+    if "RoutingConfig" in members:
+        members["RoutingConfig"] = dict(members["RoutingConfig"].get("AdditionalVersionWeights") or {})
+    return members
+
+
+def alias_output(alias: Any, project: ProjectConfig) -> dict[str, Any]:
+    """AliasConfiguration, with the alias's ARN in the project's Region and account."""
+    return shapes.alias_configuration(alias, project.function_arn(alias.function_name, alias.name))
+
+
+def aliases_output(aliases: list[Any], project: ProjectConfig) -> dict[str, Any]:
+    return shapes.list_aliases([(a, project.function_arn(a.function_name, a.name)) for a in aliases])
+
+
+#: builds the JSON body from what the facade returned: a shapes.py function's name (called with the
+#: result), or a function of (result, project) for shapes that need the project (ARNs)
+Output = str | Callable[[Any, ProjectConfig], Any] | None
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str  # AWS's requestUri; a "?name=value" suffix is a query parameter the route requires
     operation: str
     status: int = 200  # botocore's responseCode
-    output: str | None = None  # the shapes.py function that builds the body; None: no body
+    output: Output = None  # what builds the body; None: no body
     adapt: Callable[[Members], Members] | None = None
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
     query: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
@@ -62,6 +96,13 @@ class Route:
     def facade_method(self) -> str:
         return snake_case(self.operation)
 
+    def presenter(self) -> Callable[[Any, ProjectConfig], Any] | None:
+        """The body builder, or None when shapes.py does not have it yet (the route is not lit)."""
+        if self.output is None or callable(self.output):
+            return self.output
+        build = getattr(shapes, self.output, None)
+        return None if build is None else (lambda result, _project: build(result))
+
 
 F = "/2015-03-31/functions/{FunctionName}"
 LAYER = "/2018-10-31/layers/{LayerName}/versions"
@@ -72,14 +113,15 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{F}/invocations", "Invoke"),
     Route("GET", F, "GetFunction", output="get_function_response"),
     Route("GET", f"{F}/configuration", "GetFunctionConfiguration", output="function_configuration"),
-    Route("PUT", f"{F}/configuration", "UpdateFunctionConfiguration", output="function_configuration"),
+    Route("PUT", f"{F}/configuration", "UpdateFunctionConfiguration", output="function_configuration",
+          adapt=configuration_changes),
     Route("GET", "/2015-03-31/functions", "ListFunctions", output="list_functions_response"),
     Route("POST", f"{F}/versions", "PublishVersion", 201, "function_configuration"),
     Route("GET", f"{F}/versions", "ListVersionsByFunction", output="list_versions_by_function_response"),
-    Route("POST", f"{F}/aliases", "CreateAlias", 201, "alias_configuration"),
-    Route("GET", f"{F}/aliases", "ListAliases", output="list_aliases_response"),
-    Route("GET", f"{F}/aliases/{{Name}}", "GetAlias", output="alias_configuration"),
-    Route("PUT", f"{F}/aliases/{{Name}}", "UpdateAlias", output="alias_configuration"),
+    Route("POST", f"{F}/aliases", "CreateAlias", 201, alias_output, adapt=routing_config),
+    Route("GET", f"{F}/aliases", "ListAliases", output=aliases_output),
+    Route("GET", f"{F}/aliases/{{Name}}", "GetAlias", output=alias_output),
+    Route("PUT", f"{F}/aliases/{{Name}}", "UpdateAlias", output=alias_output, adapt=routing_config),
     Route("DELETE", f"{F}/aliases/{{Name}}", "DeleteAlias", 204),
     Route("POST", LAYER, "PublishLayerVersion", 201, "layer_version", adapt=layer_content),
     Route("GET", f"{LAYER}/{{VersionNumber}}", "GetLayerVersion", output="layer_version"),

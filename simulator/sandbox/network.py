@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,9 +228,13 @@ class VpcNetworks:
             self._enis.clear()
             internet, self._internet = self._internet, None
         api = self.client.api
-        for container in containers:
+
+        def remove(container: str) -> None:
             with contextlib.suppress(Exception):  # already gone
                 api.remove_container(container, force=True)
+
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="lsim-vpc-close") as pool:
+            list(pool.map(remove, containers))
         for container, network in connected:
             with contextlib.suppress(Exception):
                 api.disconnect_container_from_network(container, network, force=True)
