@@ -55,6 +55,8 @@ class FunctionDescription:
     #: https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html
     state: str = "Active"
     last_update_status: str = "Successful"
+    state_reason_code: str | None = None  # e.g. Creating, SubnetOutOfIPAddresses (a VPC function's ENI)
+    state_reason: str | None = None
 
     @property
     def log_group(self) -> str:

@@ -91,6 +91,8 @@ def function_configuration(description: FunctionDescription) -> dict[str, Any]:
     shape.update(
         {
             "State": description.state,
+            **({"StateReasonCode": description.state_reason_code} if description.state_reason_code else {}),
+            **({"StateReason": description.state_reason} if description.state_reason else {}),
             "LastUpdateStatus": description.last_update_status,
             "PackageType": function.package_type,
             "Architectures": [function.architecture],

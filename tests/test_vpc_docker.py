@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from simulator import shapes
 from simulator.blocking import BlockingSimulator
 from simulator.errors import ResourceConflictException, SubnetIPAddressLimitReachedException
 from simulator.project import load_project
@@ -260,6 +261,8 @@ def test_a_28_subnet_runs_out_after_11_enis_and_functions_are_pending_meanwhile(
         with pytest.raises(ResourceConflictException) as pending:
             lsim.invoke("fn00", {"host": "127.0.0.1", "port": 1})
         assert pending.value.status == 409
+        pending_configuration = lsim.call(simulator.get_function_configuration("fn00"))
+        assert (pending_configuration.state, pending_configuration.state_reason_code) == ("Pending", "Creating")
         assert pending.value.message == (
             "The operation cannot be performed at this time. The function is currently in the following state: Pending"
         )
@@ -272,6 +275,9 @@ def test_a_28_subnet_runs_out_after_11_enis_and_functions_are_pending_meanwhile(
         with pytest.raises(SubnetIPAddressLimitReachedException) as full:
             lsim.invoke("fn11", {"host": "127.0.0.1", "port": 1})
         assert full.value.status == 502
+        failed = shapes.function_configuration(lsim.call(simulator.get_function_configuration("fn11")))
+        assert (failed["State"], failed["StateReasonCode"]) == ("Failed", "SubnetOutOfIPAddresses")
+        assert shapes.function_configuration(lsim.call(simulator.get_function_configuration("fn00")))["State"] == "Active"
         client = docker.from_env()
         enis = client.containers.list(filters={"label": [f"lsim.session={simulator.backend.session}", "lsim.role=eni"]})  # type: ignore[union-attr]
         addresses = sorted(
@@ -314,3 +320,63 @@ def test_the_vpc_database_sample_runs_as_its_readme_says() -> None:
     shown = runner.invoke(app, ["--project", str(sample), "vpc", "show"])
     assert shown.exit_code == 0, shown.output
     assert "subnet-app-a" in shown.stdout and "sg-orders" in shown.stdout and "10.77.20.10" in shown.stdout
+
+
+def test_vpc_clean_removes_what_a_crashed_lsim_left(tmp_path: Path) -> None:
+    """A session that never closed (as after a crash) leaves a VPC network, an ENI and a resource; clean
+    removes them, and an existing container it had connected is disconnected, not removed."""
+    import docker
+
+    from simulator.sandbox.network import VpcNetworks, clean, filter_rules
+    from simulator.sandbox.vpc_image import ensure_vpc_image
+    from simulator.vpc import FunctionVpcConfig, Hyperplane
+
+    cidr = _free_vpc_cidr()
+    net = ".".join(str(cidr.network_address).split(".")[:2])
+    project = load_project(
+        _write_project(
+            tmp_path,
+            textwrap.dedent(
+                f"""
+                [vpcs.crash]
+                cidr = "{cidr}"
+                [[vpcs.crash.subnets]]
+                id = "subnet-a"
+                cidr = "{net}.1.0/24"
+                [[vpcs.crash.security_groups]]
+                id = "sg-a"
+                [[vpcs.crash.resources]]
+                name = "cache"
+                image = "{BASE_IMAGE}"
+                command = ["sleep", "600"]
+                subnet = "subnet-a"
+                [[vpcs.crash.resources]]
+                name = "theirs"
+                container = "lsim-test-theirs-{net.replace(".", "-")}"
+                subnet = "subnet-a"
+                """
+            ),
+        )
+    )
+    client = docker.from_env()
+    theirs = client.containers.run(
+        BASE_IMAGE, ["sleep", "600"], detach=True, name=f"lsim-test-theirs-{net.replace('.', '-')}"
+    )
+    try:
+        session = f"crashed{random.randrange(10**6):06d}"
+        hyperplane = Hyperplane(project.vpcs)
+        eni = hyperplane.attach("f", FunctionVpcConfig(subnets=("subnet-a",), security_groups=("sg-a",))).enis[0]
+        networks = VpcNetworks(client, session)
+        gateway = networks.create_vpc(project.vpcs["crash"])
+        for placed in hyperplane.resources():
+            networks.create_resource(placed, tmp_path)
+        networks.create_eni(ensure_vpc_image(client), eni, filter_rules(hyperplane, eni, gateway), nat=False)
+        containers, vpc_networks = _session_leftovers(session)
+        assert len(containers) == 2 and len(vpc_networks) == 1  # the ENI and the cache; the VPC
+        assert clean(client, session) == (2, 1)
+        assert _session_leftovers(session) == ([], [])
+        theirs.reload()
+        assert theirs.status == "running" and list(theirs.attrs["NetworkSettings"]["Networks"]) == ["bridge"]
+    finally:
+        theirs.remove(force=True)
+        client.close()

@@ -367,6 +367,7 @@ class ConcurrencyOperations:
         if statistics is None:
             return
         idle = self._provisioned_idle.setdefault(key, [])
+        await simulator.wait_function_active(function.name)  # a VPC function: its ENI first
         pool = await simulator._pool(function, version)
         while len(idle) + statistics.in_use > statistics.requested and idle:
             await idle.pop().stop()

@@ -8,7 +8,7 @@ import asyncio
 import base64
 import binascii
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import FunctionConfig, ProjectConfig
 from ..descriptions import (
@@ -135,6 +135,7 @@ class FunctionOperations:
             region=self.project.settings.region,
             layers=layers,
             reserved_concurrency=self._reserved_concurrency(function),
+            **_state_of(self, function),
         )
 
     def _reserved_concurrency(self, function: FunctionConfig) -> int | None:
@@ -145,6 +146,17 @@ class FunctionOperations:
             value = reserved_concurrency_of(function.name)
             return value if isinstance(value, int) else None
         return function.reserved_concurrency
+
+
+def _state_of(operations: object, function: FunctionConfig) -> dict[str, Any]:
+    """State, StateReasonCode and StateReason: Active unless the function's VPC attachment says otherwise
+    (Pending while its ENI is created, Failed when it cannot be)."""
+    vpc_state = getattr(operations, "vpc_state", None)
+    found = vpc_state(function.name) if vpc_state is not None else None
+    if found is None:
+        return {}
+    state, code, reason = found
+    return {"state": state, "state_reason_code": code, "state_reason": reason}
 
 
 def _qualifier_of(reference: str) -> str | None:
@@ -192,4 +204,5 @@ def _published_description(
         region=operations.project.settings.region,
         layers=layers,
         reserved_concurrency=function.reserved_concurrency,
+        **_state_of(operations, function),
     )

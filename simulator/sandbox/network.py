@@ -272,19 +272,21 @@ def ensure_internet_network(client: Any) -> tuple[str, str]:
     raise DockerUnavailableError(f"Docker network {INTERNET_NETWORK} has no gateway address")
 
 
-def clean(client: Any) -> tuple[int, int]:
-    """Remove every VPC container and network lsim left behind (any session): ENIs and resources it ran,
-    then its networks, disconnecting whatever else is still attached. Returns (containers, networks)."""
+def clean(client: Any, session: str | None = None) -> tuple[int, int]:
+    """Remove the VPC containers and networks lsim left behind (of every session, or of one): ENIs and
+    resources it ran, then its networks, disconnecting whatever else is still attached. The internet network
+    goes only with every session. Returns (containers, networks)."""
+    only = [f"{SESSION_LABEL}={session}"] if session else []
     removed_containers = 0
     for role in ("eni", "resource"):
-        filters = {"label": [f"{MANAGED_LABEL}=1", f"{ROLE_LABEL}={role}"]}
+        filters = {"label": [f"{MANAGED_LABEL}=1", f"{ROLE_LABEL}={role}", *only]}
         for container in client.containers.list(all=True, filters=filters):
             with contextlib.suppress(Exception):
                 container.remove(force=True)
                 removed_containers += 1
     removed_networks = 0
-    for role in ("vpc", "internet"):
-        for network in client.networks.list(filters={"label": [f"{MANAGED_LABEL}=1", f"{ROLE_LABEL}={role}"]}):
+    for role in ("vpc",) if session else ("vpc", "internet"):
+        for network in client.networks.list(filters={"label": [f"{MANAGED_LABEL}=1", f"{ROLE_LABEL}={role}", *only]}):
             with contextlib.suppress(Exception):
                 network.reload()
                 for container_id in network.attrs.get("Containers") or {}:

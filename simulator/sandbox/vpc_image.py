@@ -1,7 +1,7 @@
 """The image of lsim's Hyperplane ENI containers, `lsim/vpc:<suite>-<hash12>`: Debian with iptables and iproute2.
 
 Built on this machine like the runtime images' base (images.py): offline with ``debootstrap`` from a Debian
-mirror and ``docker import`` (needs root, once per machine, about 20 s), or with ``LSIM_BASE=registry`` from
+mirror and ``docker import`` (needs root, once per machine, 20-50 s), or with ``LSIM_BASE=registry`` from
 ``debian:bookworm-slim`` and apt. The tag hashes the recipe (``runtimes/vpc/mkrootfs.sh``), so editing it
 builds a new image.
 """
@@ -77,7 +77,7 @@ def _build_offline(client: docker.DockerClient, tag: str, say: Progress) -> None
     _remove_tree(rootfs)
     rootfs.parent.mkdir(parents=True, exist_ok=True)
     script = runtimes_dir() / "vpc" / "mkrootfs.sh"
-    say(f"lsim: building the ENI image {tag} with debootstrap (once per machine, about 20 s)")
+    say(f"lsim: building the ENI image {tag} with debootstrap (once per machine, 20-50 s)")
     started = time.monotonic()
     try:
         _run_streaming(["bash", str(script), SUITE, str(rootfs), debian_mirror(), str(cache / "debs")], say)

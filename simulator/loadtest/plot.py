@@ -1,0 +1,55 @@
+"""`--plot FILE.png`: concurrency, requests and throttles, and latency over time (matplotlib, optional)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .shapes import LoadTestError
+
+if TYPE_CHECKING:
+    from .report import LoadReport
+
+
+def draw(report: LoadReport, path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise LoadTestError(
+            "--plot needs matplotlib, an optional extra: pip install 'lsim[plot]' (or pip install matplotlib)"
+        ) from None
+    rows = report.timeline
+    t = [row.t for row in rows]
+    per_second = 1.0 / report.bucket_s
+    figure, (top, middle, bottom) = plt.subplots(3, 1, sharex=True, figsize=(10, 8))
+    figure.suptitle(report.title(), fontsize=10)
+
+    top.step(t, [row.concurrency for row in rows], where="post", label="concurrency (peak)")
+    if report.concurrency_limit is not None:
+        top.axhline(report.concurrency_limit, color="red", linestyle="--", linewidth=1, label="limit")
+    top.set_ylabel("concurrent executions")
+    top.legend(loc="upper right", fontsize=8)
+
+    middle.plot(t, [row.sent * per_second for row in rows], label="sent")
+    middle.plot(t, [row.succeeded * per_second for row in rows], label="succeeded")
+    middle.plot(t, [row.throttled * per_second for row in rows], label="throttled", color="red")
+    if any(row.errors for row in rows):
+        middle.plot(t, [row.errors * per_second for row in rows], label="errors and timeouts", color="black")
+    middle.set_ylabel("requests / s")
+    middle.legend(loc="upper right", fontsize=8)
+
+    def series(values: list[float | None]) -> list[float]:
+        return [value if value is not None else float("nan") for value in values]
+
+    bottom.plot(t, series([row.latency_p50_ms for row in rows]), label="p50")
+    bottom.plot(t, series([row.latency_p99_ms for row in rows]), label="p99")
+    bottom.set_ylabel("latency (ms)")
+    bottom.set_xlabel(f"seconds ({report.mode} mode; by the time each request was sent)")
+    bottom.legend(loc="upper right", fontsize=8)
+
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
