@@ -135,6 +135,9 @@ class FunctionConfig(BaseModel):
     layers: list[str] = Field(default_factory=list)
     environment: dict[str, str] = Field(default_factory=dict)
     description: str = ""
+    #: SAM's AutoPublishAlias: when a simulator starts, $LATEST is published (a new version only if it
+    #: changed) and this alias is pointed at it
+    auto_publish_alias: str | None = None
     # -- concurrency and asynchronous invocation (issue 4)
     reserved_concurrency: int | None = None  # PutFunctionConcurrency: the function's floor and ceiling
     provisioned_concurrency: dict[str, int] = Field(default_factory=dict)  # qualifier -> environments

@@ -110,6 +110,7 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
             self.backend = await asyncio.to_thread(select_backend, name, self.warn)
         await self.runtime_api.start()
         self._reaper = asyncio.create_task(self._reap_forever())
+        await self._auto_publish()  # before concurrency: provisioned concurrency may name the alias
         await self._start_concurrency()
         await self._start_vpcs()  # Hyperplane ENIs, created in the background (facade/vpc.py)
 

@@ -4,6 +4,7 @@ what lsim leaves out is reported with its line, never dropped in silence."""
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -586,6 +587,25 @@ def test_sam_app_sample_runs_with_one_command() -> None:
     records = json.loads((sample / "events" / "sqs.json").read_text())["Records"]
     assert failures == [{"itemIdentifier": records[1]["messageId"]}]  # the body that is not a job
     assert "Memory Size: 1024 MB" in worker.stderr  # !If [IsProd, 1024, 512]
+
+
+@pytest.mark.docker
+def test_auto_publish_alias_publishes_and_points_the_alias(tmp_path: Path) -> None:
+    """AutoPublishAlias: at start $LATEST is published (only when changed) and the alias follows it."""
+    sample = tmp_path / "sam-app"
+    shutil.copytree(REPO / "samples" / "sam-app", sample, ignore=shutil.ignore_patterns(".lsim"))
+    first = lsim("invoke", "HelloFunction:live", "--event", "events/api.json", cwd=sample)
+    assert first.returncode == 0, first.stderr
+    assert "Version: 1" in first.stderr  # the START line: the alias ran version 1
+    again = lsim("invoke", "HelloFunction:live", "--event", "events/api.json", cwd=sample)
+    assert "Version: 1" in again.stderr  # nothing changed: no new version
+    handler = next((sample / "hello").glob("*.py"))
+    handler.write_text(handler.read_text() + "\n# changed\n")
+    changed = lsim("invoke", "HelloFunction:live", "--event", "events/api.json", cwd=sample)
+    assert changed.returncode == 0, changed.stderr
+    assert "Version: 2" in changed.stderr
+    aliases = json.loads(lsim("alias", "list", "HelloFunction", cwd=sample).stdout)["Aliases"]
+    assert [(a["Name"], a["FunctionVersion"]) for a in aliases] == [("live", "2")]
 
 
 @pytest.mark.docker

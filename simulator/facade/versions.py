@@ -111,3 +111,19 @@ class VersionOperations:
     async def list_aliases(self, function_name: str, function_version: str | None = None) -> list[Alias]:
         function = self._simulator.resolve(function_name)[0].name
         return await asyncio.to_thread(self.versions.list_aliases, function, function_version)
+
+    async def _auto_publish(self) -> None:
+        """SAM's AutoPublishAlias, at start: publish each such function's $LATEST (nothing new when it did
+        not change) and point its alias at the result, as a `sam deploy` does."""
+        for function in list(self._simulator.project.functions.values()):
+            alias = function.auto_publish_alias
+            if not alias:
+                continue
+            version = await asyncio.to_thread(self.versions.publish_version, function.name)
+            existing = {a.name: a for a in await asyncio.to_thread(self.versions.list_aliases, function.name)}
+            if alias not in existing:
+                await asyncio.to_thread(self.versions.create_alias, function.name, alias, version.version)
+            elif existing[alias].function_version != version.version:
+                await asyncio.to_thread(
+                    self.versions.update_alias, function.name, alias, function_version=version.version, weights={}
+                )
