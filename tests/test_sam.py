@@ -4,8 +4,8 @@ what lsim leaves out is reported with its line, never dropped in silence."""
 from __future__ import annotations
 
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
