@@ -59,3 +59,14 @@ def call(ctx: typer.Context, operation: str, *args: Any, **kwargs: Any) -> Any:
 
 def print_json(shape: Any) -> None:
     typer.echo(json.dumps(shape, indent=2))
+
+
+def key_values(option: str, values: list[str] | None) -> dict[str, str]:
+    """Repeated `--option KEY=VALUE` values as a dict; a value without `=` is a usage error."""
+    pairs = {}
+    for value in values or []:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise fail(f"{option} {value!r}: write KEY=VALUE")
+        pairs[key] = rest
+    return pairs

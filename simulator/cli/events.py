@@ -13,7 +13,7 @@ import typer
 
 from ..errors import LsimError
 from ..sample_events import Account, generate
-from .common import fail
+from .common import fail, key_values
 
 app = typer.Typer(
     help="Print a sample event of a service that invokes functions (pipe it to `lsim invoke NAME --event -`).",
@@ -89,16 +89,6 @@ def _json_object(option: str, value: str | None) -> dict[str, Any] | None:
     return parsed
 
 
-def _pairs(option: str, values: list[str] | None) -> dict[str, str]:
-    pairs = {}
-    for value in values or []:
-        name, sep, text = value.partition("=")
-        if not sep or not name:
-            raise fail(f"{option} {value!r}: write NAME=VALUE")
-        pairs[name] = text
-    return pairs
-
-
 @apigateway.command("aws-proxy")
 def aws_proxy(
     ctx: typer.Context,
@@ -162,7 +152,7 @@ def receive_message(
     """A batch of SQS messages, one record per --body."""
     _print(
         ctx, region, account_id, "sqs", "receive-message", bodies=body, queue_name=queue_name,
-        attributes=_pairs("--attribute", attribute),
+        attributes=key_values("--attribute", attribute),
     )  # fmt: skip
 
 
@@ -179,7 +169,7 @@ def notification(
     """An SNS notification delivered to a subscribed function."""
     _print(
         ctx, region, account_id, "sns", "notification", message=message, subject=subject, topic_name=topic_name,
-        attributes=_pairs("--attribute", attribute),
+        attributes=key_values("--attribute", attribute),
     )  # fmt: skip
 
 

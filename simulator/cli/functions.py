@@ -11,22 +11,12 @@ import typer
 from .. import shapes
 from ..errors import LsimError
 from ..secrets import parse_dotenv
-from .common import call, describe, fail, print_json, project_of
+from .common import call, describe, fail, key_values, print_json, project_of
 
 config_app = typer.Typer(help="A function's configuration ($LATEST): show, set, reset.", no_args_is_help=True)
 alias_app = typer.Typer(
     help="Aliases: a name for a version, optionally weighted to a second one.", no_args_is_help=True
 )
-
-
-def _pairs(values: list[str], option: str) -> dict[str, str]:
-    pairs = {}
-    for value in values:
-        key, sep, rest = value.partition("=")
-        if not sep or not key:
-            raise fail(f"{option} {value!r}: expected KEY=VALUE")
-        pairs[key] = rest
-    return pairs
 
 
 @config_app.command("show")
@@ -81,7 +71,7 @@ def config_set(
                 variables.update(parse_dotenv(env_file))
             except LsimError as error:
                 raise fail(describe(error)) from None
-        variables.update(_pairs(env or [], "--env"))
+        variables.update(key_values("--env", env or []))
         changes["environment"] = variables
     if not changes:
         raise fail("nothing to change: give --memory, --timeout, --env ... (see `lsim config set --help`)")
@@ -127,7 +117,7 @@ def _weights(weight: list[str] | None) -> dict[str, float] | None:
     if weight is None:
         return None
     weights = {}
-    for version, value in _pairs(weight, "--weight").items():
+    for version, value in key_values("--weight", weight).items():
         try:
             weights[version] = float(value)
         except ValueError:
