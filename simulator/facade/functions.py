@@ -93,7 +93,11 @@ class FunctionOperations:
         its functions, their code, and the layer versions it stored."""
         limits = self.project.limits
         functions = list(self.project.functions.values())
-        reserved = sum(self._reserved_concurrency(f) or 0 for f in functions)
+        controller = getattr(self, "concurrency", None)  # the concurrency model's own figure, when it runs
+        if controller is not None:
+            unreserved = controller.statistics().unreserved_limit
+        else:
+            unreserved = limits.concurrent_executions - sum(self._reserved_concurrency(f) or 0 for f in functions)
 
         def usage() -> int:
             code = sum(fingerprint_code(f.code).size for f in functions if f.code is not None)
@@ -109,7 +113,7 @@ class FunctionOperations:
             code_size_unzipped=UNZIPPED_LIMIT,
             code_size_zipped=DIRECT_UPLOAD_LIMIT,
             concurrent_executions=limits.concurrent_executions,
-            unreserved_concurrent_executions=limits.concurrent_executions - reserved,
+            unreserved_concurrent_executions=unreserved,
             total_code_size=await asyncio.to_thread(usage),
             function_count=len(functions),
         )
