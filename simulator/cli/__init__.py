@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from . import concurrency, events, functions, invoke, layer, runtime, serve, vpc
+from . import concurrency, events, functions, invoke, layer, loadtest, runtime, serve, vpc
 
 app = typer.Typer(
     name="lsim",
@@ -61,3 +61,4 @@ app.command("versions")(functions.versions)
 app.add_typer(concurrency.app, name="concurrency")
 app.add_typer(concurrency.dlq_app, name="dlq")
 app.command()(concurrency.metrics)
+app.command("load-test")(loadtest.load_test)

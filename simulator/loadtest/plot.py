@@ -44,12 +44,14 @@ def draw(report: LoadReport, path: Path) -> None:
     def series(values: list[float | None]) -> list[float]:
         return [value if value is not None else float("nan") for value in values]
 
-    bottom.plot(t, series([row.latency_p50_ms for row in rows]), label="p50")
-    bottom.plot(t, series([row.latency_p99_ms for row in rows]), label="p99")
+    bottom.plot(t, series([row.latency_p50_ms for row in rows]), marker=".", label="p50")
+    bottom.plot(t, series([row.latency_p99_ms for row in rows]), marker=".", label="p99")
     bottom.set_ylabel("latency (ms)")
     bottom.set_xlabel(f"seconds ({report.mode} mode; by the time each request was sent)")
     bottom.legend(loc="upper right", fontsize=8)
 
+    for axis in (top, middle, bottom):
+        axis.set_ylim(bottom=0)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -16,16 +16,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .shapes import LoadTestError, format_duration
-
 # What became of a request (its last attempt).
 SUCCEEDED, FUNCTION_ERROR, TIMEOUT, THROTTLED, UNFINISHED = range(5)
 TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"  # Lambda's error type for a function that ran out of time
 
 
-def bucket_width(duration_s: float, buckets: int = 300) -> float:
-    """A round bucket width giving at most about `buckets` points over the run."""
-    for width in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600):
+def bucket_width(duration_s: float, buckets: int = 120) -> float:
+    """A round bucket width giving at most about `buckets` points over the run (at least half a second,
+    so that a rate in a bucket means something)."""
+    for width in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600):
         if duration_s / width <= buckets:
             return float(width)
     return 3600.0
@@ -85,6 +84,7 @@ class Recorder:
         self.errors_by = [0] * n
         self.throttled_by = [0] * n
         self.peak_by = [0] * n
+        self.level_by = [-1] * n  # concurrency after the last change in the bucket (-1: none)
         self.latency_by: list[list[float]] = [[] for _ in range(n)]
         self.sent = 0
         self.succeeded = 0
@@ -105,6 +105,7 @@ class Recorder:
             grow = b + 1 - len(self.sent_by)
             for series in (self.sent_by, self.succeeded_by, self.errors_by, self.throttled_by, self.peak_by):
                 series.extend([0] * grow)
+            self.level_by.extend([-1] * grow)
             self.latency_by.extend([] for _ in range(grow))
         return b
 
@@ -125,7 +126,7 @@ class Recorder:
             reason = detail or "TooManyRequestsException"
             self.throttles[reason] = self.throttles.get(reason, 0) + 1
             self.throttled_by[b] += 1
-        elif kind == FUNCTION_ERROR or kind == TIMEOUT:
+        elif kind in (FUNCTION_ERROR, TIMEOUT):
             if kind == TIMEOUT:
                 self.timeouts += 1
             else:
@@ -137,10 +138,21 @@ class Recorder:
             self.unfinished += 1
 
     def concurrency(self, t: float, running: int) -> None:
-        """`running` invocations hold a concurrency slot at `t`."""
+        """From `t` on, `running` invocations hold a concurrency slot (call it at every change, in time
+        order: a bucket's peak counts what was already running when it began)."""
         b = self._bucket(t)
         if running > self.peak_by[b]:
             self.peak_by[b] = running
+        self.level_by[b] = running
+
+    def peaks(self) -> list[int]:
+        """The peak concurrency of each bucket, invocations carried over from the one before included."""
+        peaks, level = [], 0
+        for peak, last in zip(self.peak_by, self.level_by, strict=True):
+            peaks.append(max(peak, level))
+            if last >= 0:
+                level = last
+        return peaks
 
     def throttled_attempt(self, reason: str) -> None:
         """An attempt was throttled and will be retried (its request is not counted here)."""
@@ -158,6 +170,7 @@ class Recorder:
 
     def timeline(self) -> list[TimelineRow]:
         rows = []
+        peaks = self.peaks()
         for b in range(len(self.sent_by)):
             latencies = Summary.of(self.latency_by[b])
             rows.append(
@@ -167,7 +180,7 @@ class Recorder:
                     succeeded=self.succeeded_by[b],
                     errors=self.errors_by[b],
                     throttled=self.throttled_by[b],
-                    concurrency=self.peak_by[b],
+                    concurrency=peaks[b],
                     latency_p50_ms=latencies.p50 if latencies else None,
                     latency_p99_ms=latencies.p99 if latencies else None,
                 )
@@ -190,7 +203,8 @@ class LoadReport:
     invocation_type: str
     load: str  # the shape or closed loop, described
     planned_duration_s: float
-    elapsed_s: float  # wall time (real) or virtual time (model) from the first request to the last answer
+    sending_s: float  # from the first request sent to the last (wall time, or virtual time in a model)
+    elapsed_s: float  # from the first request to the last answer
     sent: int
     succeeded: int
     function_errors: Mapping[str, int]
@@ -206,7 +220,7 @@ class LoadReport:
     duration_ms: Summary | None
     peak_concurrency: int
     environments_created: int
-    concurrency_limit: int | None  # the reserved concurrency, or the account's
+    concurrency_limit: int | None  # the reserved concurrency, or what the account leaves unreserved
     bucket_s: float
     timeline: Sequence[TimelineRow]
     generator: Mapping[str, float] = field(default_factory=dict)  # real mode: rate achieved, lag, CPU
@@ -235,15 +249,15 @@ class LoadReport:
     def accounting(self) -> str:
         verdict = "balanced" if self.balanced else "DOES NOT BALANCE"
         parts = [
-            f"{self.succeeded} succeeded",
-            f"{self.function_error_count} function errors",
-            f"{self.timeouts} timeouts",
-            f"{self.throttled_count} throttled",
+            f"{self.succeeded:,} succeeded",
+            f"{self.function_error_count:,} function errors",
+            f"{self.timeouts:,} timeouts",
+            f"{self.throttled_count:,} throttled",
         ]
         if self.unfinished:
-            parts.append(f"{self.unfinished} unfinished")
+            parts.append(f"{self.unfinished:,} unfinished")
         relation = "=" if self.balanced else "!="
-        return f"{verdict}: {self.sent} sent {relation} " + " + ".join(parts)
+        return f"{verdict}: {self.sent:,} sent {relation} " + " + ".join(parts)
 
     # -- outputs --------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -265,8 +279,10 @@ class LoadReport:
 
     def rows(self) -> list[tuple[str, str]]:
         """The report as (what, figure) rows: the same table in both modes."""
-        rate = self.sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
-        rows = [("sent", f"{self.sent:,}  ({rate:,.1f}/s over {self.elapsed_s:,.1f} s)")]
+        window = max(self.sending_s, self.planned_duration_s)
+        rate = self.sent / window if window > 0 else 0.0
+        sent = f"{self.sent:,}  ({rate:,.1f}/s over {window:,.1f} s; last answer at {self.elapsed_s:,.1f} s)"
+        rows = [("sent", sent)]
         if self.invocation_type == "Event":
             rows.append(("", "Event: each was answered 202 and queued; below, what the queue made of it"))
         rows.append(("succeeded", f"{self.succeeded:,}"))
@@ -277,16 +293,21 @@ class LoadReport:
             rows.append(("unfinished", f"{self.unfinished:,}  (no answer yet when the load test stopped)"))
         rows.append(("accounting", self.accounting()))
         if self.retries or self.throttled_attempts:
-            rows.append((
-                "retries",
-                f"{self.retries:,} after throttles ({_by(sum(self.throttled_attempts.values()), self.throttled_attempts)}); "
-                f"{self.recovered_by_retry:,} requests recovered",
-            ))  # fmt: skip
+            retried = ", ".join(f"{reason} {n:,}" for reason, n in sorted(self.throttled_attempts.items()))
+            what = "retried by the queue" if self.invocation_type == "Event" else "retried"
+            rows.append(
+                (
+                    "throttled attempts",
+                    f"{self.retries:,} {what} ({retried}); {self.recovered_by_retry:,} requests ran in the end",
+                )
+            )
         cold = f"{self.cold_starts:,}"
         if self.init_duration_ms:
             cold += f"  Init Duration {self.init_duration_ms.line()}"
         rows.append(("cold starts", cold))
-        what = "latency (202 answer)" if self.invocation_type == "Event" else "latency"
+        what = "latency"
+        if self.invocation_type == "Event":
+            what = "latency (queued to done)" if self.mode == "model" else "latency (202 answer)"
         rows.append((what, self.latency_ms.line() if self.latency_ms else "-"))
         rows.append(("function Duration", self.duration_ms.line() if self.duration_ms else "-"))
         limit = f"  (limit {self.concurrency_limit:,})" if self.concurrency_limit is not None else ""
@@ -300,10 +321,7 @@ class LoadReport:
 
     def title(self) -> str:
         qualifier = f":{self.qualifier}" if self.qualifier and self.qualifier != "$LATEST" else ""
-        return (
-            f"lsim load-test {self.function_name}{qualifier} ({self.mode} mode): {self.load}, "
-            f"{self.invocation_type}"
-        )
+        return f"lsim load-test {self.function_name}{qualifier} ({self.mode} mode): {self.load}, {self.invocation_type}"
 
     def text(self) -> str:
         """The report as plain text (what the CLI prints, without colours)."""
@@ -337,11 +355,6 @@ def _figure(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise LoadTestError(message)
-
-
 __all__ = [
     "FUNCTION_ERROR",
     "SUCCEEDED",
@@ -353,5 +366,4 @@ __all__ = [
     "Summary",
     "TimelineRow",
     "bucket_width",
-    "format_duration",
 ]

@@ -127,8 +127,8 @@ def constant(rate: float, duration_s: float) -> Shape:
 def poisson(rate: float, duration_s: float) -> Shape:
     _check(rate, duration_s)
     segments = (Segment(0.0, duration_s, rate, rate),)
-    return Shape("poisson", rate, duration_s, segments, poisson=True,
-                 description=f"poisson {format_rate(rate)} (random gaps) for {format_duration(duration_s)}")  # fmt: skip
+    description = f"poisson {format_rate(rate)} (random gaps) for {format_duration(duration_s)}"
+    return Shape("poisson", rate, duration_s, segments, poisson=True, description=description)
 
 
 def ramp(rate: float, duration_s: float, start_rate: float = 0.0) -> Shape:
@@ -153,8 +153,9 @@ def step(rate: float, duration_s: float, steps: int = 4) -> Shape:
     return Shape("step", rate, duration_s, segments, description=description)
 
 
-def spike(rate: float, duration_s: float, factor: float = 10.0, at: float | None = None,
-          length: float | None = None) -> Shape:  # fmt: skip
+def spike(
+    rate: float, duration_s: float, factor: float = 10.0, at: float | None = None, length: float | None = None
+) -> Shape:
     """`rate`, then `factor` times it from `at` for `length` seconds (default: 40% in, for 10%), then
     `rate` again."""
     _check(rate, duration_s)
@@ -217,8 +218,13 @@ def parse_shape(text: str, rate: float, duration_s: float) -> Shape:
         if not equals:
             raise LoadTestError(f"--shape {text!r}: {part!r} is not key=value (e.g. spike:factor=5,at=10s)")
         options[key.strip().lower()] = value.strip()
-    allowed = {"constant": set(), "poisson": set(), "ramp": {"from"}, "step": {"steps"},
-               "spike": {"factor", "at", "length"}}[name]  # fmt: skip
+    allowed = {
+        "constant": set(),
+        "poisson": set(),
+        "ramp": {"from"},
+        "step": {"steps"},
+        "spike": {"factor", "at", "length"},
+    }[name]
     unknown = sorted(set(options) - allowed)
     if unknown:
         accepted = ", ".join(sorted(allowed)) or "no options"

@@ -1,0 +1,281 @@
+"""`lsim load-test`: real traffic through the Simulator (with a live display), or a model in virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..config import Limits, ProjectConfig
+from ..errors import LsimError, ProjectFileError
+from .common import describe, exit_code, fail, project_of
+
+if TYPE_CHECKING:
+    from ..loadtest import LoadPlan, LoadReport, ModelParameters
+    from ..loadtest.runner import LoadRunner
+
+REFRESH_S = 0.25
+SHAPE_HELP = "constant | ramp[:from=R] | step[:steps=N] | spike[:factor=F,at=T,length=T] | poisson"
+DISTRIBUTION_HELP = "model: lognormal:MEAN,SD | normal:MEAN,SD | exponential:MEAN | uniform:LO,HI (ms)"
+
+
+def _say(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def _payloads(event: Path | None, events: Path | None, payload: str | None) -> list[bytes]:
+    """The events to send, in order (a folder's *.json files sorted by name, sent in turn)."""
+    if sum(x is not None for x in (event, events, payload)) > 1:
+        raise fail("give one of --event FILE, --events DIR or --payload JSON")
+    if payload is not None:
+        found = [("--payload", payload.encode())]
+    elif event is not None:
+        if not event.is_file():
+            raise fail(f"--event {event}: no such file; give a JSON file")
+        found = [(str(event), event.read_bytes())]
+    elif events is not None:
+        files = sorted(events.glob("*.json")) if events.is_dir() else []
+        if not files:
+            raise fail(f"--events {events}: no *.json files there; give a folder of JSON events")
+        found = [(str(path), path.read_bytes()) for path in files]
+    else:
+        return [b"{}"]
+    for where, body in found:
+        try:
+            json.loads(body or b"{}")
+        except ValueError as error:
+            raise fail(f"InvalidRequestContentException: {where} is not JSON: {error}") from None
+    return [body or b"{}" for _, body in found]
+
+
+def _with_limits(project: ProjectConfig, overrides: list[str]) -> ProjectConfig:
+    """`--limit concurrent_executions=3000`: a what-if change of [limits], for this run only."""
+    if not overrides:
+        return project
+    changes: dict[str, str] = {}
+    for item in overrides:
+        key, equals, value = item.partition("=")
+        if not equals or key.strip() not in Limits.model_fields:
+            raise fail(
+                f"--limit {item!r}: give KEY=VALUE with a key of [limits], e.g. concurrent_executions=3000 "
+                "(see the README's [limits] table)"
+            )
+        changes[key.strip()] = value.strip()
+    try:
+        limits = Limits.model_validate({**project.limits.model_dump(), **changes})
+    except ValueError as error:
+        raise fail(f"--limit: {error}") from None
+    return project.model_copy(update={"limits": limits})
+
+
+def _error_rates(items: list[str]) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for item in items:
+        rate, _, error_type = item.partition(":")
+        try:
+            value = float(rate)
+        except ValueError:
+            message = f"--error-rate {item!r}: give a fraction, and an error type if you like: 0.02:ValueError"
+            raise fail(message) from None
+        if not 0 <= value <= 1:
+            raise fail(f"--error-rate {item!r}: the fraction must be 0-1")
+        rates[error_type.strip() or "Exception"] = value
+    return rates
+
+
+def load_test(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="function name, name:qualifier or ARN")],
+    rate: Annotated[str | None, typer.Option("--rate", "-r", help="requests a second: 50/s, 3000/min")] = None,
+    duration: Annotated[str, typer.Option("--duration", "-d", help="how long to send: 30s, 2m, 1h")] = "10s",
+    shape: Annotated[str, typer.Option("--shape", help=SHAPE_HELP)] = "constant",
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", help="closed loop: N clients, each sending when answered")
+    ] = None,
+    max_requests: Annotated[int | None, typer.Option("--max-requests", help="send at most this many")] = None,
+    event: Annotated[Path | None, typer.Option("--event", "-e", help="the JSON event every request sends")] = None,
+    events: Annotated[Path | None, typer.Option("--events", help="a folder of *.json events, sent in turn")] = None,
+    payload: Annotated[str | None, typer.Option("--payload", help="the event as inline JSON")] = None,
+    qualifier: Annotated[str | None, typer.Option("--qualifier", "-q", help="$LATEST, a version or alias")] = None,
+    invocation_type: Annotated[
+        str, typer.Option("--invocation-type", help="RequestResponse, or Event (202, then Lambda's queue)")
+    ] = "RequestResponse",
+    retry: Annotated[
+        int, typer.Option("--retry", min=0, help="client retries of a throttle (exponential backoff, full jitter)")
+    ] = 0,
+    model: Annotated[bool, typer.Option("--model", help="model mode: the same rules in virtual time")] = False,
+    duration_ms: Annotated[float | None, typer.Option("--duration-ms", help="model: each one's duration")] = None,
+    duration_dist: Annotated[str | None, typer.Option("--duration-dist", help=DISTRIBUTION_HELP)] = None,
+    init_ms: Annotated[float | None, typer.Option("--init-ms", help="model: Init Duration of a cold start")] = None,
+    init_dist: Annotated[str | None, typer.Option("--init-dist", help="model: Init Duration distribution (ms)")] = None,
+    error_rate: Annotated[
+        list[str] | None, typer.Option("--error-rate", help="model: fraction of function errors, e.g. 0.02:ValueError")
+    ] = None,
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="model: measure durations in a short real run first")
+    ] = False,
+    limit: Annotated[
+        list[str] | None, typer.Option("--limit", help="what-if change of [limits] for this run: KEY=VALUE")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="random seed (poisson arrivals, model draws, jitter)")] = 1,
+    drain: Annotated[
+        str | None, typer.Option("--drain", help="how long to wait for answers after the last request")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="write the report as JSON to FILE")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="draw concurrency, throttles, latency: FILE.png")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="docker, process or auto")] = "auto",
+) -> None:
+    """Send load to a function and report what Lambda would do: throttles, cold starts, latency.
+
+    Real mode runs real execution environments; --model plays the same concurrency rules in virtual time
+    at any scale. Either way: sent, succeeded, function errors, timeouts, throttles by reason."""
+    from ..loadtest import (
+        LoadPlan,
+        ModelAccount,
+        ModelParameters,
+        constant_ms,
+        parse_distribution,
+        parse_duration,
+        parse_rate,
+        parse_shape,
+        run_model,
+    )
+    from ..loadtest.runner import LoadRunner
+    from ..simulator import Simulator
+
+    model_options = [duration_ms, duration_dist, init_ms, init_dist, error_rate or None, calibrate or None]
+    if not model and any(option is not None for option in model_options):
+        raise fail("--duration-ms, --duration-dist, --init-ms, --init-dist, --error-rate, --calibrate are for --model")
+    try:
+        seconds = parse_duration(duration)
+        if concurrency is not None and rate is not None:
+            raise fail("give --rate (open loop) or --concurrency (closed loop), not both")
+        load_shape = None if concurrency is not None else parse_shape(shape, parse_rate(rate or "10/s"), seconds)
+        plan = LoadPlan(
+            function_name=name,
+            duration_s=seconds,
+            shape=load_shape,
+            concurrency=concurrency,
+            max_requests=max_requests,
+            payloads=_payloads(event, events, payload),
+            qualifier=qualifier,
+            invocation_type=invocation_type,
+            retries=retry,
+            seed=seed,
+        )
+        drain_s = parse_duration(drain, "--drain") if drain is not None else None
+        project = _with_limits(project_of(ctx), limit or [])
+        configured = Simulator(project, backend="process", event_queue=False)  # never started: reads settings
+        configured.resolve(name, qualifier, route=False)  # ResourceNotFoundException before anything runs
+        for body in plan.payloads:
+            configured.check_payload_size(len(body), invocation_type)
+        if model:
+            if calibrate and (duration_ms is not None or duration_dist is not None):
+                raise fail("give --calibrate or --duration-ms/--duration-dist, not both")
+            if calibrate:
+                parameters = asyncio.run(_calibrate(project, plan, backend))
+            else:
+                if (duration_ms is None) == (duration_dist is None):
+                    raise fail(
+                        "--model needs how long the function runs: --duration-ms 200, "
+                        "--duration-dist lognormal:200,50, or --calibrate to measure it"
+                    )
+                if init_ms is not None and init_dist is not None:
+                    raise fail("give --init-ms or --init-dist, not both")
+                parameters = ModelParameters(
+                    duration=constant_ms(duration_ms)
+                    if duration_ms is not None
+                    else parse_distribution(duration_dist or "", "--duration-dist"),
+                    init=parse_distribution(init_dist, "--init-dist")
+                    if init_dist is not None
+                    else constant_ms(init_ms or 0.0),
+                    errors=_error_rates(error_rate or []),
+                )
+            account = ModelAccount.of(configured, name, qualifier)
+            _say(f"model: {plan.describe()} of {account.function.name}, in virtual time")
+            report = run_model(plan, account, parameters)
+        else:
+
+            async def real() -> LoadReport:
+                async with Simulator(
+                    project, backend=backend, progress=_say, event_queue=invocation_type == "Event"
+                ) as simulator:
+                    await simulator.wait_function_active(name)
+                    await simulator.prepare(name)  # the runtime image is built before the clock starts
+                    runner = LoadRunner(simulator, plan, drain_s=drain_s)
+                    async with _live_display(runner, plan.duration_s):
+                        return await runner.run()
+
+            report = asyncio.run(real())
+    except LsimError as error:
+        hint = " (--limit changed [limits] for this run)" if limit and isinstance(error, ProjectFileError) else ""
+        raise fail(describe(error) + hint, exit_code(error)) from None
+    typer.echo(report.text())
+    try:
+        if json_path is not None:
+            report.write_json(json_path)
+            _say(f"report written to {json_path}")
+        if plot is not None:
+            report.plot(plot)
+            _say(f"plot drawn to {plot}")
+    except LsimError as error:
+        raise fail(describe(error), exit_code(error)) from None
+    except OSError as error:
+        raise fail(f"cannot write the report: {error}") from None
+
+
+async def _calibrate(project: ProjectConfig, plan: LoadPlan, backend: str) -> ModelParameters:
+    from ..loadtest import calibrate
+    from ..simulator import Simulator
+
+    async with Simulator(project, backend=backend, progress=_say, event_queue=False) as simulator:
+        await simulator.wait_function_active(plan.function_name)
+        await simulator.prepare(plan.function_name)
+        _say(f"calibrating: a short real run of {plan.function_name} to measure its durations ...")
+        parameters = await calibrate(simulator, plan)
+    _say(f"calibrated: Duration {parameters.duration.describe()}, Init Duration {parameters.init.describe()}")
+    return parameters
+
+
+@contextlib.asynccontextmanager
+async def _live_display(runner: LoadRunner, duration_s: float) -> AsyncIterator[None]:
+    """elapsed, sent, ok, errors, throttles and the function's concurrency, refreshed 4 times a second on
+    a terminal (from the event loop: the counters are read where they change)."""
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    console = Console(file=sys.stderr)
+    if not console.is_terminal:
+        yield
+        return
+
+    def render() -> Text:
+        p = runner.progress
+        return Text.from_markup(
+            f"[bold]{p.elapsed():5.1f}[/]/{duration_s:g} s   sent [bold]{p.sent:,}[/]   ok [green]{p.succeeded:,}[/]"
+            f"   errors [red]{p.errors:,}[/]   throttles [yellow]{p.throttles:,}[/]"
+            f"   concurrency [bold]{runner.current_concurrency()}[/]   awaiting {p.running:,}"
+        )
+
+    with Live(render(), console=console, auto_refresh=False, transient=False) as live:
+
+        async def refresh() -> None:
+            while True:
+                await asyncio.sleep(REFRESH_S)
+                live.update(render(), refresh=True)
+
+        task = asyncio.create_task(refresh())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            live.update(render(), refresh=True)
