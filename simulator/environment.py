@@ -255,7 +255,7 @@ class ExecutionEnvironment:
         budget = invocation.timeout_s
         cold = self._sandbox is None
         if cold:
-            failure, init_ms, spent = await self._cold_init(invocation, logs)
+            failure, init_ms, spent = await self._cold_init(invocation, logs, want_logs)
             if failure is not None:  # init failed twice: the invocation fails with it
                 return await self._finish(invocation, logs, began, failure, init_ms, cold, want_logs)
             budget -= spent
@@ -265,13 +265,15 @@ class ExecutionEnvironment:
         return await self._finish(invocation, logs, began, outcome, init_ms, cold, want_logs)
 
     async def _cold_init(
-        self, invocation: Invocation, logs: list[str]
+        self, invocation: Invocation, logs: list[str], want_logs: bool = True
     ) -> tuple[_Failure | None, float | None, float]:
         """The init phase. When it fails or passes 10 s, Lambda runs it again inside the invocation
         ("suppressed init"), bounded by the function's timeout; if that fails too, so does the
         invocation. Returns (failure, init duration for REPORT, time the invoke phase spent on init)."""
         logs.append(init_start_line(self.function.runtime or "image"))
         first = await self.init(self.limits.init_timeout_s)
+        if want_logs and first.status == "ready":  # what init printed may still be in Docker's pipe
+            await self._settle_output(time.monotonic())
         logs.append(self._take_output().rstrip("\n"))
         if first.status == "ready":
             return None, first.duration_ms, 0.0
