@@ -59,10 +59,11 @@ def publish_and_attach(layer: Path, root: Path) -> float:
         root=root,
     )
     store = Store(root / ".lsim")
-    registry = LayerRegistry(store, project)
+    cache = LayerCache(store)
+    registry = LayerRegistry(store, project, cache.extract_package)  # as the Simulator builds it
     began = time.perf_counter()
     registry.publish_layer_version("big", layer)
-    LayerCache(store).opt_dir(registry.resolve_all(project.functions["f"]))
+    cache.opt_dir(registry.resolve_all(project.functions["f"]))
     return (time.perf_counter() - began) * 1000
 
 

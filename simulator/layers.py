@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,9 +92,14 @@ class LayerVersion:
 class LayerRegistry:
     """Publish, look up, delete and attach layer versions of one project."""
 
-    def __init__(self, store: Store, project: ProjectConfig) -> None:
+    def __init__(
+        self, store: Store, project: ProjectConfig, extract: Callable[[str], object] | None = None
+    ) -> None:
         self.store = store
         self.project = project
+        #: extracts a stored zip by its hash (LayerCache.extract_package): done at publish, so a zip whose
+        #: data is corrupt is refused then, and the first cold start finds the layer ready
+        self.extract = extract
         store.ensure_schema("layers", 1, SCHEMA)
 
     def layer_arn(self, layer_name: str) -> str:
@@ -130,6 +136,8 @@ class LayerRegistry:
                 f"{summary.unzipped_size} bytes)"
             )
         sha256, code_size = self.store.put_blob(zip_file)
+        if self.extract is not None:
+            self.extract(sha256)
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
         with self.store.transaction() as db:
             row = db.execute(

@@ -79,8 +79,8 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
     ) -> None:
         self.project = project
         self.store = store or Store.for_project(project.root)
-        self.layers = LayerRegistry(self.store, project)
         self.layer_cache = LayerCache(self.store)
+        self.layers = LayerRegistry(self.store, project, self.layer_cache.extract_package)
         self.versions = VersionRegistry(self.store, project, self.layers)
         self._backend_choice = backend
         self.backend: SandboxBackend | None = backend if isinstance(backend, SandboxBackend) else None

@@ -134,6 +134,16 @@ def test_entries_that_escape_are_refused_and_nothing_is_written(tmp_path: Path, 
     assert registry.list_layers() == []
 
 
+def test_a_zip_with_corrupt_data_is_refused_at_publish(tmp_path: Path) -> None:
+    store = Store(tmp_path / ".lsim")
+    registry = LayerRegistry(store, project_with(tmp_path), LayerCache(store).extract_package)  # type: ignore[arg-type]
+    data = bytearray(make_zip({"python/data.txt": "x" * 5000}))
+    data[data.index(b"PK\x01\x02") - 20] ^= 0xFF  # flip a byte of the compressed data: its CRC no longer matches
+    with pytest.raises(InvalidParameterValueException, match="Could not unzip uploaded file"):
+        registry.publish_layer_version("broken", bytes(data))
+    assert registry.list_layers() == []  # nothing recorded
+
+
 def test_symlink_pointing_outside_is_refused(registry: LayerRegistry) -> None:
     data = make_zip({"python/link": "../../../etc/passwd"}, modes={"python/link": stat.S_IFLNK | 0o777})
     with pytest.raises(InvalidParameterValueException, match="points outside the archive"):
