@@ -87,9 +87,7 @@ async def main() -> None:
         added_median = median(warm) - median(baseline)
         added_p99 = percentile(warm, 0.99) - percentile(baseline, 0.99)
         print(f"warm invocation of a no-op handler, {WARM_N} sequential, Docker backend, 1769 MB (1 vCPU):")
-        figure(
-            "  median per invocation, through lsim", median(warm), "ms", median(baseline), "in-process call"
-        )
+        figure("  median per invocation, through lsim", median(warm), "ms", median(baseline), "in-process call")
         figure(
             "  p99 per invocation, through lsim",
             percentile(warm, 0.99),

@@ -95,11 +95,22 @@ async def main() -> None:
         baseline = unzip_baseline(layer)
         first = publish_and_attach(layer, work)
         print(f"a {size_mb:.1f} MB layer zip:")
-        figure("  publish + attach (first cold start's share)", first, "ms", baseline, "`unzip -q` of the same zip; target <= 1.5x")
+        figure(
+            "  publish + attach (first cold start's share)",
+            first,
+            "ms",
+            baseline,
+            "`unzip -q` of the same zip; target <= 1.5x",
+        )
         without = await cold_starts(work, [])
         with_layer = await cold_starts(work, ["big:1"])
-        figure("  later cold start with the layer attached", median(with_layer), "ms", median(without),
-               "cold start of the same function without it; target ~1.0x (nothing added)")
+        figure(
+            "  later cold start with the layer attached",
+            median(with_layer),
+            "ms",
+            median(without),
+            "cold start of the same function without it; target ~1.0x (nothing added)",
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -20,6 +20,4 @@ def median(samples: list[float]) -> float:
 def figure(name: str, value: float, unit: str, baseline: float, target: str) -> None:
     """Print one figure with its baseline (measured in the same run) and the ratio between them."""
     ratio = value / baseline if baseline else float("inf")
-    print(
-        f"{name:<48} {value:10.3f} {unit:<3} baseline {baseline:10.3f} {unit:<3} ratio {ratio:6.2f}x  ({target})"
-    )
+    print(f"{name:<48} {value:10.3f} {unit:<3} baseline {baseline:10.3f} {unit:<3} ratio {ratio:6.2f}x  ({target})")

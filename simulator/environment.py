@@ -285,9 +285,7 @@ class ExecutionEnvironment:
         logs.append(self._take_output().rstrip("\n"))
         if second.status == "ready":
             return None, None, time.monotonic() - retried
-        logs.append(
-            init_report_line(second.duration_ms, "invoke", _init_status(second), _init_error_type(second))
-        )
+        logs.append(init_report_line(second.duration_ms, "invoke", _init_status(second), _init_error_type(second)))
         return _init_failure(invocation, second), None, 0.0
 
     async def _run(self, invocation: Invocation, budget_s: float) -> RuntimeOutcome | _Failure:

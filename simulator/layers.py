@@ -92,9 +92,7 @@ class LayerVersion:
 class LayerRegistry:
     """Publish, look up, delete and attach layer versions of one project."""
 
-    def __init__(
-        self, store: Store, project: ProjectConfig, extract: Callable[[str], object] | None = None
-    ) -> None:
+    def __init__(self, store: Store, project: ProjectConfig, extract: Callable[[str], object] | None = None) -> None:
         self.store = store
         self.project = project
         #: extracts a stored zip by its hash (LayerCache.extract_package): done at publish, so a zip whose
@@ -140,9 +138,7 @@ class LayerRegistry:
             self.extract(sha256)
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
         with self.store.transaction() as db:
-            row = db.execute(
-                "SELECT MAX(version) AS v FROM layer_versions WHERE layer_name = ?", (name,)
-            ).fetchone()
+            row = db.execute("SELECT MAX(version) AS v FROM layer_versions WHERE layer_name = ?", (name,)).fetchone()
             version = (row["v"] or 0) + 1
             db.execute(
                 "INSERT INTO layer_versions (layer_name, version, description, compatible_runtimes, "
@@ -154,9 +150,7 @@ class LayerRegistry:
         return self.get_layer_version(name, version, include_deleted=True)
 
     # -- lookups ------------------------------------------------------------------------------------
-    def get_layer_version(
-        self, layer_name: str, version: int, *, include_deleted: bool = False
-    ) -> LayerVersion:
+    def get_layer_version(self, layer_name: str, version: int, *, include_deleted: bool = False) -> LayerVersion:
         rows = self.store.query(
             "SELECT * FROM layer_versions WHERE layer_name = ? AND version = ?", (layer_name, int(version))
         )
@@ -253,11 +247,7 @@ class LayerRegistry:
         return layers
 
     def _attachable(self, function: FunctionConfig, name: str, version: int, reference: str) -> LayerVersion:
-        layer = (
-            self.get_layer_version(name, version, include_deleted=True)
-            if self._exists(name, version)
-            else None
-        )
+        layer = self.get_layer_version(name, version, include_deleted=True) if self._exists(name, version) else None
         if layer is None:
             raise InvalidParameterValueException(
                 f"Layer version {self.layer_arn(name)}:{version} does not exist. (functions.{function.name}.layers: "
@@ -271,11 +261,7 @@ class LayerRegistry:
         return layer
 
     def _check_compatible(self, function: FunctionConfig, layer: LayerVersion) -> None:
-        if (
-            function.runtime
-            and layer.compatible_runtimes
-            and function.runtime not in layer.compatible_runtimes
-        ):
+        if function.runtime and layer.compatible_runtimes and function.runtime not in layer.compatible_runtimes:
             raise InvalidParameterValueException(
                 f"Layer version {layer.arn} is not compatible with the function's runtime {function.runtime} "
                 f"(CompatibleRuntimes: {', '.join(layer.compatible_runtimes)})"
@@ -356,9 +342,7 @@ def _matches(version: LayerVersion, runtime: str | None, architecture: str | Non
     if runtime and version.compatible_runtimes and runtime not in version.compatible_runtimes:
         return False
     return not (
-        architecture
-        and version.compatible_architectures
-        and architecture not in version.compatible_architectures
+        architecture and version.compatible_architectures and architecture not in version.compatible_architectures
     )
 
 

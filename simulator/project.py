@@ -87,9 +87,7 @@ def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FIL
     for name, table in (data.get("functions") or {}).items():
         if not isinstance(table, dict):
             raise ProjectFileError(f"{source}: functions.{name} must be a table ([functions.{name}])")
-        function = _validated(
-            FunctionConfig, {**table, "name": name}, source, f"functions.{name}", limits=limits
-        )
+        function = _validated(FunctionConfig, {**table, "name": name}, source, f"functions.{name}", limits=limits)
         if function.code is not None:
             code = (root / function.code).resolve()
             if not code.is_dir():

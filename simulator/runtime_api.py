@@ -239,16 +239,13 @@ class RuntimeApiServer:
         request_id = request.match_info["request_id"]
         if body is None:
             message = (
-                "Response payload size exceeded maximum allowed payload size "
-                f"({limit + RESPONSE_LIMIT_SLACK} bytes)."
+                f"Response payload size exceeded maximum allowed payload size ({limit + RESPONSE_LIMIT_SLACK} bytes)."
             )
             channel.resolve(
                 request_id,
                 RuntimeOutcome(
                     "error",
-                    json.dumps(
-                        {"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}
-                    ).encode(),
+                    json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode(),
                     "Function.ResponseSizeTooLarge",
                     time.monotonic(),
                 ),
@@ -266,7 +263,6 @@ class RuntimeApiServer:
         channel = self._channel(request)
         body = await request.read()
         return channel.fail_init(RuntimeOutcome("error", body, _error_type(request, body), time.monotonic()))
-
 
     # -- the Extensions API (extensions_api.py holds its state) -----------------------------------------
     async def _extension_register(self, request: web.Request) -> web.Response:

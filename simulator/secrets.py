@@ -43,7 +43,7 @@ def resolve(environment: dict[str, str], project: ProjectConfig) -> dict[str, st
     if path is None:
         raise InvalidParameterValueException(
             f"environment variable {next(iter(references))} refers to a secret, but [settings] secrets_file is not "
-            "set in lsim.toml: add secrets_file = \".secrets.env\" (KEY=VALUE lines, kept out of version control)"
+            'set in lsim.toml: add secrets_file = ".secrets.env" (KEY=VALUE lines, kept out of version control)'
         )
     file = path if path.is_absolute() else project.root / path
     if not file.is_file():

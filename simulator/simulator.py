@@ -198,9 +198,7 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         invocation = Invocation(
             request_id=new_request_id(),
             payload=body,
-            invoked_function_arn=self.project.function_arn(
-                function.name, qualifier or _qualifier_of(function_name)
-            ),
+            invoked_function_arn=self.project.function_arn(function.name, qualifier or _qualifier_of(function_name)),
             timeout_s=float(function.timeout),
             trace_id=_trace_id(),
             client_context=context,
@@ -292,9 +290,7 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         task.add_done_callback(done)
 
     # -- environments -------------------------------------------------------------------------------
-    def sandbox_spec(
-        self, function: FunctionConfig, version: str, opt_dir: Path | None = None
-    ) -> SandboxSpec:
+    def sandbox_spec(self, function: FunctionConfig, version: str, opt_dir: Path | None = None) -> SandboxSpec:
         assert self.backend is not None
         cpus = function.memory_size / self.project.limits.memory_per_vcpu_mb
         host = self.backend.host_cpus()
@@ -399,9 +395,7 @@ def _decode_client_context(encoded: str | None) -> str | None:
         text = base64.b64decode(encoded, validate=True).decode()
         json.loads(text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidParameterValueException(
-            "Client context must be a valid Base64-encoded JSON object."
-        ) from None
+        raise InvalidParameterValueException("Client context must be a valid Base64-encoded JSON object.") from None
     return text
 
 

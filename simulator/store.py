@@ -54,9 +54,7 @@ class Store:
                 connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA foreign_keys = ON")
-                connection.execute(
-                    "CREATE TABLE IF NOT EXISTS schema (feature TEXT PRIMARY KEY, version INTEGER)"
-                )
+                connection.execute("CREATE TABLE IF NOT EXISTS schema (feature TEXT PRIMARY KEY, version INTEGER)")
             except sqlite3.DatabaseError as exc:
                 connection.close()
                 raise self._corrupt(exc) from exc
@@ -109,9 +107,7 @@ class Store:
                 if row is None or row["version"] < version:
                     for statement in statements:
                         db.execute(statement)
-                    db.execute(
-                        "INSERT OR REPLACE INTO schema (feature, version) VALUES (?, ?)", (feature, version)
-                    )
+                    db.execute("INSERT OR REPLACE INTO schema (feature, version) VALUES (?, ?)", (feature, version))
             self._schemas.add(key)
 
     def close(self) -> None:

@@ -37,13 +37,9 @@ def _read_event(event: str | None, payload: str | None) -> bytes:
 def invoke(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="function name, name:qualifier or ARN")],
-    event: Annotated[
-        str | None, typer.Option("--event", "-e", help="JSON event file, or - for stdin")
-    ] = None,
+    event: Annotated[str | None, typer.Option("--event", "-e", help="JSON event file, or - for stdin")] = None,
     payload: Annotated[str | None, typer.Option("--payload", help="the event as inline JSON")] = None,
-    qualifier: Annotated[
-        str | None, typer.Option("--qualifier", "-q", help="$LATEST, a version or alias")
-    ] = None,
+    qualifier: Annotated[str | None, typer.Option("--qualifier", "-q", help="$LATEST, a version or alias")] = None,
     log_type: Annotated[
         str,
         typer.Option("--log-type", help="None: the whole log; Tail: the last 4 KB, as LogResult carries it"),

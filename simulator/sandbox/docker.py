@@ -77,9 +77,7 @@ class DockerBackend(SandboxBackend):
             if runtime not in self._images:
                 from .images import ensure_runtime_image
 
-                self._images[runtime] = await self.call(
-                    ensure_runtime_image, self.client, runtime, progress=progress
-                )
+                self._images[runtime] = await self.call(ensure_runtime_image, self.client, runtime, progress=progress)
         network = spec.network or NETWORK
         if network not in self._gateways:
             self._gateways[network] = await self.call(self._ensure_network, network)
@@ -280,9 +278,7 @@ class DockerSandbox(Sandbox):
             except OSError:
                 pass
         if self.container_id is not None:  # no access to the cgroup files: ask the engine
-            self.backend.executor.submit(
-                self.backend.client.api.update_container, self.container_id, cpu_quota=quota
-            )
+            self.backend.executor.submit(self.backend.client.api.update_container, self.container_id, cpu_quota=quota)
 
     def max_memory_used_mb(self) -> int:
         """The cgroup's peak. Once the container is gone its cgroup is too: an environment killed for
@@ -301,7 +297,5 @@ class DockerSandbox(Sandbox):
         self.backend.forget(self)
         if self.container_id is not None:
             with contextlib.suppress(Exception):  # already gone
-                await self.backend.call(
-                    self.backend.client.api.remove_container, self.container_id, force=True
-                )
+                await self.backend.call(self.backend.client.api.remove_container, self.container_id, force=True)
         self._set_exit(ExitStatus(signal=9))

@@ -166,9 +166,7 @@ def ensure_runtime_image(
     tag = _find_runtime_image(client, runtime, base_ref, context_dir)
     if tag is None:
         with _build_lock():
-            tag = _build_runtime_image(
-                client, runtime, recipe, resolved_source, base_ref, context_dir, progress
-            )
+            tag = _build_runtime_image(client, runtime, recipe, resolved_source, base_ref, context_dir, progress)
     _resolved[key] = tag
     return tag
 
@@ -241,9 +239,7 @@ def _build_runtime_image(
         ensure_base_image(client, recipe.suite, source="local", progress=progress)
     base_id = _image_id(client, base_ref)
     if base_id is None:
-        raise RuntimeUnavailableError(
-            f"base image {base_ref} disappeared while building {runtime}; try again"
-        )
+        raise RuntimeUnavailableError(f"base image {base_ref} disappeared while building {runtime}; try again")
     digest = context_hash(context_dir, base_id, runtime)
     tag = runtime_image_tag(runtime, digest)
     if _image_id(client, tag) is not None:  # another process built it while we waited for the lock
@@ -429,9 +425,7 @@ def _check_can_debootstrap(suite: str, ref: str) -> None:
     if not sys.platform.startswith("linux"):
         raise RuntimeUnavailableError(f"building {ref} needs Linux (debootstrap). Set LSIM_BASE=registry.")
     if os.geteuid() != 0:
-        raise RuntimeUnavailableError(
-            f"building the offline base image {ref} needs root (debootstrap). {fix}"
-        )
+        raise RuntimeUnavailableError(f"building the offline base image {ref} needs root (debootstrap). {fix}")
     if shutil.which("debootstrap") is None:
         raise RuntimeUnavailableError(
             f"building the offline base image {ref} needs debootstrap: apt-get install -y debootstrap. {fix}"
@@ -487,9 +481,7 @@ def cache_dir() -> pathlib.Path:
 def _recipe(runtime: str) -> _RuntimeRecipe:
     recipe = _RECIPES.get(runtime)
     if recipe is None:
-        raise RuntimeUnavailableError(
-            f"unsupported runtime {runtime!r}; lsim supports {', '.join(SUPPORTED_RUNTIMES)}"
-        )
+        raise RuntimeUnavailableError(f"unsupported runtime {runtime!r}; lsim supports {', '.join(SUPPORTED_RUNTIMES)}")
     return recipe
 
 

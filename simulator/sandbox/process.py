@@ -102,9 +102,7 @@ class ProcessSandbox(Sandbox):
             asyncio.create_task(self._watchdog()),
         ]
 
-    async def _start_extensions(
-        self, runtime_api: str, on_output: OutputSink
-    ) -> list[asyncio.subprocess.Process]:
+    async def _start_extensions(self, runtime_api: str, on_output: OutputSink) -> list[asyncio.subprocess.Process]:
         """External extensions from the layers' extensions/ folder, started beside the runtime."""
         folder = self.spec.opt_dir / "extensions" if self.spec.opt_dir is not None else None
         if folder is None or not folder.is_dir():
