@@ -375,8 +375,8 @@ def run_model(plan: LoadPlan, account: ModelAccount, parameters: ModelParameters
 
     statistics = controller.function_statistics(name)
     unreserved = controller.statistics().unreserved_limit
-    return LoadReport(
-        mode="model",
+    return recorder.report(
+        "model",
         function_name=name,
         qualifier=plan.qualifier_name,
         invocation_type=plan.invocation_type,
@@ -384,24 +384,8 @@ def run_model(plan: LoadPlan, account: ModelAccount, parameters: ModelParameters
         planned_duration_s=plan.duration_s,
         sending_s=last_sent,
         elapsed_s=last,
-        sent=recorder.sent,
-        succeeded=recorder.succeeded,
-        function_errors=dict(recorder.function_errors),
-        timeouts=recorder.timeouts,
-        throttled=dict(recorder.throttles),
-        unfinished=recorder.unfinished,
-        retries=recorder.retries,
-        throttled_attempts=dict(recorder.throttled_attempts),
-        recovered_by_retry=recorder.recovered,
-        cold_starts=recorder.cold_starts,
-        init_duration_ms=Summary.of(recorder.init_ms),
-        latency_ms=Summary.of(recorder.latencies_ms()),
-        duration_ms=Summary.of(recorder.duration_ms),
-        peak_concurrency=max(recorder.peak_by, default=0),
         environments_created=statistics.cold_starts + account.provisioned,
         concurrency_limit=statistics.reserved if statistics.reserved is not None else unreserved,
-        bucket_s=recorder.bucket_s,
-        timeline=recorder.timeline(),
         assumptions=assumptions(plan, account, parameters),
     )
 

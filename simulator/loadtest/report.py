@@ -192,6 +192,29 @@ class Recorder:
     def latencies_ms(self) -> list[float]:
         return [latency for bucket in self.latency_by for latency in bucket]
 
+    def report(self, mode: str, **fields: Any) -> LoadReport:
+        """A LoadReport of what this recorder counted; each mode adds what only it knows (its plan's
+        description, elapsed times, environments created...) and may override a count."""
+        counted: dict[str, Any] = {
+            "sent": self.sent,
+            "succeeded": self.succeeded,
+            "function_errors": dict(self.function_errors),
+            "timeouts": self.timeouts,
+            "throttled": dict(self.throttles),
+            "unfinished": self.unfinished,
+            "retries": self.retries,
+            "throttled_attempts": dict(self.throttled_attempts),
+            "recovered_by_retry": self.recovered,
+            "cold_starts": self.cold_starts,
+            "init_duration_ms": Summary.of(self.init_ms),
+            "latency_ms": Summary.of(self.latencies_ms()),
+            "duration_ms": Summary.of(self.duration_ms),
+            "peak_concurrency": max(self.peak_by, default=0),
+            "bucket_s": self.bucket_s,
+            "timeline": self.timeline(),
+        }
+        return LoadReport(mode=mode, **{**counted, **fields})
+
 
 @dataclass
 class LoadReport:

@@ -387,8 +387,8 @@ class LoadRunner:
             counters = {f"{key} +": value for key, value in delta.items()}
             notes += _cross_check(plan, recorder, delta)
         limit = after["limit"] if after else None
-        return LoadReport(
-            mode="real",
+        return recorder.report(
+            "real",
             function_name=plan.function_name,
             qualifier=plan.qualifier_name,
             invocation_type=plan.invocation_type,
@@ -396,24 +396,10 @@ class LoadRunner:
             planned_duration_s=plan.duration_s,
             sending_s=self._last_sent,
             elapsed_s=max(self._last_answer, self._send_end),
-            sent=recorder.sent,
-            succeeded=recorder.succeeded,
-            function_errors=dict(recorder.function_errors),
-            timeouts=recorder.timeouts,
-            throttled=dict(recorder.throttles),
-            unfinished=recorder.unfinished,
-            retries=recorder.retries,
-            throttled_attempts=dict(recorder.throttled_attempts),
-            recovered_by_retry=recorder.recovered,
             cold_starts=cold_starts,
-            init_duration_ms=Summary.of(recorder.init_ms),
-            latency_ms=Summary.of(recorder.latencies_ms()),
-            duration_ms=Summary.of(recorder.duration_ms),
             peak_concurrency=peak,
             environments_created=environments,
             concurrency_limit=limit,
-            bucket_s=recorder.bucket_s,
-            timeline=recorder.timeline(),
             generator=generator,
             lsim_counters=counters,
             notes=notes,
