@@ -206,3 +206,16 @@ def test_an_external_extension_from_a_layer_takes_part_in_the_lifecycle(docker_l
     second = docker_lsim.invoke("with-extension")
     assert f"INVOKE {first.request_id}" in second.payload["extension_log"]
     assert not second.cold_start
+
+
+def test_python313_runs_on_the_trixie_base(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """python3.13 comes from Debian trixie, built offline like python3.11 (the first run builds its base)."""
+    from simulator.project import load_project
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("import sys\ndef handler(e, c):\n    return list(sys.version_info[:2])\n")
+    (tmp_path / "lsim.toml").write_text('[functions.f]\nhandler = "app.handler"\nruntime = "python3.13"\ncode = "src"\n')
+    with BlockingSimulator(load_project(tmp_path), backend="docker") as lsim:
+        result = lsim.invoke("f")
+    assert result.payload == [3, 13]
+    assert "AWS_Lambda_python3.13" in lsim.simulator.sandbox_spec(lsim.simulator.function("f"), "$LATEST").environment["AWS_EXECUTION_ENV"]
