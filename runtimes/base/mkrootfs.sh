@@ -1,27 +1,30 @@
 #!/bin/bash
-# Build a small Debian root filesystem for lsim's offline base image (lsim/base:<suite>).
+# Build a small Debian root filesystem for lsim's offline images: the runtimes' base (lsim/base:<suite>)
+# and the VPC's ENI image (lsim/vpc, with the packages iptables,iproute2).
 #
-#   mkrootfs.sh <suite> <target-dir> [<mirror>] [<deb-cache-dir>]
+#   mkrootfs.sh <suite> <target-dir> [<mirror>] [<deb-cache-dir>] [<packages>]
 #
 # Run as root. simulator/sandbox/images.py calls this, tars <target-dir> into `docker import`
 # and deletes the folder. Only a Debian mirror is needed, no container registry.
 #
-# Why these packages: python3 is the interpreter for the python runtimes, ca-certificates lets
-# function code speak HTTPS, curl is what AWS's own custom-runtime examples use in a shell
-# `bootstrap`, and locales is only kept long enough to compile en_US.UTF-8 (Lambda's LANG).
+# Why the base's packages (the default): python3 is the interpreter for the python runtimes,
+# ca-certificates lets function code speak HTTPS, curl is what AWS's own custom-runtime examples use in a
+# shell `bootstrap`, and locales is only kept long enough to compile en_US.UTF-8 (Lambda's LANG).
 set -euo pipefail
 
-suite=${1:?usage: mkrootfs.sh <suite> <target-dir> [<mirror>] [<deb-cache-dir>]}
-target=${2:?usage: mkrootfs.sh <suite> <target-dir> [<mirror>] [<deb-cache-dir>]}
+usage="usage: mkrootfs.sh <suite> <target-dir> [<mirror>] [<deb-cache-dir>] [<packages>]"
+suite=${1:?$usage}
+target=${2:?$usage}
 mirror=${3:-http://deb.debian.org/debian}
 debcache=${4:-}
+packages=${5:-python3,ca-certificates,curl,locales}
 
 if [ "$(id -u)" != 0 ]; then
     echo "mkrootfs.sh: debootstrap needs root" >&2
     exit 1
 fi
 
-args=(--variant=minbase --include=python3,ca-certificates,curl,locales)
+args=(--variant=minbase "--include=$packages")
 if [ -n "$debcache" ]; then
     # Keep the downloaded .debs, so rebuilding a deleted base image does not download again.
     mkdir -p "$debcache"
@@ -33,15 +36,20 @@ fi
 mkdir -p "$target/etc/dpkg/dpkg.cfg.d"
 echo force-unsafe-io >"$target/etc/dpkg/dpkg.cfg.d/lsim-unsafe-io"
 
-echo "lsim: debootstrap $suite from $mirror into $target"
+echo "lsim: debootstrap $suite ($packages) from $mirror into $target"
 debootstrap "${args[@]}" "$suite" "$target" "$mirror"
 
 # Lambda sets LANG=en_US.UTF-8. Amazon Linux 2 has that locale, Amazon Linux 2023 only has C.UTF-8
 # (https://github.com/aws/aws-lambda-base-images/issues/229). Compile it here into its own folder;
 # the runtime Dockerfiles delete it again for runtimes that Lambda runs on AL2023.
-echo "lsim: compiling the en_US.UTF-8 locale"
-chroot "$target" localedef --no-archive -c -i en_US -f UTF-8 /usr/lib/locale/en_US.UTF-8 || [ -d "$target/usr/lib/locale/en_US.UTF-8" ]
-chroot "$target" dpkg --purge locales >/dev/null
+case ",$packages," in
+    *,locales,*)
+        echo "lsim: compiling the en_US.UTF-8 locale"
+        chroot "$target" localedef --no-archive -c -i en_US -f UTF-8 /usr/lib/locale/en_US.UTF-8 ||
+            [ -d "$target/usr/lib/locale/en_US.UTF-8" ]
+        chroot "$target" dpkg --purge locales >/dev/null
+        ;;
+esac
 
 # Later `apt-get install`s in derived images stay small too (as in Debian's own slim images).
 mkdir -p "$target/etc/dpkg/dpkg.cfg.d"

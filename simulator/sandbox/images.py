@@ -367,45 +367,46 @@ def ensure_base_image(
 
 def _build_base_image(client: docker.DockerClient, suite: str, ref: str, say: Progress) -> None:
     """debootstrap a trimmed Debian into the cache folder, stream it as a tar into ``docker import``."""
+    say(f"lsim: building base image {ref} with debootstrap (once per machine, about a minute)")
+    changes = [f"LABEL lsim.base-suite={suite}", f"LABEL lsim.python={_SUITE_PYTHON[suite]}", 'CMD ["/bin/bash"]']
+    import_rootfs(client, ref, suite, BASE_PACKAGES, changes, say)
+
+
+#: what runtimes/base/mkrootfs.sh installs by default (see its comment for why)
+BASE_PACKAGES = "python3,ca-certificates,curl,locales"
+
+
+def import_rootfs(
+    client: docker.DockerClient, ref: str, suite: str, packages: str, changes: list[str], say: Progress
+) -> None:
+    """Build image ``ref`` offline: runtimes/base/mkrootfs.sh debootstraps `suite` with `packages` into the
+    cache folder, which is streamed as a tar into ``docker import`` and deleted. Used for the runtimes' base
+    and for the VPC's ENI image."""
     _check_can_debootstrap(suite, ref)
     cache = cache_dir()
-    rootfs = cache / "rootfs" / suite
+    rootfs = cache / "rootfs" / ref.replace("/", "_").replace(":", "_")
     _remove_tree(rootfs)
     rootfs.parent.mkdir(parents=True, exist_ok=True)
     script = runtimes_dir() / "base" / "mkrootfs.sh"
-    mirror = debian_mirror()
-    say(f"lsim: building base image {ref} with debootstrap from {mirror} (once per machine, about a minute)")
     started = time.monotonic()
     try:
-        _run_streaming(["bash", str(script), suite, str(rootfs), mirror, str(cache / "debs")], say)
+        command = ["bash", str(script), suite, str(rootfs), debian_mirror(), str(cache / "debs"), packages]
+        _run_streaming(command, say)
         say(f"lsim: importing {ref}")
-        changes = [
-            f"LABEL {MANAGED_LABEL}=1",
-            f"LABEL lsim.base-suite={suite}",
-            f"LABEL lsim.python={_SUITE_PYTHON[suite]}",
-            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            'CMD ["/bin/bash"]',
-        ]
         # /dev, /proc and /sys stay empty folders: Docker mounts its own at run time.
+        excludes = ["--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*"]
         tar = subprocess.Popen(
-            [
-                "tar",
-                "--numeric-owner",
-                "-C",
-                str(rootfs),
-                "--exclude=./dev/*",
-                "--exclude=./proc/*",
-                "--exclude=./sys/*",
-                "-cf",
-                "-",
-                ".",
-            ],
-            stdout=subprocess.PIPE,
+            ["tar", "--numeric-owner", "-C", str(rootfs), *excludes, "-cf", "-", "."], stdout=subprocess.PIPE
         )
         assert tar.stdout is not None
         try:
             repository, _, tag = ref.partition(":")
-            client.api.import_image_from_data(tar.stdout, repository=repository, tag=tag, changes=changes)
+            everything = [
+                f"LABEL {MANAGED_LABEL}=1",
+                "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                *changes,
+            ]
+            client.api.import_image_from_data(tar.stdout, repository=repository, tag=tag, changes=everything)
         finally:
             tar.stdout.close()
             if tar.wait() != 0:
@@ -414,7 +415,7 @@ def _build_base_image(client: docker.DockerClient, suite: str, ref: str, say: Pr
             raise RuntimeUnavailableError(f"docker import of {rootfs} did not create {ref}")
     finally:
         _remove_tree(rootfs)
-    say(f"lsim: built base image {ref} in {time.monotonic() - started:.0f} s")
+    say(f"lsim: built {ref} in {time.monotonic() - started:.0f} s")
 
 
 def _check_can_debootstrap(suite: str, ref: str) -> None:

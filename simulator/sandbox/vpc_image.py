@@ -2,16 +2,14 @@
 
 Built on this machine like the runtime images' base (images.py): offline with ``debootstrap`` from a Debian
 mirror and ``docker import`` (needs root, once per machine, 20-50 s), or with ``LSIM_BASE=registry`` from
-``debian:bookworm-slim`` and apt. The tag hashes the recipe (``runtimes/vpc/mkrootfs.sh``), so editing it
-builds a new image.
+``debian:bookworm-slim`` and apt. The tag hashes the recipe (``runtimes/base/mkrootfs.sh`` and the package
+list), so editing it builds a new image.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -19,14 +17,10 @@ from ..errors import RuntimeUnavailableError
 from .images import (
     MANAGED_LABEL,
     _build_lock,
-    _check_can_debootstrap,
     _image_id,
     _pull,
-    _remove_tree,
     _resolve_source,
-    _run_streaming,
-    cache_dir,
-    debian_mirror,
+    import_rootfs,
     runtimes_dir,
 )
 
@@ -36,6 +30,7 @@ if TYPE_CHECKING:
 VPC_REPOSITORY = "lsim/vpc"
 SUITE = "bookworm"
 REGISTRY_BASE = f"debian:{SUITE}-slim"
+PACKAGES = "iptables,iproute2"  # iptables enforces the security groups, `ip` sets the ENI's route
 _RECIPE_VERSION = "1"
 _REGISTRY_DOCKERFILE = f"""FROM {REGISTRY_BASE}
 RUN apt-get update && apt-get install -y --no-install-recommends iptables iproute2 && rm -rf /var/lib/apt/lists/*
@@ -48,8 +43,8 @@ _resolved: dict[str, str] = {}
 def vpc_image_tag(source: str = "auto") -> str:
     """``lsim/vpc:bookworm-<first 12 hex digits of the recipe's hash>``."""
     resolved = _resolve_source(source)
-    script = runtimes_dir() / "vpc" / "mkrootfs.sh"
-    recipe = script.read_bytes() if resolved == "local" else _REGISTRY_DOCKERFILE.encode()
+    script = runtimes_dir() / "base" / "mkrootfs.sh"
+    recipe = script.read_bytes() + PACKAGES.encode() if resolved == "local" else _REGISTRY_DOCKERFILE.encode()
     digest = hashlib.sha256(_RECIPE_VERSION.encode() + b"\0" + resolved.encode() + b"\0" + recipe).hexdigest()
     return f"{VPC_REPOSITORY}:{SUITE}-{digest[:12]}"
 
@@ -71,42 +66,8 @@ def ensure_vpc_image(client: docker.DockerClient, *, source: str = "auto", progr
 
 
 def _build_offline(client: docker.DockerClient, tag: str, say: Progress) -> None:
-    _check_can_debootstrap(SUITE, tag)
-    cache = cache_dir()
-    rootfs = cache / "rootfs" / "vpc"
-    _remove_tree(rootfs)
-    rootfs.parent.mkdir(parents=True, exist_ok=True)
-    script = runtimes_dir() / "vpc" / "mkrootfs.sh"
     say(f"lsim: building the ENI image {tag} with debootstrap (once per machine, 20-50 s)")
-    started = time.monotonic()
-    try:
-        _run_streaming(["bash", str(script), SUITE, str(rootfs), debian_mirror(), str(cache / "debs")], say)
-        excludes = ["--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*"]
-        tar = subprocess.Popen(
-            ["tar", "--numeric-owner", "-C", str(rootfs), *excludes, "-cf", "-", "."], stdout=subprocess.PIPE
-        )
-        assert tar.stdout is not None
-        try:
-            repository, _, version = tag.partition(":")
-            client.api.import_image_from_data(
-                tar.stdout,
-                repository=repository,
-                tag=version,
-                changes=[
-                    f"LABEL {MANAGED_LABEL}=1",
-                    "LABEL lsim.role=vpc-image",
-                    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                ],
-            )
-        finally:
-            tar.stdout.close()
-            if tar.wait() != 0:
-                raise RuntimeUnavailableError(f"tar of {rootfs} failed (exit {tar.returncode})")
-    finally:
-        _remove_tree(rootfs)
-    if _image_id(client, tag) is None:
-        raise RuntimeUnavailableError(f"docker import did not create {tag}")
-    say(f"lsim: built {tag} in {time.monotonic() - started:.0f} s")
+    import_rootfs(client, tag, SUITE, PACKAGES, ["LABEL lsim.role=vpc-image"], say)
 
 
 def _build_from_registry(client: docker.DockerClient, tag: str, say: Progress) -> None:
