@@ -33,6 +33,7 @@ from .invocation import (
 )
 from .runtime_api import RuntimeApiServer, RuntimeChannel, RuntimeOutcome
 from .sandbox import ExitStatus, Sandbox, SandboxBackend, SandboxSpec
+from .sandbox.scratch import ScratchDisk
 
 LogSink = Callable[[str, str], None]  # (function name, text as it arrives)
 # With complete logs asked for, wait after the outcome until the output has been quiet this long (the
@@ -123,6 +124,7 @@ class ExecutionEnvironment:
         self._last_output = 0.0
         self._disposals: set[asyncio.Future[None]] = set()
         self._generation = 0  # bumped per sandbox: late output of a stopped one is dropped
+        self._scratch: ScratchDisk | None = None
 
     # -- output ---------------------------------------------------------------------------------------
     def _sink(self) -> Callable[[bytes], None]:
@@ -169,7 +171,9 @@ class ExecutionEnvironment:
         self._channel = RuntimeChannel(self.limits.sync_payload_bytes, identity, _external_extensions(self.spec))
         host = self.backend.runtime_api_host(self.spec)
         self._address = await self.runtime_api.open(host, self._channel)
-        self._sandbox = self.backend.create(self.spec)
+        if self._scratch is None:  # /tmp outlives the sandbox: it survives a reset, as on Lambda
+            self._scratch = await asyncio.to_thread(self.backend.scratch_disk, self.spec)
+        self._sandbox = self.backend.create(self.spec, self._scratch.path if self._scratch else None)
         self._generation += 1
         await self._sandbox.start(self._address, self._sink())
 
@@ -243,6 +247,9 @@ class ExecutionEnvironment:
         await self.reset()
         if self._disposals:
             await asyncio.gather(*self._disposals, return_exceptions=True)
+        if self._scratch is not None:
+            scratch, self._scratch = self._scratch, None
+            await asyncio.to_thread(scratch.remove)
 
     # -- invoke ---------------------------------------------------------------------------------------
     async def invoke(self, invocation: Invocation, *, want_logs: bool = True) -> InvocationResult:

@@ -70,7 +70,7 @@ def test_environment_is_shaped_like_lambda(docker_lsim: BlockingSimulator) -> No
         "/": False,
         "/var/runtime": False,
     }
-    assert 590 <= facts["tmp_size_mb"] <= 600  # ephemeral_storage = 600
+    assert 570 <= facts["tmp_size_mb"] <= 600  # ephemeral_storage = 600 (less what ext4 keeps for itself)
     assert facts["docker_socket"] is False
     assert facts["memory_limit"] == str(256 * 1024 * 1024)
     # 256 MB buys 256/1769 of a vCPU once init is over
@@ -219,3 +219,15 @@ def test_python313_runs_on_the_trixie_base(tmp_path) -> None:  # type: ignore[no
         result = lsim.invoke("f")
     assert result.payload == [3, 13]
     assert "AWS_Lambda_python3.13" in lsim.simulator.sandbox_spec(lsim.simulator.function("f"), "$LATEST").environment["AWS_EXECUTION_ENV"]
+
+
+def test_tmp_is_disk_not_memory_and_survives_a_reset(docker_lsim: BlockingSimulator) -> None:
+    # 200 MB written to /tmp by a 128 MB function: on Lambda /tmp is disk, so this is no memory at all
+    written = docker_lsim.invoke("scratch", {"write_mb": 200})
+    assert written.ok, written.body
+    assert written.payload == {"written_mb": 200}
+    assert docker_lsim.invoke("scratch", {"mark": "before the timeout"}).payload == {"marker": "before the timeout"}
+    crashed = docker_lsim.invoke("scratch", {"exit": 1})
+    assert crashed.error_type == "Runtime.ExitError"
+    after = docker_lsim.invoke("scratch", {})
+    assert after.cold_start and after.payload == {"marker": "before the timeout"}

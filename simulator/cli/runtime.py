@@ -36,5 +36,8 @@ def clean() -> None:
 
     from ..sandbox.docker import remove_containers
 
+    from ..sandbox.scratch import clean_scratch
+
     removed = remove_containers(docker.from_env())
-    typer.echo(f"removed {removed} container(s)")
+    disks = clean_scratch()
+    typer.echo(f"removed {removed} container(s) and {disks} /tmp disk(s)")

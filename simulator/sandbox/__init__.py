@@ -16,14 +16,14 @@ def select_backend(name: str = "auto", warn: Callable[[str], None] | None = None
     from .process import ProcessBackend
 
     if name == "docker":
-        return DockerBackend()
+        return DockerBackend(warn)
     if name == "process":
         return ProcessBackend()
     if name != "auto":
         raise ValueError(f"unknown backend {name!r}: choose docker, process or auto")
     problem = docker_problem()
     if problem is None:
-        return DockerBackend()
+        return DockerBackend(warn)
     if warn:
         warn(f"warning: {problem}; falling back to --backend process (see README: 'The process backend')")
     return ProcessBackend()

@@ -11,6 +11,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .scratch import ScratchDisk
 
 OutputSink = Callable[[bytes], None]
 
@@ -102,7 +106,12 @@ class SandboxBackend(ABC):
         """The host address the Runtime API must listen on so this sandbox's runtime reaches it."""
 
     @abstractmethod
-    def create(self, spec: SandboxSpec) -> Sandbox: ...
+    def create(self, spec: SandboxSpec, scratch: Path | None = None) -> Sandbox:
+        """A sandbox for `spec`; `scratch` is a folder to mount as its /tmp (else a tmpfs)."""
+
+    def scratch_disk(self, spec: SandboxSpec) -> ScratchDisk | None:
+        """A disk for an environment's /tmp that outlives its sandboxes, or None (a tmpfs then)."""
+        return None
 
     @abstractmethod
     async def close(self) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import math
 import re
+import subprocess
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from typing import Any
 
 from ..errors import DockerUnavailableError
 from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec
+from .scratch import ScratchDisk
 
 NETWORK = "lsim"
 LABEL = "lsim.managed"
@@ -54,8 +56,11 @@ def docker_problem() -> str | None:
 class DockerBackend(SandboxBackend):
     name = "docker"
 
-    def __init__(self) -> None:
+    def __init__(self, warn: Callable[[str], None] | None = None) -> None:
         import docker
+
+        self.warn = warn
+        self._scratch_warned = False
 
         try:
             self.client = docker.from_env(max_pool_size=64, timeout=120)
@@ -112,10 +117,22 @@ class DockerBackend(SandboxBackend):
     def runtime_api_host(self, spec: SandboxSpec) -> str:
         return self._gateways[spec.network or NETWORK]
 
-    def create(self, spec: SandboxSpec) -> Sandbox:
-        sandbox = DockerSandbox(self, spec)
+    def create(self, spec: SandboxSpec, scratch: Path | None = None) -> Sandbox:
+        sandbox = DockerSandbox(self, spec, scratch)
         self._sandboxes.add(sandbox)
         return sandbox
+
+    def scratch_disk(self, spec: SandboxSpec) -> ScratchDisk | None:
+        try:
+            return ScratchDisk.create(spec.ephemeral_storage_mb)
+        except (OSError, subprocess.SubprocessError) as exc:
+            if not self._scratch_warned and self.warn is not None:
+                self._scratch_warned = True
+                self.warn(
+                    f"note: /tmp is a tmpfs, not a disk ({exc}): what functions write there counts against their "
+                    "memory; run lsim as root with mkfs.ext4 installed for a disk-backed /tmp"
+                )
+            return None
 
     def forget(self, sandbox: DockerSandbox) -> None:
         self._sandboxes.discard(sandbox)
@@ -142,9 +159,10 @@ def remove_containers(client: Any, labels: dict[str, str] | None = None) -> int:
 
 
 class DockerSandbox(Sandbox):
-    def __init__(self, backend: DockerBackend, spec: SandboxSpec) -> None:
+    def __init__(self, backend: DockerBackend, spec: SandboxSpec, scratch: Path | None = None) -> None:
         self.backend = backend
         self.spec = spec
+        self.scratch = scratch
         self.container_id: str | None = None
         self._exit: asyncio.Future[ExitStatus] | None = None
         self._memory_file: Path | None = None
@@ -191,6 +209,8 @@ class DockerSandbox(Sandbox):
             binds[str(spec.code_dir)] = {"bind": "/var/task", "mode": "ro"}
         if spec.opt_dir is not None:
             binds[str(spec.opt_dir)] = {"bind": "/opt", "mode": "ro"}
+        if self.scratch is not None:  # /tmp as a disk of ephemeral_storage MB (scratch.py)
+            binds[str(self.scratch)] = {"bind": "/tmp", "mode": "rw"}
         host_config = api.create_host_config(
             binds=binds,
             mem_limit=f"{spec.memory_mb}m",
@@ -199,7 +219,7 @@ class DockerSandbox(Sandbox):
             cpu_period=CPU_PERIOD_US,
             cpu_quota=int(self.backend.host_cpus() * CPU_PERIOD_US),
             read_only=True,
-            tmpfs={"/tmp": f"rw,size={spec.ephemeral_storage_mb}m,mode=1777,exec"},
+            tmpfs=None if self.scratch else {"/tmp": f"rw,size={spec.ephemeral_storage_mb}m,mode=1777,exec"},
             network_mode=spec.network or NETWORK,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],

@@ -42,7 +42,7 @@ class ProcessBackend(SandboxBackend):
     def runtime_api_host(self, spec: SandboxSpec) -> str:
         return "127.0.0.1"
 
-    def create(self, spec: SandboxSpec) -> Sandbox:
+    def create(self, spec: SandboxSpec, scratch: Path | None = None) -> Sandbox:
         sandbox = ProcessSandbox(self, spec)
         self._sandboxes.add(sandbox)
         return sandbox

@@ -97,3 +97,26 @@ def big(event, context):
 
 def unserializable(event, context):
     return {"when": object()}
+
+
+def scratch(event, context):
+    """/tmp as Lambda has it: disk (not memory), and it survives a reset of the environment."""
+    if "write_mb" in event:
+        with open("/tmp/big", "wb") as out:
+            for _ in range(event["write_mb"]):
+                out.write(b"\0" * (1024 * 1024))
+            out.flush()
+            os.fsync(out.fileno())
+        size = os.path.getsize("/tmp/big")
+        os.remove("/tmp/big")
+        return {"written_mb": size // (1024 * 1024)}
+    if "mark" in event:
+        with open("/tmp/marker", "w") as out:
+            out.write(event["mark"])
+    if event.get("exit") is not None:
+        os._exit(event["exit"])  # the runtime dies: Lambda resets the environment
+    try:
+        with open("/tmp/marker") as marker:
+            return {"marker": marker.read()}
+    except FileNotFoundError:
+        return {"marker": None}
