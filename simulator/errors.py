@@ -43,10 +43,6 @@ class LambdaError(LsimError):
         super().__init__(message)
         self.message = message
 
-    @classmethod
-    def named(cls) -> str:
-        return cls.__name__
-
 
 class ResourceNotFoundException(LambdaError):
     type = "ResourceNotFoundException"

@@ -166,10 +166,6 @@ class VersionRegistry:
             return function
         return function.model_copy(update=json.loads(rows[0]["changes"]))
 
-    def latest_last_modified(self, name: str) -> str | None:
-        rows = self.store.query("SELECT last_modified FROM function_updates WHERE function_name = ?", (name,))
-        return rows[0]["last_modified"] if rows else None
-
     def update_function_configuration(
         self, name: str, changes: dict[str, Any], *, revision_id: str | None = None
     ) -> FunctionConfig:

@@ -35,7 +35,6 @@ def clean() -> None:
     import docker
 
     from ..sandbox.docker import remove_containers
-
     from ..sandbox.scratch import clean_scratch
 
     removed = remove_containers(docker.from_env())
