@@ -14,6 +14,7 @@ Python 3.9 and later.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib
 import json
@@ -677,8 +678,14 @@ def handle_invocation(client: RuntimeClient, handler: Callable[..., Any], invoca
 
 
 def _exit_on_sigterm(_signum: int, _frame: Any) -> None:
-    """The environment is shutting down: leave quietly (user code may install its own handler)."""
-    sys.exit(0)
+    """The environment is shutting down: leave quietly (user code may install its own handler).
+
+    os._exit, not sys.exit: the handler can run inside a finalizer (an HTTPResponse being collected), where
+    a SystemExit is printed as "Exception ignored" and swallowed, and the runtime would go on waiting."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def main() -> None:
