@@ -6,6 +6,9 @@
     │   ├── InvalidParameterValueException      400  a value outside AWS's rules
     │   ├── InvalidRequestContentException      400  an event that is not JSON
     │   ├── RequestTooLargeException            413  a payload over the invocation limit
+    │   ├── ValidationException                 400  a member breaks the model's pattern (Layers)
+    │   ├── SerializationException              400  a JSON member of the wrong type
+    │   ├── AccessDeniedException               403  an ARN of another account
     │   ├── UnsupportedMediaTypeException       415
     │   ├── ResourceConflictException           409  e.g. the function is still Pending
     │   ├── PreconditionFailedException         412
@@ -62,6 +65,30 @@ class InvalidRequestContentException(LambdaError):
 class RequestTooLargeException(LambdaError):
     type = "RequestTooLargeException"
     status = 413
+
+
+class ValidationException(LambdaError):
+    """A member that breaks the API model's constraints (pattern, length) where Lambda's front end checks
+    them itself, e.g. `Layers` of UpdateFunctionConfiguration (AWS answers this type there, not
+    InvalidParameterValueException)."""
+
+    type = "ValidationException"
+    status = 400
+
+
+class SerializationException(LambdaError):
+    """A JSON member of the wrong type (a string where the model has a map, a number where it has a
+    string): rest-json's deserializer refuses it with 400 before the operation runs."""
+
+    type = "SerializationException"
+    status = 400
+
+
+class AccessDeniedException(LambdaError):
+    """A resource of another account, which no resource-based policy shares with the caller."""
+
+    type = "AccessDeniedException"
+    status = 403
 
 
 class UnsupportedMediaTypeException(LambdaError):

@@ -29,6 +29,7 @@ from .store import Store
 MB = 1024 * 1024
 DIRECT_UPLOAD_LIMIT = 50 * MB  # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 UNZIPPED_LIMIT = 250 * MB
+LONG_MAX = 2**63 - 1  # LayerVersionNumber is a Long in botocore's model
 LAYER_NAME = re.compile(r"[a-zA-Z0-9_-]{1,140}")
 LAYER_VERSION_ARN = re.compile(
     r"arn:[a-zA-Z0-9-]+:lambda:(?P<region>[a-zA-Z0-9-]+):(?P<account>\d{12}):layer:(?P<name>[a-zA-Z0-9_-]+):(?P<version>\d+)"
@@ -151,8 +152,9 @@ class LayerRegistry:
 
     # -- lookups ------------------------------------------------------------------------------------
     def get_layer_version(self, layer_name: str, version: int, *, include_deleted: bool = False) -> LayerVersion:
+        version = _check_version(version)
         rows = self.store.query(
-            "SELECT * FROM layer_versions WHERE layer_name = ? AND version = ?", (layer_name, int(version))
+            "SELECT * FROM layer_versions WHERE layer_name = ? AND version = ?", (layer_name, version)
         )
         if not rows or (rows[0]["deleted"] and not include_deleted):
             raise ResourceNotFoundException(
@@ -201,10 +203,11 @@ class LayerRegistry:
     def delete_layer_version(self, layer_name: str, version: int) -> None:
         """Mark a version deleted (AWS answers 204 even when it does not exist). Its zip stays: functions
         that already use it keep working."""
+        version = _check_version(version)
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE layer_versions SET deleted = 1 WHERE layer_name = ? AND version = ?",
-                (layer_name, int(version)),
+                (layer_name, version),
             )
 
     # -- attaching ----------------------------------------------------------------------------------
@@ -287,7 +290,7 @@ class LayerRegistry:
 
     def _exists(self, name: str, version: int) -> bool:
         return bool(self.store.query(
-            "SELECT 1 FROM layer_versions WHERE layer_name = ? AND version = ?", (name, version)
+            "SELECT 1 FROM layer_versions WHERE layer_name = ? AND version = ?", (name, _check_version(version))
         ))  # fmt: skip
 
     def _attached(self, function_name: str, name: str, version: int) -> bool:
@@ -344,6 +347,19 @@ def _matches(version: LayerVersion, runtime: str | None, architecture: str | Non
     return not (
         architecture and version.compatible_architectures and architecture not in version.compatible_architectures
     )
+
+
+def _check_version(version: int) -> int:
+    """A layer version number is a Long in Lambda's API (and an INTEGER in SQLite): a bigger one names
+    no version, and is refused instead of overflowing."""
+    version = int(version)
+    if not 1 <= version <= LONG_MAX:
+        raise InvalidParameterValueException(
+            f"1 validation error detected: Value '{version}' at 'versionNumber' failed to satisfy constraint: "
+            f"Member must have value between 1 and {LONG_MAX} (layer versions are numbered from 1; "
+            "`lsim layer versions NAME` lists them)"
+        )
+    return version
 
 
 def _file_size(path: Path) -> int:

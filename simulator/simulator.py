@@ -25,9 +25,11 @@ from .clock import Clock
 from .config import FunctionConfig, ProjectConfig
 from .environment import ExecutionEnvironment, LogSink, lambda_environment
 from .errors import (
+    AccessDeniedException,
     InvalidParameterValueException,
     InvalidRequestContentException,
     RequestTooLargeException,
+    ResourceNotFoundException,
 )
 from .facade.concurrency import ConcurrencyOperations
 from .facade.functions import FunctionOperations
@@ -46,7 +48,7 @@ from .versions import VersionRegistry
 LATEST = "$LATEST"
 # arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>], or a partial form of it.
 FUNCTION_REFERENCE = re.compile(
-    r"^(?:arn:aws[a-zA-Z-]*:lambda:)?(?:[a-z]{2}(?:-gov)?-[a-z]+-\d:)?(?:\d{12}:)?(?:function:)?"
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:)?(?:(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d):)?(?:(?P<account>\d{12}):)?(?:function:)?"
     r"(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
 )
 # botocore's Qualifier shape: pattern (|[a-zA-Z0-9$_-]+), length 1-128
@@ -152,6 +154,7 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
                 "constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+) and have "
                 "length 1-128: give $LATEST, a version number or an alias name"
             )
+        self._check_home(reference, match)
         if match["qualifier"] and qualifier and match["qualifier"] != qualifier:
             raise InvalidParameterValueException(
                 "The derived qualifier from the function name does not match the specified qualifier."
@@ -167,6 +170,24 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         if version == LATEST:
             return self.function(name), LATEST
         return self.versions.version(name, version).config, version
+
+    def _check_home(self, reference: str, match: re.Match[str]) -> None:
+        """A reference that names a Region or account names where the function lives: lsim is one account
+        in one Region ([settings] of lsim.toml), and answers for the others as Lambda does."""
+        settings = self.project.settings
+        if match["region"] and match["region"] != settings.region:
+            # aws-cli issue 3954: GetFunction of a us-east-1 ARN against us-east-2
+            raise ResourceNotFoundException(
+                f"Functions from '{match['region']}' are not reachable in this region ('{settings.region}') "
+                f"(lsim simulates {settings.region}, lsim.toml [settings] region: use an ARN of that Region, or "
+                "the function's name)"
+            )
+        if match["account"] and match["account"] != settings.account_id:
+            raise AccessDeniedException(
+                f"User: arn:aws:iam::{settings.account_id}:root is not authorized to access resource: {reference} "
+                f"because no resource-based policy allows it (lsim simulates the account {settings.account_id}, "
+                "lsim.toml [settings] account_id: use an ARN of that account, or the function's name)"
+            )
 
     # -- invoke -------------------------------------------------------------------------------------
     async def invoke(
@@ -224,6 +245,11 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         except ValueError as exc:
             raise InvalidRequestContentException(
                 f"Could not parse request body into json: Could not parse payload into json: {exc}"
+            ) from None
+        except RecursionError:
+            raise InvalidRequestContentException(
+                "Could not parse request body into json: Could not parse payload into json: it nests deeper than "
+                f"lsim's parser goes (Python's recursion limit, {sys.getrecursionlimit()}); flatten the event"
             ) from None
         return body
 
@@ -329,7 +355,8 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
             if key not in self._pools:
                 if version != LATEST and function.image is None:  # a published version runs its snapshot
                     snapshot = self.versions.version(function.name, version).code_sha256
-                    code = await asyncio.to_thread(self.layer_cache.extract_package, snapshot)
+                    what = f"version {version} of function {function.name}"
+                    code = await asyncio.to_thread(self.layer_cache.extract_package, snapshot, what)
                     function = function.model_copy(update={"code": code})
                 opt_dir = await asyncio.to_thread(self._opt_dir, function)
                 spec = self.sandbox_spec(function, version, opt_dir)

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -48,7 +49,11 @@ class Store:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self._check_database_file()
+            try:
+                connection = sqlite3.connect(self.database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            except sqlite3.DatabaseError as exc:
+                raise self._corrupt(exc) from exc
             connection.row_factory = sqlite3.Row
             try:
                 connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -60,6 +65,24 @@ class Store:
                 raise self._corrupt(exc) from exc
             self._local.connection = connection
         return connection
+
+    def _check_database_file(self) -> None:
+        """SQLite opens an empty file as a new database, and fails on a folder with a bare "unable to open":
+        both are reported as a corrupt database is. An empty state.db is lsim's own only while nothing
+        was ever stored (no blob yet): beside stored blobs it is state that was lost, not a fresh start."""
+        try:
+            info = os.stat(self.database)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(info.st_mode):
+            raise self._corrupt(OSError("it is a folder, not lsim's SQLite database"))
+        if not stat.S_ISREG(info.st_mode):
+            raise self._corrupt(OSError("it is not a regular file"))
+        if info.st_size == 0 and self.blobs.is_dir() and any(self.blobs.iterdir()):
+            raise self._corrupt(
+                OSError(f"it is empty, yet {self.blobs} holds stored zips: the layer versions, function versions "
+                        "and aliases that named them are gone")
+            )  # fmt: skip
 
     def _corrupt(self, exc: Exception) -> StoreCorruptError:
         return StoreCorruptError(

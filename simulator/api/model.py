@@ -159,3 +159,34 @@ OPERATIONS: dict[str, OperationInput] = {
     ),
     "GetAccountSettings": OperationInput(),
 }
+
+
+#: What lies inside the body members lsim reads, by member name (the same name is the same shape in
+#: every operation lsim serves): a type name, {"list": inner}, {"map": value type} or {Member: inner} for
+#: a structure. botocore's model, cut to these; parse_members refuses a value of another JSON type.
+Nested = str | dict[str, "Nested"]
+NESTED: dict[str, Nested] = {
+    "Environment": {"Variables": {"map": "string"}},
+    "EphemeralStorage": {"Size": "integer"},
+    "RoutingConfig": {"AdditionalVersionWeights": {"map": "double"}},
+    "Content": {"S3Bucket": "string", "S3Key": "string", "S3ObjectVersion": "string", "ZipFile": "blob"},
+    "Layers": {"list": "string"},
+    "CompatibleRuntimes": {"list": "string"},
+    "CompatibleArchitectures": {"list": "string"},
+    "FileSystemConfigs": {"list": {"Arn": "string", "LocalMountPath": "string"}},
+    "VpcConfig": {
+        "SubnetIds": {"list": "string"},
+        "SecurityGroupIds": {"list": "string"},
+        "Ipv6AllowedForDualStack": "boolean",
+    },
+    "DeadLetterConfig": {"TargetArn": "string"},
+    "TracingConfig": {"Mode": "string"},
+    "ImageConfig": {"EntryPoint": {"list": "string"}, "Command": {"list": "string"}, "WorkingDirectory": "string"},
+    "SnapStart": {"ApplyOn": "string"},
+    "LoggingConfig": {
+        "LogFormat": "string",
+        "ApplicationLogLevel": "string",
+        "SystemLogLevel": "string",
+        "LogGroup": "string",
+    },
+}

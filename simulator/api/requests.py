@@ -9,14 +9,15 @@ import binascii
 import inspect
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from ..errors import InvalidParameterValueException, InvalidRequestContentException
-from .model import OperationInput
+from ..errors import InvalidParameterValueException, InvalidRequestContentException, SerializationException
+from .model import NESTED, Nested, OperationInput
 from .routes import Members, snake_case
 
 #: the most any request other than Invoke may carry: a 50 MB layer zip, base64 in JSON, with room to spare
@@ -53,13 +54,28 @@ def _validation(member: str, value: Any, constraint: str) -> InvalidParameterVal
     )
 
 
+#: Java's int and long, which AWS's service types `integer` and `long` are
+RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
+def _in_range(member: str, kind: str, value: int) -> int:
+    low, high = RANGES[kind]
+    if not low <= value <= high:
+        raise SerializationException(
+            f"Value {str(value)[:40]}{'...' if len(str(value)) > 40 else ''} at '{_lower_camel(member)}' is out "
+            f"of range for the {kind} type ({low} to {high}): give a smaller number"
+        )
+    return value
+
+
 def _scalar(member: str, kind: str, text: str) -> Any:
     """A path or query value as the model types it."""
     if kind in ("integer", "long"):
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
             raise _validation(member, text, "Member must be a whole number") from None
+        return _in_range(member, kind, number)
     if kind == "boolean":
         if text not in ("true", "false"):
             raise _validation(member, text, "Member must be true or false")
@@ -97,6 +113,56 @@ def _decode_blob(container: dict[str, Any], path: tuple[str, ...]) -> None:
         raise _validation(".".join(path), "<bytes>", "Member must be base64-encoded") from None
 
 
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", str: "string", int: "number", float: "number", list: "list", dict: "object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _check_nested(path: str, value: Any, shape: Nested) -> None:
+    """A nested member's JSON type, as the model says; SerializationException otherwise (rest-json's
+    deserializer refuses a wrong type with 400 before the operation runs). null inside a map or list
+    is refused too: an environment variable's value is a string, never null turned into 'null'."""
+    if isinstance(shape, str):
+        if shape in ("string", "blob"):
+            ok = isinstance(value, str)
+        elif shape in ("integer", "long"):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            if ok:
+                _in_range(path, shape, value)
+        elif shape in ("double", "float"):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif shape == "boolean":
+            ok = isinstance(value, bool)
+        else:
+            ok = True
+        if not ok:
+            raise SerializationException(
+                f"Unexpected {_json_kind(value)} at '{path}': the model has a {shape} there"
+                + (" (environment variable values are strings: quote it)" if ".Variables." in path else "")
+            )
+        return
+    if "list" in shape and len(shape) == 1:
+        if not isinstance(value, list):
+            raise SerializationException(f"Expected a list at '{path}', found a {_json_kind(value)}")
+        for index, item in enumerate(value, 1):
+            _check_nested(f"{path}.{index}", item, shape["list"])
+        return
+    if "map" in shape and len(shape) == 1:
+        if not isinstance(value, dict):
+            raise SerializationException(f"Expected a map (a JSON object) at '{path}', found a {_json_kind(value)}")
+        for key, item in value.items():
+            _check_nested(f"{path}.{key}", item, shape["map"])
+        return
+    if not isinstance(value, dict):
+        raise SerializationException(f"Expected a structure (a JSON object) at '{path}', found a {_json_kind(value)}")
+    for member, inner in shape.items():
+        if value.get(member) is not None:
+            _check_nested(f"{path}.{member}", value[member], inner)
+
+
 def parse_members(
     model: OperationInput, path_members: Mapping[str, str], query: Mapping[str, str], body: bytes
 ) -> Members:
@@ -114,6 +180,11 @@ def parse_members(
             document = json.loads(body)
         except ValueError as exc:
             raise InvalidRequestContentException(f"Could not parse request body into json: {exc}") from None
+        except RecursionError:  # e.g. 100,000 nested arrays: no request of Lambda's API nests that deep
+            raise InvalidRequestContentException(
+                "Could not parse request body into json: it nests deeper than lsim's parser goes (Python's "
+                f"recursion limit, {sys.getrecursionlimit()}); no Lambda API request nests like that"
+            ) from None
         if not isinstance(document, dict):
             raise InvalidRequestContentException(
                 "Could not parse request body into json: the body must be a JSON object"
@@ -126,6 +197,10 @@ def parse_members(
                 kind in ("integer", "long") and isinstance(value, bool)
             ):
                 raise _validation(member, value, f"Member must be of type {kind}")
+            if kind in RANGES:
+                _in_range(member, kind, value if isinstance(value, int) else 0)
+            if member in NESTED:
+                _check_nested(member, value, NESTED[member])
             members[member] = value
         for path in model.blobs:
             _decode_blob(members, path)

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from .. import shapes
 from ..config import ProjectConfig
-from ..errors import InvalidParameterValueException
+from ..errors import InvalidParameterValueException, ValidationException
 
 Members = dict[str, Any]
 
@@ -43,9 +43,35 @@ def layer_content(members: Members) -> Members:
     return members
 
 
+#: botocore's LayerVersionArn (1-140 characters) and the pattern Lambda's answer quotes, awslayer included
+LAYER_VERSION_ARN_PATTERN = r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+"
+_LAYER_CONSTRAINT = (
+    "Member must satisfy constraint: [Member must have length less than or equal to 140, Member must have "
+    f"length greater than or equal to 1, Member must satisfy regular expression pattern: "
+    f"({LAYER_VERSION_ARN_PATTERN})|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)]"
+)
+
+
+def check_layer_arns(layers: list[str]) -> None:
+    """Through the API a layer is a layer version ARN, as on AWS: never a host folder or zip (those are
+    for lsim.toml and template.yaml, which the user wrote). AWS's front end answers ValidationException,
+    quoting the whole list, e.g. (aws-cli, 2021): `1 validation error detected: Value '[arn:...:layer:x:]' at
+    'layers' failed to satisfy constraint: Member must satisfy constraint: [...]`."""
+    if all(1 <= len(arn) <= 140 and re.fullmatch(LAYER_VERSION_ARN_PATTERN, arn) for arn in layers):
+        return
+    raise ValidationException(
+        f"1 validation error detected: Value '[{', '.join(layers)}]' at 'layers' failed to satisfy constraint: "
+        f"{_LAYER_CONSTRAINT} (through the API a layer is a layer version ARN: publish a folder with "
+        "PublishLayerVersion or `lsim layer publish NAME --zip FILE` and pass its LayerVersionArn)"
+    )
+
+
 def configuration_changes(members: Members) -> Members:
     """UpdateFunctionConfiguration's nested members as the facade takes them (lsim.toml's keys):
-    Environment{Variables} -> environment, EphemeralStorage{Size} -> ephemeral_storage."""
+    Environment{Variables} -> environment, EphemeralStorage{Size} -> ephemeral_storage. Layers must be
+    layer version ARNs."""
+    if "Layers" in members:
+        check_layer_arns(members["Layers"])
     if "Environment" in members:
         members["Environment"] = dict(members["Environment"].get("Variables") or {})
     if "EphemeralStorage" in members:
