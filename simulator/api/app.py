@@ -202,15 +202,6 @@ class LambdaApi:
     # -- every other operation --------------------------------------------------------------------------
     async def _call(self, request: web.Request, match: Match) -> web.Response:
         route = match.route
-        model = OPERATIONS[route.operation]
-        body = b""
-        if model.body or self.verifier is not None:
-            if model.body and request.content_type.startswith(FORM_CONTENT_TYPES) and request.body_exists:
-                raise UnsupportedMediaTypeException(
-                    f"The content type of the {route.operation} request body is not JSON: "
-                    f"{request.headers.get('Content-Type')}; send application/json"
-                )
-            body = await self._body(request, self._refuse_over(MAX_REQUEST_BYTES, route.operation))
         if route.operation not in self.router.served:
             reason = NOT_SIMULATED_BECAUSE.get(route.operation, "it is outside what lsim simulates")
             raise UnknownOperationException(f"lsim does not simulate {route.operation}: {reason}")
@@ -221,6 +212,15 @@ class LambdaApi:
                 f"lsim does not support {route.operation} yet: this version of lsim has no "
                 f"{route.facade_method} operation"
             )
+        model = OPERATIONS[route.operation]
+        body = b""
+        if model.body or self.verifier is not None:
+            if model.body and request.content_type.startswith(FORM_CONTENT_TYPES) and request.body_exists:
+                raise UnsupportedMediaTypeException(
+                    f"The content type of the {route.operation} request body is not JSON: "
+                    f"{request.headers.get('Content-Type')}; send application/json"
+                )
+            body = await self._body(request, self._refuse_over(MAX_REQUEST_BYTES, route.operation))
         members = parse_members(model, match.path_members, request.query, body)
         if route.adapt is not None:
             members = route.adapt(members)
