@@ -85,6 +85,14 @@ code = "src"
 """
 
 
+# What every SDK sends (lsim serve requires its shape; signatures are not checked by default).
+SIGNED = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=anything/20240101/us-east-1/lambda/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+    "X-Amz-Date": "20240101T000000Z",
+}
+
+
 def write_project(folder: Path) -> Path:
     (folder / "src").mkdir(parents=True)
     (folder / "src" / "app.py").write_text(APP)
@@ -110,11 +118,12 @@ class Api:
         )
 
     def raw(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None):
-        """A hand-made request, for what boto3 would refuse to send."""
+        """A hand-made request, for what boto3 would refuse to send; signed as an SDK signs unless
+        `headers` say otherwise."""
         host, port = self.url.removeprefix("http://").split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=60)
         try:
-            connection.request(method, path, body=body, headers=headers or {})
+            connection.request(method, path, body=body, headers={**SIGNED, **(headers or {})})
             response = connection.getresponse()
             return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
         finally:
@@ -248,8 +257,9 @@ def test_an_oversized_body_is_refused_by_its_content_length_before_it_is_sent(ap
     host, port = api.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(
-            b"POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: lsim\r\n"
-            b"Content-Length: 107374182400\r\n\r\n"  # 100 GB announced, none sent
+            f"POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: {SIGNED['Authorization']}\r\nX-Amz-Date: {SIGNED['X-Amz-Date']}\r\n"
+            "Content-Length: 107374182400\r\n\r\n".encode()  # 100 GB announced, none sent
         )
         answer = sock.recv(65536).decode()
     assert answer.startswith("HTTP/1.1 413 ")
@@ -262,7 +272,9 @@ def test_a_chunked_body_is_refused_once_it_passes_the_limit(api: Api) -> None:
     host, port = api.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
-        connection.request("POST", "/2015-03-31/functions/echo/invocations", body=chunks, encode_chunked=True)
+        connection.request(
+            "POST", "/2015-03-31/functions/echo/invocations", body=chunks, headers=SIGNED, encode_chunked=True
+        )
         response = connection.getresponse()
         assert response.status == 413
         assert response.getheader("X-Amzn-ErrorType") == "RequestTooLargeException"
@@ -457,8 +469,9 @@ def test_malformed_json_body_is_invalid_request_content(api: Api) -> None:
 
 
 def test_any_credentials_are_accepted_and_another_region_is_pointed_out(api: Api) -> None:
-    for headers in ({}, {"Authorization": "nonsense"}, {"Authorization": "AWS4-HMAC-SHA256 Credential=k/x"}):
-        status, _, body = api.raw("GET", "/2016-08-19/account-settings", headers=headers)
+    for key in ("k", "AKIAIOSFODNN7EXAMPLE", "anything-at-all"):
+        authorization = SIGNED["Authorization"].replace("Credential=anything/", f"Credential={key}/")
+        status, _, body = api.raw("GET", "/2016-08-19/account-settings", headers={"Authorization": authorization})
         assert status == 200, body
     elsewhere = api.client(region="eu-west-1").get_function_configuration(FunctionName="echo")
     assert elsewhere["FunctionArn"].startswith("arn:aws:lambda:us-east-1:")
@@ -480,7 +493,7 @@ def test_a_port_in_use_is_named(api: Api) -> None:
 def test_server_connections_set_tcp_nodelay(api: Api) -> None:
     host, port = api.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    connection.request("GET", "/2016-08-19/account-settings")
+    connection.request("GET", "/2016-08-19/account-settings", headers=SIGNED)
     connection.getresponse().read()
 
     async def nodelay() -> list[int]:

@@ -1,10 +1,12 @@
-"""The Lambda API application: one aiohttp handler finds the route (routes.py), parses the request
-(requests.py), calls the Simulator facade and writes the answer (responses.py). Every LambdaError the
-facade raises goes back as AWS's error; anything else as a ServiceException, and the console says why.
+"""The Lambda API application: one aiohttp handler checks who is asking (guard.py, sigv4.py), finds the
+route (routes.py), parses the request (requests.py), calls the Simulator facade and writes the answer
+(responses.py). Every LambdaError the facade raises goes back as AWS's error; anything else as a
+ServiceException, and the console says why.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 import traceback
@@ -20,14 +22,15 @@ from ..errors import (
     RequestTooLargeException,
     ServiceException,
     UnknownOperationException,
+    UnsupportedMediaTypeException,
 )
 from ..invocation import InvocationResult
+from . import sigv4
+from .guard import Guard
 from .model import OPERATIONS
 from .requests import (
     MAX_REQUEST_BYTES,
-    Credentials,
     facade_arguments,
-    parse_authorization,
     parse_members,
     read_body,
 )
@@ -43,6 +46,17 @@ UNSUPPORTED_INVOKE_HEADERS = {
     "X-Amz-Durable-Execution-Name": "DurableExecutionName",
     "X-Amz-Tenant-Id": "TenantId",
 }
+# The bodies a browser may send cross-origin without a preflight (the CORS-safelisted types): no SDK sends
+# them for a JSON operation, so they are refused there. Invoke takes any bytes, as Lambda does (the
+# JavaScript SDK v2 sends binary/octet-stream, boto3 no Content-Type at all).
+FORM_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class ServiceStoppingException(ServiceException):
+    """What a request gets while `lsim serve` drains: Lambda has no such state; 503 is how AWS services
+    say "unavailable for now", and SDKs retry it (on a new connection, which then finds the port closed)."""
+
+    status = 503
 
 
 class LambdaApi:
@@ -56,18 +70,55 @@ class LambdaApi:
         say: Say | None = None,
         log_invocations: bool = False,
         router: Router = ROUTER,
+        guard: Guard | None = None,
+        verifier: sigv4.Verifier | None = None,
     ) -> None:
         self.simulator = simulator
         self.router = router
         self.say = say
         self.log_invocations = log_invocations and say is not None
-        self._authorizations: set[str] = set()
+        self.guard = guard or Guard()
+        self.verifier = verifier
+        self._regions: set[str] = set()
+        self.draining = False
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self._idle.clear()
         try:
-            self._note_credentials(request.headers.get("Authorization"))
+            return await self._handle(request)
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._idle.set()
+
+    async def drained(self) -> None:
+        """Wait until no request is being handled."""
+        await self._idle.wait()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            if self.draining:
+                stopping = "lsim serve is stopping: it finishes the calls in flight and takes no new ones"
+                response = error_response(ServiceStoppingException(stopping))
+                response.force_close()
+                return response
+            headers = request.headers
+            self.guard.check(request.method, headers)
+            amz_date = headers.get("X-Amz-Date") or headers.get("Date")
+            authorization = sigv4.parse(headers.get("Authorization"), amz_date)
+            if self.verifier is not None:
+                assert amz_date is not None  # parse() refused a request without one
+                self.verifier.check_credentials(authorization, amz_date)
+                request["lsim.authorization"] = authorization
+            self._note_region(authorization.region)
             match = self.router.match(request.method, request.rel_url.raw_path, request.query)
             if match is None:
+                if self.verifier is not None:
+                    await self._body(request, self._refuse_over(MAX_REQUEST_BYTES, "this"))
                 raise self._unknown_route(request)
             if match.route.operation == "Invoke":
                 return await self._invoke(request, match)
@@ -94,7 +145,7 @@ class LambdaApi:
         def refuse(size: int) -> None:  # 413 as soon as the body is known to be over the limit
             self.simulator.check_payload_size(size, invocation_type)
 
-        body = await read_body(request, refuse)
+        body = await self._body(request, refuse)
         began = time.perf_counter()
         result = await self.simulator.invoke(
             function_name,
@@ -118,6 +169,36 @@ class LambdaApi:
         self.say(f"Invoke {function_name} {result.executed_version}{cold} {result.status_code} {what} "
                  f"{elapsed_ms:.1f} ms  {report}".rstrip())  # fmt: skip
 
+    async def _body(self, request: web.Request, refuse: Callable[[int], None]) -> bytes:
+        """The whole body, bounded by `refuse`; with --verify-sigv4, the signature checked against it."""
+        body = await read_body(request, refuse)
+        if self.verifier is None:
+            return body
+        authorization: sigv4.Authorization | None = request.get("lsim.authorization")
+        if authorization is not None:
+            headers = request.headers
+            self.verifier.verify(
+                authorization,
+                request.method,
+                request.rel_url.raw_path,
+                request.rel_url.raw_query_string,
+                {name: headers.getall(name) for name in authorization.signed_headers if name in headers},
+                headers.get("X-Amz-Date") or headers.get("Date") or "",
+                body,
+            )
+        return body
+
+    @staticmethod
+    def _refuse_over(limit: int, operation: str) -> Callable[[int], None]:
+        def refuse(size: int) -> None:
+            if size > limit:
+                raise RequestTooLargeException(
+                    f"Request must be smaller than {limit} bytes for the {operation} operation (this one is "
+                    f"{size} bytes)"
+                )
+
+        return refuse
+
     # -- every other operation --------------------------------------------------------------------------
     async def _call(self, request: web.Request, match: Match) -> web.Response:
         route = match.route
@@ -133,16 +214,13 @@ class LambdaApi:
             )
         model = OPERATIONS[route.operation]
         body = b""
-        if model.body:
-
-            def refuse(size: int) -> None:
-                if size > MAX_REQUEST_BYTES:
-                    raise RequestTooLargeException(
-                        f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the {route.operation} "
-                        f"operation (this one is {size} bytes)"
-                    )
-
-            body = await read_body(request, refuse)
+        if model.body or self.verifier is not None:
+            if model.body and request.content_type.startswith(FORM_CONTENT_TYPES) and request.body_exists:
+                raise UnsupportedMediaTypeException(
+                    f"The content type of the {route.operation} request body is not JSON: "
+                    f"{request.headers.get('Content-Type')}; send application/json"
+                )
+            body = await self._body(request, self._refuse_over(MAX_REQUEST_BYTES, route.operation))
         members = parse_members(model, match.path_members, request.query, body)
         if route.adapt is not None:
             members = route.adapt(members)
@@ -161,27 +239,35 @@ class LambdaApi:
         )
         return UnknownOperationException(f"No Lambda operation is {request.method} {request.path}: {hint}")
 
-    def _note_credentials(self, authorization: str | None) -> None:
-        """Signatures are not checked. Once per credential scope, say if the client signs for another
-        Region than the project's (the ARNs lsim answers with name the project's Region)."""
-        if authorization is None or self.say is None:
+    def _note_region(self, signed_for: str) -> None:
+        """Once per Region, say if the client signs for another Region than the project's (the ARNs lsim
+        answers with name the project's Region)."""
+        if self.say is None or signed_for in self._regions:
             return
-        credentials: Credentials | None = parse_authorization(authorization)
-        if credentials is None or credentials.region in self._authorizations:
-            return
-        self._authorizations.add(credentials.region)
+        self._regions.add(signed_for)
         region = self.simulator.project.settings.region
-        if credentials.region and credentials.region != region:
+        if signed_for and signed_for != region:
             self.say(
-                f"note: a client signs for Region {credentials.region}; this project's functions live in "
+                f"note: a client signs for Region {signed_for}; this project's functions live in "
                 f"{region} (lsim.toml [settings] region), and the ARNs lsim answers with say {region}"
             )
 
 
-def make_app(simulator: Simulator, *, say: Say | None = None, log_invocations: bool = False) -> web.Application:
+def make_app(
+    simulator: Simulator,
+    *,
+    say: Say | None = None,
+    log_invocations: bool = False,
+    guard: Guard | None = None,
+    verifier: sigv4.Verifier | None = None,
+) -> web.Application:
     """The aiohttp application of the Lambda API. Bodies are read by the handlers themselves, bounded
-    by Lambda's limits, so aiohttp's own request size cap is lifted."""
+    by Lambda's limits, so aiohttp's own request size cap is lifted. `app[API]` is the handler."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-    api = LambdaApi(simulator, say=say, log_invocations=log_invocations)
+    api = LambdaApi(simulator, say=say, log_invocations=log_invocations, guard=guard, verifier=verifier)
+    app[API] = api
     app.router.add_route("*", "/{tail:.*}", api.handle)
     return app
+
+
+API = web.AppKey("lsim.api", LambdaApi)

@@ -1,19 +1,30 @@
 """`lsim serve`: the Lambda API on a local port, for boto3, the AWS CLI and any SDK; `--watch` reloads
-code as it changes."""
+code as it changes.
+
+SIGINT/SIGTERM stop it gracefully: the port closes, requests on open connections get a 503, the
+synchronous calls in flight finish (bounded by their functions' timeouts) and are answered, then the
+execution environments are removed. A second signal stops at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import configparser
 import signal
 import sys
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..config import ProjectConfig
 from ..errors import LsimError
 from .common import describe, exit_code, fail, project_of
+
+if TYPE_CHECKING:
+    from ..simulator import Simulator
 
 
 def _say(line: str) -> None:
@@ -35,6 +46,56 @@ def _function_output(function_name: str, text: str) -> None:
         sys.stderr.flush()
 
 
+@dataclass
+class Options:
+    """What `lsim serve` was asked for, besides the project."""
+
+    host: str = "127.0.0.1"
+    port: int = 9001
+    watch: bool = False
+    backend: str = "auto"
+    quiet: bool = False
+    allow_hosts: list[str] = field(default_factory=list)
+    credentials: dict[str, str] | None = None
+    max_connections: int | None = None
+
+
+def read_credentials(
+    verify: bool, access_key_id: str | None, secret_access_key: str | None, credentials_file: Path | None
+) -> dict[str, str] | None:
+    """The access key id -> secret pairs --verify-sigv4 checks signatures against: the pair given as
+    options (or LSIM_ACCESS_KEY_ID / LSIM_SECRET_ACCESS_KEY) and every section of an AWS-style
+    credentials file. None when signatures are not verified."""
+    if not verify:
+        if access_key_id or credentials_file:
+            raise fail("--access-key-id and --credentials-file take effect with --verify-sigv4: add it")
+        return None
+    pairs: dict[str, str] = {}
+    if access_key_id or secret_access_key:
+        if not (access_key_id and secret_access_key):
+            raise fail("--verify-sigv4: give both --access-key-id and --secret-access-key (or LSIM_ACCESS_KEY_ID "
+                       "and LSIM_SECRET_ACCESS_KEY)")  # fmt: skip
+        pairs[access_key_id] = secret_access_key
+    if credentials_file is not None:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(credentials_file.read_text())
+        except (OSError, UnicodeDecodeError, configparser.Error) as error:
+            raise fail(f"--credentials-file {credentials_file}: cannot read it: {error}") from None
+        for name in parser.sections():
+            section = parser[name]
+            key, secret = section.get("aws_access_key_id"), section.get("aws_secret_access_key")
+            if not (key and secret):
+                raise fail(f"--credentials-file {credentials_file}: [{name}] needs aws_access_key_id and "
+                           "aws_secret_access_key")  # fmt: skip
+            pairs[key.strip()] = secret.strip()
+    if not pairs:
+        raise fail("--verify-sigv4 needs credentials to verify against: --access-key-id with LSIM_SECRET_ACCESS_KEY "
+                   "set, or --credentials-file FILE ([NAME] sections with aws_access_key_id and "
+                   "aws_secret_access_key, as ~/.aws/credentials)")  # fmt: skip
+    return pairs
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="address to listen on (loopback by default)")] = "127.0.0.1",
@@ -44,32 +105,84 @@ def serve(
     ] = False,
     backend: Annotated[str, typer.Option("--backend", help="docker, process or auto")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no line per invocation, no function output")] = False,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option("--allow-host", help="a Host name to serve besides loopback and --host (repeatable)"),
+    ] = None,
+    verify_sigv4: Annotated[
+        bool, typer.Option("--verify-sigv4", help="check SigV4 signatures against the credentials given")
+    ] = False,
+    access_key_id: Annotated[
+        str | None, typer.Option("--access-key-id", envvar="LSIM_ACCESS_KEY_ID", help="with --verify-sigv4")
+    ] = None,
+    secret_access_key: Annotated[
+        str | None,
+        typer.Option(
+            "--secret-access-key",
+            envvar="LSIM_SECRET_ACCESS_KEY",
+            help="with --verify-sigv4; prefer the environment variable, which `ps` does not show",
+            show_envvar=True,
+        ),
+    ] = None,
+    credentials_file: Annotated[
+        Path | None,
+        typer.Option("--credentials-file", help="with --verify-sigv4: [NAME] sections as in ~/.aws/credentials"),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option("--max-connections", min=1, help="open connections at most; the longest-idle make room"),
+    ] = None,
 ) -> None:
     """Serve the Lambda API (Invoke, GetFunction, ListFunctions, ...) for boto3 and the AWS CLI."""
     try:
         project = project_of(ctx)
     except LsimError as error:
         raise fail(describe(error), exit_code(error)) from None
+    options = Options(
+        host, port, watch, backend, quiet, list(allow_host or ()),
+        read_credentials(verify_sigv4, access_key_id, secret_access_key, credentials_file), max_connections,
+    )  # fmt: skip
     try:
-        asyncio.run(_serve(project, host, port, watch, backend, quiet))
+        asyncio.run(_serve(project, options))
     except LsimError as error:
         raise fail(describe(error), exit_code(error)) from None
 
 
-async def _serve(project: ProjectConfig, host: str, port: int, watch: bool, backend: str, quiet: bool) -> None:
+def _drain_bound(simulator: Simulator, project: ProjectConfig) -> float:
+    """How long the calls in flight may take: the longest function timeout, a cold start and a margin."""
+    timeouts = [function.timeout for function in project.functions.values()]
+    for name in project.functions:  # a timeout raised through UpdateFunctionConfiguration counts
+        try:
+            timeouts.append(simulator.function(name).timeout)
+        except LsimError:  # the project's figure stands
+            continue
+    return max(timeouts, default=3) + project.limits.init_timeout_s + 10.0
+
+
+async def _serve(project: ProjectConfig, options: Options) -> None:
     from ..api import ApiServer
+    from ..api.server import raise_file_limit
     from ..simulator import Simulator
     from ..watch import CodeWatcher
 
+    raise_file_limit()
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
+    stop, now = asyncio.Event(), asyncio.Event()
+
+    def signalled() -> None:
+        (now if stop.is_set() else stop).set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, signalled)
     simulator = Simulator(
-        project, backend=backend, progress=_say, warn=_say, log_sink=None if quiet else _function_output
+        project, backend=options.backend, progress=_say, warn=_say, log_sink=None if options.quiet else _function_output
     )
     await simulator.start()
-    server = ApiServer(simulator, host, port, say=_say, log_invocations=not quiet)
+    host = options.host
+    server = ApiServer(
+        simulator, host, options.port, say=_say, log_invocations=not options.quiet, allow_hosts=options.allow_hosts,
+        credentials=options.credentials, max_connections=options.max_connections,
+    )  # fmt: skip
     watcher: CodeWatcher | None = None
     try:
         url = await server.start()
@@ -77,17 +190,35 @@ async def _serve(project: ProjectConfig, host: str, port: int, watch: bool, back
         region = project.settings.region
         _say(f"lsim serve: the Lambda API on {url} (project {project.root}, Region {region})")
         _say(f"functions: {functions}")
-        _say("accepting any AWS credentials: SigV4 signatures are parsed, not checked")
+        if options.credentials is None:
+            _say("accepting any AWS credentials: requests must be SigV4-signed, signatures are not checked "
+                 "(--verify-sigv4 checks them)")  # fmt: skip
+        else:
+            _say(f"verifying SigV4 signatures: {len(options.credentials)} access key(s) accepted")
+        hosts = ", ".join(["loopback", *([] if host in ("127.0.0.1", "localhost", "::1") else [host]),
+                           *options.allow_hosts])  # fmt: skip
+        _say(f"serving Host names: {hosts}; browsers' cross-origin requests are refused")
         _say(f'boto3.client("lambda", endpoint_url="{url}", region_name="{region}")  |  '
              f"aws lambda invoke --endpoint-url {url} --function-name NAME out.json")  # fmt: skip
         if host not in ("127.0.0.1", "localhost", "::1"):
             _say(f"note: listening on {host}, not only loopback: anyone who reaches it can run your functions")
-        if watch:
+        if options.watch:
             watcher = CodeWatcher(simulator, loop, _say)
             await asyncio.to_thread(watcher.start)
             _say(f"watching {watcher.describe} for changes")
         _say("press Ctrl+C to stop")
         await stop.wait()
+        bound = _drain_bound(simulator, project)
+        if server.api.in_flight:
+            _say(f"stopping: finishing {server.api.in_flight} call(s) in flight (at most {bound:.0f} s; Ctrl+C "
+                 "again stops at once), taking no new ones")  # fmt: skip
+        drained = asyncio.ensure_future(server.drain(bound))
+        forced = asyncio.ensure_future(now.wait())
+        await asyncio.wait({drained, forced}, return_when=asyncio.FIRST_COMPLETED)
+        forced.cancel()
+        if not drained.done() or not drained.result():
+            drained.cancel()
+            _say("stopping now: calls still in flight are cut")
         _say("stopping: closing the API and removing execution environments")
     finally:
         if watcher is not None:
@@ -95,3 +226,5 @@ async def _serve(project: ProjectConfig, host: str, port: int, watch: bool, back
             await watcher.wait_idle()
         await server.close()
         await simulator.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
