@@ -8,10 +8,8 @@ import base64
 import binascii
 import inspect
 import json
-import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -234,26 +232,3 @@ def facade_arguments(operation: str, method: Callable[..., Any], members: Member
             )
         arguments[name] = value
     return arguments
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a SigV4 Authorization header says about its caller; the signature itself is not checked."""
-
-    access_key_id: str
-    region: str
-    service: str
-
-
-_CREDENTIAL = re.compile(r"Credential=(?P<key>[^/,\s]*)/(?P<date>\d{8})/(?P<region>[^/]*)/(?P<service>[^/]*)/")
-
-
-def parse_authorization(header: str | None) -> Credentials | None:
-    """`AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, SignedHeaders=..., Signature=...`
-    -> its credential scope; None for a missing or differently shaped header (which lsim also accepts)."""
-    if not header:
-        return None
-    found = _CREDENTIAL.search(header)
-    if found is None:
-        return None
-    return Credentials(found["key"], found["region"], found["service"])
