@@ -25,7 +25,9 @@ from .invocation import Invocation
 
 PREFIX = "/2018-06-01"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
-# AWS answers 413 on a response of more than 6 MB plus a little framing: 6291556 bytes.
+# AWS answers 413 on a response (or error) of more than 6 MB plus a little framing: 6291556 bytes, the
+# figure in its message "Exceeded maximum allowed payload size (6291556 bytes)."
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (6 MB each way, synchronous)
 RESPONSE_LIMIT_SLACK = 100
 
 
@@ -226,42 +228,41 @@ class RuntimeApiServer:
         return web.Response(body=invocation.payload, headers=headers, content_type="application/json")
 
     async def _read_limited(self, request: web.Request, limit: int) -> bytes | None:
-        """The body, or None when it exceeds `limit` (AWS answers 413 then)."""
+        """The whole body, or None when it exceeds `limit` (AWS answers 413 then). Reads until the end
+        of the body, not what has arrived so far: a runtime may write a large response in many pieces,
+        with or without a Content-Length (chunked)."""
         if request.content_length is not None and request.content_length > limit:
             return None
-        body = await request.content.read(limit + 1)
-        return None if len(body) > limit else body
+        body = bytearray()
+        while chunk := await request.content.readany():
+            body += chunk
+            if len(body) > limit:
+                return None
+        return bytes(body)
 
     async def _response(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        limit = channel.response_limit
-        body = await self._read_limited(request, limit + RESPONSE_LIMIT_SLACK)
+        body = await self._read_limited(request, channel.response_limit + RESPONSE_LIMIT_SLACK)
         request_id = request.match_info["request_id"]
         if body is None:
-            message = (
-                f"Response payload size exceeded maximum allowed payload size ({limit + RESPONSE_LIMIT_SLACK} bytes)."
-            )
-            channel.resolve(
-                request_id,
-                RuntimeOutcome(
-                    "error",
-                    json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode(),
-                    "Function.ResponseSizeTooLarge",
-                    time.monotonic(),
-                ),
-            )
-            return _json_error(413, "RequestEntityTooLarge", message)
+            return _too_large(channel, request_id)
         return channel.resolve(request_id, RuntimeOutcome("response", body, None, time.monotonic()))
 
     async def _error(self, request: web.Request) -> web.Response:
+        """An error payload counts against the same limit as a response."""
         channel = self._channel(request)
-        body = await request.read()
+        body = await self._read_limited(request, channel.response_limit + RESPONSE_LIMIT_SLACK)
+        request_id = request.match_info["request_id"]
+        if body is None:
+            return _too_large(channel, request_id)
         outcome = RuntimeOutcome("error", body, _error_type(request, body), time.monotonic())
-        return channel.resolve(request.match_info["request_id"], outcome)
+        return channel.resolve(request_id, outcome)
 
     async def _init_error(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        body = await request.read()
+        body = await self._read_limited(request, channel.response_limit + RESPONSE_LIMIT_SLACK)
+        if body is None:
+            return _too_large(channel, None)
         return channel.fail_init(RuntimeOutcome("error", body, _error_type(request, body), time.monotonic()))
 
     # -- the Extensions API (extensions_api.py holds its state) -----------------------------------------
@@ -290,6 +291,22 @@ class RuntimeApiServer:
             return extension
         extensions.error(extension, request, "exit")
         return _accepted()
+
+
+def _too_large(channel: RuntimeChannel, request_id: str | None) -> web.Response:
+    """A body over the limit: the invocation (or the init phase, when `request_id` is None) fails with
+    Function.ResponseSizeTooLarge, and the runtime is answered 413 as AWS answers it."""
+    limit = channel.response_limit + RESPONSE_LIMIT_SLACK
+    message = f"Response payload size exceeded maximum allowed payload size ({limit} bytes)."
+    error = json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode()
+    outcome = RuntimeOutcome("error", error, "Function.ResponseSizeTooLarge", time.monotonic())
+    if request_id is None:
+        refused = channel.fail_init(outcome)
+        if refused.status != 202:  # init was already over: the runtime hears that instead
+            return refused
+    else:
+        channel.resolve(request_id, outcome)
+    return _json_error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes).")
 
 
 def _error_type(request: web.Request, body: bytes) -> str:
