@@ -25,6 +25,9 @@ from .invocation import Invocation
 
 PREFIX = "/2018-06-01"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+# AWS's runtime clients send an error's X-Ray cause (Lambda-Runtime-Function-XRay-Error-Cause) as a header
+# of up to 1 MiB (awslambdaric drops a larger one): aiohttp's 8 KB default refused a long error message.
+XRAY_CAUSE_MAX_BYTES = 1024 * 1024 + 1024
 # AWS answers 413 on a response (or error) of more than 6 MB plus a little framing: 6291556 bytes, the
 # figure in its message "Exceeded maximum allowed payload size (6291556 bytes)."
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (6 MB each way, synchronous)
@@ -171,7 +174,14 @@ class RuntimeApiServer:
         app.router.add_get(f"{EXTENSIONS}/event/next", self._extension_next)
         app.router.add_post(f"{EXTENSIONS}/init/error", self._extension_init_error)
         app.router.add_post(f"{EXTENSIONS}/exit/error", self._extension_exit_error)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            max_line_size=XRAY_CAUSE_MAX_BYTES,
+            max_field_size=XRAY_CAUSE_MAX_BYTES,
+        )
         await self._runner.setup()
 
     async def open(self, host: str, channel: RuntimeChannel) -> str:
