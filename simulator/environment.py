@@ -252,23 +252,37 @@ class ExecutionEnvironment:
             await asyncio.to_thread(scratch.remove)
 
     # -- invoke ---------------------------------------------------------------------------------------
+    @property
+    def sandbox_exited(self) -> bool:
+        """Its runtime exited while the environment had a sandbox (e.g. it died while idle)."""
+        return self._sandbox is not None and self._sandbox.exited
+
     async def invoke(self, invocation: Invocation, *, want_logs: bool = True) -> InvocationResult:
-        """Run one invocation, with the init phase first when this environment is new (a cold start)."""
+        """Run one invocation, with the init phase first when this environment is new (a cold start).
+        If the runtime exits before it takes the invocation (it died while idle, racing the hand-out),
+        the invocation never ran: it runs once more in a fresh sandbox, as Lambda would, instead of
+        being charged a Runtime.ExitError."""
         self.state = State.BUSY
         self.invocations += 1
         began = time.monotonic()
-        logs: list[str] = []
-        init_ms: float | None = None
-        budget = invocation.timeout_s
-        cold = self._sandbox is None
-        if cold:
-            failure, init_ms, spent = await self._cold_init(invocation, logs, want_logs)
-            if failure is not None:  # init failed twice: the invocation fails with it
-                return await self._finish(invocation, logs, began, failure, init_ms, cold, want_logs)
-            budget -= spent
-        if not logs or not logs[-1].startswith("START"):
-            logs.append(start_line(invocation.request_id, self.version))
-        outcome = await self._run(invocation, budget)
+        for retry in (False, True):
+            logs: list[str] = []
+            init_ms: float | None = None
+            budget = invocation.timeout_s
+            cold = self._sandbox is None
+            if cold:
+                failure, init_ms, spent = await self._cold_init(invocation, logs, want_logs)
+                if failure is not None:  # init failed twice: the invocation fails with it
+                    return await self._finish(invocation, logs, began, failure, init_ms, cold, want_logs)
+                budget -= spent
+            if not logs or not logs[-1].startswith("START"):
+                logs.append(start_line(invocation.request_id, self.version))
+            outcome = await self._run(invocation, budget, may_retry=not retry)
+            if outcome is not _NOT_TAKEN:
+                break
+            self._take_output()  # the dead sandbox's last words went to the log sink already
+            self.reset_soon("failure")
+        assert not isinstance(outcome, _NotTaken)
         return await self._finish(invocation, logs, began, outcome, init_ms, cold, want_logs)
 
     async def _cold_init(
@@ -295,8 +309,11 @@ class ExecutionEnvironment:
         logs.append(init_report_line(second.duration_ms, "invoke", _init_status(second), _init_error_type(second)))
         return _init_failure(invocation, second), None, 0.0
 
-    async def _run(self, invocation: Invocation, budget_s: float) -> RuntimeOutcome | _Failure:
-        """Hand the invocation to the runtime; wait for its outcome, its exit or the deadline."""
+    async def _run(
+        self, invocation: Invocation, budget_s: float, may_retry: bool = False
+    ) -> RuntimeOutcome | _Failure | _NotTaken:
+        """Hand the invocation to the runtime; wait for its outcome, its exit or the deadline.
+        _NOT_TAKEN (with `may_retry`) when the runtime exited without ever taking it."""
         assert self._channel is not None and self._sandbox is not None
         response: asyncio.Future[Any] = self._channel.submit(invocation)
         exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
@@ -308,6 +325,8 @@ class ExecutionEnvironment:
             return response.result()
         response.cancel()
         if exited in done:
+            if may_retry and self._channel.handed_out_id != invocation.request_id:
+                return _NOT_TAKEN
             return _exit_failure(invocation, exited.result())
         seconds = f"{invocation.timeout_s:.2f}"
         return _Failure(
@@ -371,6 +390,13 @@ class ExecutionEnvironment:
             report=report,
             cold_start=cold,
         )
+
+
+class _NotTaken:
+    """The runtime exited before it took the invocation: nothing ran."""
+
+
+_NOT_TAKEN = _NotTaken()
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -81,6 +82,7 @@ class RuntimeChannel:
         self._in_flight: dict[str, asyncio.Future[RuntimeOutcome]] = {}
         self._finished: set[str] = set()
         self.handed_out_at: float = 0.0
+        self.handed_out_id: str | None = None  # the last invocation the runtime took
         self.ready_at: float = 0.0
         self.closed = False
 
@@ -97,8 +99,10 @@ class RuntimeChannel:
         return future
 
     # -- the runtime's side ------------------------------------------------------------------------
-    async def next(self) -> tuple[Invocation, int]:
-        """Wait for the next invocation; returns it with its deadline in epoch milliseconds."""
+    async def next(self, alive: Callable[[], bool] | None = None) -> tuple[Invocation, int]:
+        """Wait for the next invocation; returns it with its deadline in epoch milliseconds. `alive`
+        says whether the runtime that asked is still connected: a runtime that died while waiting
+        never takes the invocation, which stays queued (its environment is then found dead)."""
         if not self.ready.is_set():
             self.ready_at = time.monotonic()
             self.ready.set()
@@ -109,10 +113,15 @@ class RuntimeChannel:
                 self._queue.put_nowait(_CLOSED)  # for any other waiter too
                 raise _container_error()
             invocation, future = item
-            if not future.done():  # a cancelled invocation is never handed out
-                break
+            if future.done():  # a cancelled invocation is never handed out
+                continue
+            if alive is not None and not alive():
+                self._queue.put_nowait(item)
+                raise _container_error()
+            break
         self.polling.clear()
         self.handed_out_at = time.monotonic()
+        self.handed_out_id = invocation.request_id
         self._in_flight[invocation.request_id] = future
         deadline_ms = int((time.time() + invocation.timeout_s) * 1000)
         self.extensions.invoke(invocation, deadline_ms)
@@ -224,7 +233,7 @@ class RuntimeApiServer:
 
     async def _next(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        invocation, deadline_ms = await channel.next()
+        invocation, deadline_ms = await channel.next(lambda: _connected(request))
         headers = {
             "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
             "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
@@ -301,6 +310,11 @@ class RuntimeApiServer:
             return extension
         extensions.error(extension, request, "exit")
         return _accepted()
+
+
+def _connected(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
 
 
 def _too_large(channel: RuntimeChannel, request_id: str | None) -> web.Response:

@@ -145,7 +145,7 @@ def fail(event, context):
 
 # A custom runtime that writes its response in small pieces with pauses, with a Content-Length or
 # chunked, as a slow runtime does: what arrives in the first read is a small part of it.
-BOOTSTRAP = r'''#!/usr/bin/python3
+BOOTSTRAP = r"""#!/usr/bin/python3
 import hashlib, http.client, json, os, socket, time
 
 API = os.environ["AWS_LAMBDA_RUNTIME_API"]
@@ -173,7 +173,7 @@ while True:
         sock.sendall(b"0\r\n\r\n")
     sock.makefile("rb").readline()
     sock.close()
-'''
+"""
 
 PROJECT = """
 [functions.bytes]
