@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
 import os
@@ -40,6 +41,13 @@ LogSink = Callable[[str, str], None]  # (function name, text as it arrives)
 # runtime's last lines travel through Docker's pipe separately from its HTTP response), at most the cap.
 OUTPUT_SETTLE_S = 0.015
 OUTPUT_SETTLE_CAP_S = 0.25
+# What an environment keeps of its output for the invocation's log (result.logs); all of it goes to the
+# log sink as it arrives, as CloudWatch Logs receives it. Lambda returns only the last 4 KB to the caller
+# (X-Amz-Log-Result, https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html): an invocation keeps
+# its last 1 MB, and what a function prints between invocations (lsim does not freeze an idle
+# environment as Lambda does) its last 64 KB, shown in the next invocation's log.
+INVOCATION_OUTPUT_CAP = 1024 * 1024
+IDLE_OUTPUT_CAP = 64 * 1024
 
 
 def lambda_environment(function: FunctionConfig, version: str, project: ProjectConfig) -> dict[str, str]:
@@ -120,7 +128,9 @@ class ExecutionEnvironment:
         self._sandbox: Sandbox | None = None
         self._channel: RuntimeChannel | None = None
         self._address: str | None = None
-        self._output = bytearray()
+        self._output: collections.deque[bytes] = collections.deque()
+        self._output_bytes = 0  # in self._output
+        self._output_dropped = 0  # bytes dropped from the front since the last _take_output
         self._last_output = 0.0
         self._disposals: set[asyncio.Future[None]] = set()
         self._generation = 0  # bumped per sandbox: late output of a stopped one is dropped
@@ -137,15 +147,33 @@ class ExecutionEnvironment:
         return on_output
 
     def _on_output(self, chunk: bytes) -> None:
-        self._output += chunk
+        """Keep the last INVOCATION_OUTPUT_CAP bytes (IDLE_OUTPUT_CAP while idle) for the log; whole
+        chunks are dropped from the front, so this stays O(1) however much a function prints."""
+        self._output.append(chunk)
+        self._output_bytes += len(chunk)
+        cap = IDLE_OUTPUT_CAP if self.state is State.IDLE else INVOCATION_OUTPUT_CAP
+        while self._output_bytes - len(self._output[0]) >= cap:
+            self._output_bytes -= len(dropped := self._output.popleft())
+            self._output_dropped += len(dropped)
         self._last_output = time.monotonic()
         if self.log_sink is not None:
             self.log_sink(self.function.name, chunk.decode("utf-8", "replace"))
 
     def _take_output(self) -> str:
-        text = self._output.decode("utf-8", "replace")
+        data = b"".join(self._output)
+        dropped = self._output_dropped
+        if len(data) > INVOCATION_OUTPUT_CAP:
+            dropped += len(data) - INVOCATION_OUTPUT_CAP
+            data = data[-INVOCATION_OUTPUT_CAP:]
         self._output.clear()
-        return text
+        self._output_bytes = self._output_dropped = 0
+        if not dropped:
+            return data.decode("utf-8", "replace")
+        newline = data.find(b"\n") + 1  # start at a whole line
+        dropped, data = dropped + newline, data[newline:]
+        return f"[lsim: {dropped} bytes of output left out of this log; it keeps the last ones]\n" + data.decode(
+            "utf-8", "replace"
+        )
 
     async def _settle_output(self, since: float) -> None:
         """Give output written before the outcome time to come through the pipe: wait until the runtime
