@@ -69,6 +69,11 @@ def lambda_environment(function: FunctionConfig, version: str, project: ProjectC
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
         "TZ": ":UTC",
         "LANG": "en_US.UTF-8",
+        # Set by Lambda but not reserved: a function may override them. The X-Ray daemon's address is
+        # Lambda's link-local one (nothing answers it in lsim); LOG_ERROR keeps the X-Ray SDK from
+        # raising when there is no segment ("to avoid throwing runtime errors from the X-Ray SDK").
+        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
     }
     if function.image is None:
         env["_HANDLER"] = function.handler or ""
