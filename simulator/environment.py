@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
 import os
@@ -40,6 +41,13 @@ LogSink = Callable[[str, str], None]  # (function name, text as it arrives)
 # runtime's last lines travel through Docker's pipe separately from its HTTP response), at most the cap.
 OUTPUT_SETTLE_S = 0.015
 OUTPUT_SETTLE_CAP_S = 0.25
+# What an environment keeps of its output for the invocation's log (result.logs); all of it goes to the
+# log sink as it arrives, as CloudWatch Logs receives it. Lambda returns only the last 4 KB to the caller
+# (X-Amz-Log-Result, https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html): an invocation keeps
+# its last 1 MB, and what a function prints between invocations (lsim does not freeze an idle
+# environment as Lambda does) its last 64 KB, shown in the next invocation's log.
+INVOCATION_OUTPUT_CAP = 1024 * 1024
+IDLE_OUTPUT_CAP = 64 * 1024
 
 
 def lambda_environment(function: FunctionConfig, version: str, project: ProjectConfig) -> dict[str, str]:
@@ -61,6 +69,11 @@ def lambda_environment(function: FunctionConfig, version: str, project: ProjectC
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
         "TZ": ":UTC",
         "LANG": "en_US.UTF-8",
+        # Set by Lambda but not reserved: a function may override them. The X-Ray daemon's address is
+        # Lambda's link-local one (nothing answers it in lsim); LOG_ERROR keeps the X-Ray SDK from
+        # raising when there is no segment ("to avoid throwing runtime errors from the X-Ray SDK").
+        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
     }
     if function.image is None:
         env["_HANDLER"] = function.handler or ""
@@ -120,7 +133,9 @@ class ExecutionEnvironment:
         self._sandbox: Sandbox | None = None
         self._channel: RuntimeChannel | None = None
         self._address: str | None = None
-        self._output = bytearray()
+        self._output: collections.deque[bytes] = collections.deque()
+        self._output_bytes = 0  # in self._output
+        self._output_dropped = 0  # bytes dropped from the front since the last _take_output
         self._last_output = 0.0
         self._disposals: set[asyncio.Future[None]] = set()
         self._generation = 0  # bumped per sandbox: late output of a stopped one is dropped
@@ -137,15 +152,33 @@ class ExecutionEnvironment:
         return on_output
 
     def _on_output(self, chunk: bytes) -> None:
-        self._output += chunk
+        """Keep the last INVOCATION_OUTPUT_CAP bytes (IDLE_OUTPUT_CAP while idle) for the log; whole
+        chunks are dropped from the front, so this stays O(1) however much a function prints."""
+        self._output.append(chunk)
+        self._output_bytes += len(chunk)
+        cap = IDLE_OUTPUT_CAP if self.state is State.IDLE else INVOCATION_OUTPUT_CAP
+        while self._output_bytes - len(self._output[0]) >= cap:
+            self._output_bytes -= len(dropped := self._output.popleft())
+            self._output_dropped += len(dropped)
         self._last_output = time.monotonic()
         if self.log_sink is not None:
             self.log_sink(self.function.name, chunk.decode("utf-8", "replace"))
 
     def _take_output(self) -> str:
-        text = self._output.decode("utf-8", "replace")
+        data = b"".join(self._output)
+        dropped = self._output_dropped
+        if len(data) > INVOCATION_OUTPUT_CAP:
+            dropped += len(data) - INVOCATION_OUTPUT_CAP
+            data = data[-INVOCATION_OUTPUT_CAP:]
         self._output.clear()
-        return text
+        self._output_bytes = self._output_dropped = 0
+        if not dropped:
+            return data.decode("utf-8", "replace")
+        newline = data.find(b"\n") + 1  # start at a whole line
+        dropped, data = dropped + newline, data[newline:]
+        return f"[lsim: {dropped} bytes of output left out of this log; it keeps the last ones]\n" + data.decode(
+            "utf-8", "replace"
+        )
 
     async def _settle_output(self, since: float) -> None:
         """Give output written before the outcome time to come through the pipe: wait until the runtime
@@ -252,23 +285,37 @@ class ExecutionEnvironment:
             await asyncio.to_thread(scratch.remove)
 
     # -- invoke ---------------------------------------------------------------------------------------
+    @property
+    def sandbox_exited(self) -> bool:
+        """Its runtime exited while the environment had a sandbox (e.g. it died while idle)."""
+        return self._sandbox is not None and self._sandbox.exited
+
     async def invoke(self, invocation: Invocation, *, want_logs: bool = True) -> InvocationResult:
-        """Run one invocation, with the init phase first when this environment is new (a cold start)."""
+        """Run one invocation, with the init phase first when this environment is new (a cold start).
+        If the runtime exits before it takes the invocation (it died while idle, racing the hand-out),
+        the invocation never ran: it runs once more in a fresh sandbox, as Lambda would, instead of
+        being charged a Runtime.ExitError."""
         self.state = State.BUSY
         self.invocations += 1
         began = time.monotonic()
-        logs: list[str] = []
-        init_ms: float | None = None
-        budget = invocation.timeout_s
-        cold = self._sandbox is None
-        if cold:
-            failure, init_ms, spent = await self._cold_init(invocation, logs, want_logs)
-            if failure is not None:  # init failed twice: the invocation fails with it
-                return await self._finish(invocation, logs, began, failure, init_ms, cold, want_logs)
-            budget -= spent
-        if not logs or not logs[-1].startswith("START"):
-            logs.append(start_line(invocation.request_id, self.version))
-        outcome = await self._run(invocation, budget)
+        for retry in (False, True):
+            logs: list[str] = []
+            init_ms: float | None = None
+            budget = invocation.timeout_s
+            cold = self._sandbox is None
+            if cold:
+                failure, init_ms, spent = await self._cold_init(invocation, logs, want_logs)
+                if failure is not None:  # init failed twice: the invocation fails with it
+                    return await self._finish(invocation, logs, began, failure, init_ms, cold, want_logs)
+                budget -= spent
+            if not logs or not logs[-1].startswith("START"):
+                logs.append(start_line(invocation.request_id, self.version))
+            outcome = await self._run(invocation, budget, may_retry=not retry)
+            if outcome is not _NOT_TAKEN:
+                break
+            self._take_output()  # the dead sandbox's last words went to the log sink already
+            self.reset_soon("failure")
+        assert not isinstance(outcome, _NotTaken)
         return await self._finish(invocation, logs, began, outcome, init_ms, cold, want_logs)
 
     async def _cold_init(
@@ -295,8 +342,11 @@ class ExecutionEnvironment:
         logs.append(init_report_line(second.duration_ms, "invoke", _init_status(second), _init_error_type(second)))
         return _init_failure(invocation, second), None, 0.0
 
-    async def _run(self, invocation: Invocation, budget_s: float) -> RuntimeOutcome | _Failure:
-        """Hand the invocation to the runtime; wait for its outcome, its exit or the deadline."""
+    async def _run(
+        self, invocation: Invocation, budget_s: float, may_retry: bool = False
+    ) -> RuntimeOutcome | _Failure | _NotTaken:
+        """Hand the invocation to the runtime; wait for its outcome, its exit or the deadline.
+        _NOT_TAKEN (with `may_retry`) when the runtime exited without ever taking it."""
         assert self._channel is not None and self._sandbox is not None
         response: asyncio.Future[Any] = self._channel.submit(invocation)
         exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
@@ -308,6 +358,8 @@ class ExecutionEnvironment:
             return response.result()
         response.cancel()
         if exited in done:
+            if may_retry and self._channel.handed_out_id != invocation.request_id:
+                return _NOT_TAKEN
             return _exit_failure(invocation, exited.result())
         seconds = f"{invocation.timeout_s:.2f}"
         return _Failure(
@@ -371,6 +423,13 @@ class ExecutionEnvironment:
             report=report,
             cold_start=cold,
         )
+
+
+class _NotTaken:
+    """The runtime exited before it took the invocation: nothing ran."""
+
+
+_NOT_TAKEN = _NotTaken()
 
 
 @dataclass

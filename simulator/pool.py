@@ -22,11 +22,18 @@ class EnvironmentPool:
         self.created = 0
 
     def acquire(self) -> ExecutionEnvironment:
-        """A warm idle environment, else a new one (which will cold-start on its first invocation)."""
+        """A warm idle environment, else a new one (which will cold-start on its first invocation).
+        An idle environment whose runtime exited meanwhile (a crash, a kill) is dropped, not handed
+        out: Lambda starts a fresh one instead of failing an invocation that never ran."""
         while self._idle:
             environment = self._idle.pop()
-            if environment.state is not State.DEAD:
-                return environment
+            if environment.state is State.DEAD:
+                continue
+            if environment.sandbox_exited:
+                self._all.discard(environment)
+                self._stop_soon(environment)
+                continue
+            return environment
         environment = self._make()
         self._all.add(environment)
         self.created += 1
@@ -37,11 +44,14 @@ class EnvironmentPool:
             self._all.discard(environment)
         elif self._retired:  # its code or configuration changed while it ran: it serves no one else
             self._all.discard(environment)
-            task = asyncio.ensure_future(environment.stop())
-            self._stopping.add(task)
-            task.add_done_callback(self._stopping.discard)
+            self._stop_soon(environment)
         else:
             self._idle.append(environment)
+
+    def _stop_soon(self, environment: ExecutionEnvironment) -> None:
+        task = asyncio.ensure_future(environment.stop())
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
 
     async def retire(self) -> None:
         """Stop idle environments now and busy ones when their invocation ends (hot reload, a new

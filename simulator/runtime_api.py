@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -25,7 +26,12 @@ from .invocation import Invocation
 
 PREFIX = "/2018-06-01"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
-# AWS answers 413 on a response of more than 6 MB plus a little framing: 6291556 bytes.
+# AWS's runtime clients send an error's X-Ray cause (Lambda-Runtime-Function-XRay-Error-Cause) as a header
+# of up to 1 MiB (awslambdaric drops a larger one): aiohttp's 8 KB default refused a long error message.
+XRAY_CAUSE_MAX_BYTES = 1024 * 1024 + 1024
+# AWS answers 413 on a response (or error) of more than 6 MB plus a little framing: 6291556 bytes, the
+# figure in its message "Exceeded maximum allowed payload size (6291556 bytes)."
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (6 MB each way, synchronous)
 RESPONSE_LIMIT_SLACK = 100
 
 
@@ -76,6 +82,7 @@ class RuntimeChannel:
         self._in_flight: dict[str, asyncio.Future[RuntimeOutcome]] = {}
         self._finished: set[str] = set()
         self.handed_out_at: float = 0.0
+        self.handed_out_id: str | None = None  # the last invocation the runtime took
         self.ready_at: float = 0.0
         self.closed = False
 
@@ -92,8 +99,10 @@ class RuntimeChannel:
         return future
 
     # -- the runtime's side ------------------------------------------------------------------------
-    async def next(self) -> tuple[Invocation, int]:
-        """Wait for the next invocation; returns it with its deadline in epoch milliseconds."""
+    async def next(self, alive: Callable[[], bool] | None = None) -> tuple[Invocation, int]:
+        """Wait for the next invocation; returns it with its deadline in epoch milliseconds. `alive`
+        says whether the runtime that asked is still connected: a runtime that died while waiting
+        never takes the invocation, which stays queued (its environment is then found dead)."""
         if not self.ready.is_set():
             self.ready_at = time.monotonic()
             self.ready.set()
@@ -104,10 +113,15 @@ class RuntimeChannel:
                 self._queue.put_nowait(_CLOSED)  # for any other waiter too
                 raise _container_error()
             invocation, future = item
-            if not future.done():  # a cancelled invocation is never handed out
-                break
+            if future.done():  # a cancelled invocation is never handed out
+                continue
+            if alive is not None and not alive():
+                self._queue.put_nowait(item)
+                raise _container_error()
+            break
         self.polling.clear()
         self.handed_out_at = time.monotonic()
+        self.handed_out_id = invocation.request_id
         self._in_flight[invocation.request_id] = future
         deadline_ms = int((time.time() + invocation.timeout_s) * 1000)
         self.extensions.invoke(invocation, deadline_ms)
@@ -169,7 +183,14 @@ class RuntimeApiServer:
         app.router.add_get(f"{EXTENSIONS}/event/next", self._extension_next)
         app.router.add_post(f"{EXTENSIONS}/init/error", self._extension_init_error)
         app.router.add_post(f"{EXTENSIONS}/exit/error", self._extension_exit_error)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            max_line_size=XRAY_CAUSE_MAX_BYTES,
+            max_field_size=XRAY_CAUSE_MAX_BYTES,
+        )
         await self._runner.setup()
 
     async def open(self, host: str, channel: RuntimeChannel) -> str:
@@ -212,7 +233,7 @@ class RuntimeApiServer:
 
     async def _next(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        invocation, deadline_ms = await channel.next()
+        invocation, deadline_ms = await channel.next(lambda: _connected(request))
         headers = {
             "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
             "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
@@ -226,42 +247,41 @@ class RuntimeApiServer:
         return web.Response(body=invocation.payload, headers=headers, content_type="application/json")
 
     async def _read_limited(self, request: web.Request, limit: int) -> bytes | None:
-        """The body, or None when it exceeds `limit` (AWS answers 413 then)."""
+        """The whole body, or None when it exceeds `limit` (AWS answers 413 then). Reads until the end
+        of the body, not what has arrived so far: a runtime may write a large response in many pieces,
+        with or without a Content-Length (chunked)."""
         if request.content_length is not None and request.content_length > limit:
             return None
-        body = await request.content.read(limit + 1)
-        return None if len(body) > limit else body
+        body = bytearray()
+        while chunk := await request.content.readany():
+            body += chunk
+            if len(body) > limit:
+                return None
+        return bytes(body)
 
     async def _response(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        limit = channel.response_limit
-        body = await self._read_limited(request, limit + RESPONSE_LIMIT_SLACK)
+        body = await self._read_limited(request, channel.response_limit + RESPONSE_LIMIT_SLACK)
         request_id = request.match_info["request_id"]
         if body is None:
-            message = (
-                f"Response payload size exceeded maximum allowed payload size ({limit + RESPONSE_LIMIT_SLACK} bytes)."
-            )
-            channel.resolve(
-                request_id,
-                RuntimeOutcome(
-                    "error",
-                    json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode(),
-                    "Function.ResponseSizeTooLarge",
-                    time.monotonic(),
-                ),
-            )
-            return _json_error(413, "RequestEntityTooLarge", message)
+            return _too_large(channel, request_id)
         return channel.resolve(request_id, RuntimeOutcome("response", body, None, time.monotonic()))
 
     async def _error(self, request: web.Request) -> web.Response:
+        """An error payload counts against the same limit as a response."""
         channel = self._channel(request)
-        body = await request.read()
+        body = await self._read_limited(request, channel.response_limit + RESPONSE_LIMIT_SLACK)
+        request_id = request.match_info["request_id"]
+        if body is None:
+            return _too_large(channel, request_id)
         outcome = RuntimeOutcome("error", body, _error_type(request, body), time.monotonic())
-        return channel.resolve(request.match_info["request_id"], outcome)
+        return channel.resolve(request_id, outcome)
 
     async def _init_error(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        body = await request.read()
+        body = await self._read_limited(request, channel.response_limit + RESPONSE_LIMIT_SLACK)
+        if body is None:
+            return _too_large(channel, None)
         return channel.fail_init(RuntimeOutcome("error", body, _error_type(request, body), time.monotonic()))
 
     # -- the Extensions API (extensions_api.py holds its state) -----------------------------------------
@@ -290,6 +310,27 @@ class RuntimeApiServer:
             return extension
         extensions.error(extension, request, "exit")
         return _accepted()
+
+
+def _connected(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
+
+
+def _too_large(channel: RuntimeChannel, request_id: str | None) -> web.Response:
+    """A body over the limit: the invocation (or the init phase, when `request_id` is None) fails with
+    Function.ResponseSizeTooLarge, and the runtime is answered 413 as AWS answers it."""
+    limit = channel.response_limit + RESPONSE_LIMIT_SLACK
+    message = f"Response payload size exceeded maximum allowed payload size ({limit} bytes)."
+    error = json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode()
+    outcome = RuntimeOutcome("error", error, "Function.ResponseSizeTooLarge", time.monotonic())
+    if request_id is None:
+        refused = channel.fail_init(outcome)
+        if refused.status != 202:  # init was already over: the runtime hears that instead
+            return refused
+    else:
+        channel.resolve(request_id, outcome)
+    return _json_error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes).")
 
 
 def _error_type(request: web.Request, body: bytes) -> str:

@@ -34,12 +34,18 @@ def _say(line: str) -> None:
 
 
 _partial: dict[str, str] = {}  # per function, the start of a line whose end has not arrived yet
+# A line longer than this is written out in pieces: a function printing without newlines must not grow
+# lsim's memory. CloudWatch Logs splits at its event size, 256 KB
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html).
+PARTIAL_LINE_MAX = 256 * 1024
 
 
 def _function_output(function_name: str, text: str) -> None:
     """What a function prints, as it arrives, each whole line marked with the function's name."""
     *lines, rest = (_partial.pop(function_name, "") + text).split("\n")
-    if rest:
+    if len(rest) > PARTIAL_LINE_MAX:
+        lines.append(rest)
+    elif rest:
         _partial[function_name] = rest
     if lines:
         sys.stderr.write("".join(f"  {function_name} | {line}\n" for line in lines))

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .scratch import ScratchDisk
 
 OutputSink = Callable[[bytes], None]
@@ -69,6 +71,13 @@ class Sandbox(ABC):
 
     #: time.monotonic() when the runtime process began: the start of Lambda's init phase
     started_at: float = 0.0
+    #: resolved with the runtime's exit status by start()'s machinery (see wait())
+    _exit: asyncio.Future[ExitStatus] | None = None
+
+    @property
+    def exited(self) -> bool:
+        """The runtime process is known to have exited. No system call: this is on the warm path."""
+        return self._exit is not None and self._exit.done()
 
     @abstractmethod
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:

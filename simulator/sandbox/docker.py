@@ -224,6 +224,13 @@ class DockerSandbox(Sandbox):
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             pids_limit=1024,  # Lambda: 1,024 processes and threads
+            # Lambda's runtime is not PID 1: an init runs it, so the runtime dies of its own `kill -9`
+            # (PID 1 ignores signals it has no handler for) and exits are reported as signals.
+            init=True,
+            # No /dev/shm, as on Lambda: POSIX semaphores fail, so multiprocessing.Queue and Pool raise
+            # OSError while Process and Pipe work.
+            # https://aws.amazon.com/blogs/compute/parallel-processing-in-python-with-aws-lambda/
+            ipc_mode="none",
             ulimits=[{"Name": "nofile", "Soft": 1024, "Hard": 1024}],  # Lambda: 1,024 file descriptors
         )
         environment = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api}
