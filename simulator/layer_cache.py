@@ -4,6 +4,9 @@ distinct ordered list of layers merged once into a folder that is mounted read-o
 The merge follows Lambda: layers are extracted into /opt in the listed order, so a later layer's file
 wins over an earlier one's. Merged folders are made of hard links to the extracted files, so a merge
 copies no data, and changing a function's code never touches them (nothing is rebuilt, no image).
+
+Both are built in this process's staging folder (.lsim/run/<owner>/staging, lifetime.py) and renamed into
+place, so what a killed lsim was building is found and removed by the next lsim on the project.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import hashlib
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from .archive import extract_zip
 from .layers import LayerVersion
+from .lifetime import staging_folder
 from .store import Store
 
 
@@ -31,7 +36,15 @@ class LayerCache:
         function version's code (mounted at /var/task)."""
         target = self.extracted / sha256
         if not target.is_dir():
-            extract_zip(self.store.blob_path(sha256), target)
+            staged = staging_folder(self.store.folder) / f"extract-{sha256[:12]}-{uuid.uuid4().hex[:8]}"
+            extract_zip(self.store.blob_path(sha256), staged)
+            self.extracted.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(staged, target)
+            except OSError:
+                shutil.rmtree(staged, ignore_errors=True)
+                if not target.is_dir():  # not a lost race with another process: a real failure
+                    raise
         return target
 
     def extract(self, layer: LayerVersion) -> Path:
@@ -49,7 +62,7 @@ class LayerCache:
         if target.is_dir():
             return target
         self.merged.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=self.merged, prefix=f".{key[:12]}-"))
+        staging = Path(tempfile.mkdtemp(dir=staging_folder(self.store.folder), prefix=f"opt-{key[:12]}-"))
         try:
             for folder in folders:
                 _overlay(folder, staging)
