@@ -62,7 +62,7 @@ class Leftovers:
 
 
 def _leftover(kind: str, item: Any, name: str) -> Leftover:
-    tags: dict[str, str] = item.labels or {}
+    tags: dict[str, str] = (item.labels if kind == "container" else item.attrs.get("Labels")) or {}
     owner = tags.get(labels.OWNER, "")
     return Leftover(
         kind, item.id, name, tags.get(labels.PROJECT, ""), owner, bool(owner) and owner_alive(owner),

@@ -40,10 +40,16 @@ class ScratchDisk:
             raise PermissionError("mounting a file system needs root")
         name = uuid.uuid4().hex[:16]
         folder = owner_folder(project)
-        folder.mkdir(parents=True, exist_ok=True)
         image, path = folder / f"{name}.img", folder / name
-        with image.open("wb") as sparse:
-            sparse.truncate(size_mb * 1024 * 1024)
+        for attempt in (1, 2):  # the folder goes with the last disk in it: it may go while we make it
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                with image.open("wb") as sparse:
+                    sparse.truncate(size_mb * 1024 * 1024)
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
         try:
             _run("mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal",
                  "-E", "lazy_itable_init=1,lazy_journal_init=1", str(image))  # fmt: skip
@@ -64,6 +70,11 @@ class ScratchDisk:
         with contextlib.suppress(OSError):
             self.path.rmdir()
         self.image.unlink(missing_ok=True)
+        for folder in (self.path.parent, self.path.parent.parent):  # the owner's, the project's, once empty
+            if folder == ROOT:
+                break
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def owner_folder(project: str, owner: str | None = None) -> Path:
