@@ -277,7 +277,7 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         try:
             pool = await self._pool(function, version)
         except BaseException:
-            self.concurrency.release(lease, reusable=False)
+            self._release(lease, reusable=False)
             raise
         provisioned = self._provisioned_environment(lease)
         environment = provisioned or pool.acquire()
