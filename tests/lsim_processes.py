@@ -60,6 +60,8 @@ class Serve:
                 return answer.status, json.loads(answer.read() or b"{}")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
+        except (urllib.error.URLError, ConnectionError):  # the process was killed: no answer
+            return 0, {}
 
     def kill(self) -> None:
         """SIGKILL: lsim gets no chance to clean up."""
@@ -75,11 +77,12 @@ class Serve:
                 self.kill()
 
 
-def serve(project: Path) -> Serve:
-    """Start `lsim serve` on a project and wait (bounded) until it answers."""
+def serve(project: Path, quiet: bool = True) -> Serve:
+    """Start `lsim serve` on a project and wait (bounded) until it answers; with `quiet` False, what the
+    functions print shows in `lines` (as `  name | text`)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "simulator.cli", "--project", str(project), "serve", "--port", "0", "--backend",
-         "docker", "--quiet"],
+         "docker", *(["--quiet"] if quiet else [])],
         env=lsim_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
