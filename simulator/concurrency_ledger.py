@@ -71,13 +71,25 @@ class ConcurrencyLedger:
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError:  # only live processes' counts: a damaged file is started afresh
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
             db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")  # counts of live processes: no need to survive a power cut
+            db.execute("PRAGMA synchronous = OFF")  # counts of live processes: nothing to keep past a crash
             for statement in _SCHEMA:
                 db.execute(statement)
-            self._db = db
-        return self._db
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

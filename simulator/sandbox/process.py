@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec
+from .scratch import owner_folder
 
 WATCHDOG_INTERVAL_S = 0.01
 
@@ -29,6 +30,10 @@ class ProcessBackend(SandboxBackend):
 
     def __init__(self) -> None:
         self._sandboxes: set[ProcessSandbox] = set()
+        self.project = ""
+
+    def adopt_project(self, project: str) -> None:
+        self.project = project  # environments' /tmp folders go where the next lsim finds them (scratch.py)
 
     async def prepare(self, spec: SandboxSpec, progress: Callable[[str], None] | None = None) -> None:
         if spec.image is not None:
@@ -56,7 +61,9 @@ class ProcessSandbox(Sandbox):
         self.backend = backend
         self.spec = spec
         self.process: asyncio.subprocess.Process | None = None
-        self._tmp = Path(tempfile.mkdtemp(prefix=f"lsim-{spec.function_name}-"))
+        folder = owner_folder(backend.project)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"lsim-{spec.function_name}-", dir=folder))
         self._peak_kb = 0
         self._oom = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -169,6 +176,9 @@ class ProcessSandbox(Sandbox):
         if self._exit is not None and not self._exit.done():
             self._exit.set_result(ExitStatus(signal=signal.SIGKILL))
         shutil.rmtree(self._tmp, ignore_errors=True)
+        for folder in (self._tmp.parent, self._tmp.parent.parent):  # the owner's and the project's, once empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 async def _forward(process: asyncio.subprocess.Process, on_output: OutputSink) -> None:

@@ -111,6 +111,8 @@ def remove_scratch(folder: Path) -> int:
         removed += 1
     for mount in folder.iterdir() if folder.is_dir() else ():  # a mount point whose image went first
         ScratchDisk(mount, mount.with_suffix(".img")).remove()
+        if mount.is_dir() and not os.path.ismount(mount):  # the process backend's /tmp folders: plain folders
+            shutil.rmtree(mount, ignore_errors=True)
     with contextlib.suppress(OSError):
         folder.rmdir()
     with contextlib.suppress(OSError):
