@@ -61,9 +61,7 @@ class ProcessSandbox(Sandbox):
         self.backend = backend
         self.spec = spec
         self.process: asyncio.subprocess.Process | None = None
-        folder = owner_folder(backend.project)
-        folder.mkdir(parents=True, exist_ok=True)
-        self._tmp = Path(tempfile.mkdtemp(prefix=f"lsim-{spec.function_name}-", dir=folder))
+        self._tmp = _temporary_folder(owner_folder(backend.project), f"lsim-{spec.function_name}-")
         self._peak_kb = 0
         self._oom = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -195,3 +193,15 @@ def _read_kb(path: Path, key: str) -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def _temporary_folder(parent: Path, prefix: str) -> Path:
+    """A new folder in `parent`, which goes with the last folder in it (stop()): it may go while we make one."""
+    for attempt in (1, 2):
+        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
