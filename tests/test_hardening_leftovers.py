@@ -76,6 +76,8 @@ def projects(tmp_path: Path) -> Iterator[Projects]:
     yield made
     for started in made.started:
         started.stop()
+    for project in made.functions:
+        lsim("--project", str(project), "clean")  # what a killed one left (this project's only)
     client = docker.from_env()
     for function in made.functions.values():  # whatever a failed test left: only this test's own
         for container_id in containers(function):

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from .lsim_processes import Serve, serve
+from .lsim_processes import Serve, lsim, serve
 
 pytestmark = pytest.mark.docker
 
 RESERVED = 4
+FUNCTION = f"held{uuid.uuid4().hex[:8]}"  # this module's own: nothing else on the engine has it
 WAIT_ROUNDS = 600  # bounded waits: at most this many polls of 0.05 s
 HANDLER = """
 import os, time
@@ -50,7 +51,7 @@ class Round:
             thread.start()
 
     def _one(self, invocation: str) -> None:
-        self.answers[invocation] = self.targets[invocation].invoke("held", {"id": invocation, "gate": self.gate})
+        self.answers[invocation] = self.targets[invocation].invoke(FUNCTION, {"id": invocation, "gate": self.gate})
 
     def started(self) -> set[str]:
         return {i for i in self.ids for line in self.targets[i].lines if f"started {i}" in line}
@@ -80,7 +81,7 @@ def project(tmp_path: Path) -> Path:
     code.mkdir()
     (code / "held.py").write_text(HANDLER)
     (tmp_path / "lsim.toml").write_text(
-        f'[functions.held]\nhandler = "held.handler"\nruntime = "python3.11"\ncode = "{code}"\n'
+        f'[functions.{FUNCTION}]\nhandler = "held.handler"\nruntime = "python3.11"\ncode = "{code}"\n'
         f"timeout = 120\nreserved_concurrency = {RESERVED}\n"
     )
     return tmp_path
@@ -93,6 +94,8 @@ def two(project: Path) -> Iterator[tuple[Serve, Serve]]:
     yield first, second
     second.stop()
     first.stop()
+    cleaned = lsim("--project", str(project), "clean")  # what a killed one left
+    assert cleaned.returncode == 0, cleaned.stderr
 
 
 def test_reserved_concurrency_holds_across_two_lsim_processes(project: Path, two: tuple[Serve, Serve]) -> None:
