@@ -24,5 +24,5 @@ lint:
 	$(PYTHON) -m ruff format --check simulator
 	$(PYTHON) -m mypy simulator
 
-clean:  ## remove containers lsim left behind after a crash
-	$(PYTHON) -m simulator.cli clean
+clean:  ## remove every lsim container, VPC network and /tmp disk on this Docker engine (lsim clean --all)
+	$(PYTHON) -m simulator.cli clean --all

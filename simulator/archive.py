@@ -306,13 +306,14 @@ def _write(archive: zipfile.ZipFile, entries: list[_Entry], staging: Path) -> No
             os.close(fd)
 
 
-def extract_zip(source: Path, target: Path, *, what: str = "zip file") -> None:
-    """Extract into `target` (which must not exist yet) atomically: into a temporary sibling first, then
-    renamed, so a reader sees all of it or none. The whole archive is checked before a byte is written,
+def extract_zip(source: Path, target: Path, *, what: str = "zip file", staging: Path | None = None) -> None:
+    """Extract into `target` (which must not exist yet) atomically: into a temporary folder first (in
+    `staging`, on the same file system, else beside the target), then renamed, so a reader sees all of it
+    or none. The whole archive is checked before a byte is written,
     and nothing is written through a link. Files keep their unix mode but are always readable by the
     function's user, as Lambda extracts layers readable to sbx_user1051."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    staging = Path(tempfile.mkdtemp(dir=staging or target.parent, prefix=f".{target.name}-"))
     try:
         with zipfile.ZipFile(source) as archive:
             entries = _plan(archive, what)  # never trust twice-read input: inspect_zip ran at publish

@@ -21,7 +21,9 @@ What it reproduces (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurre
 Throttle reasons are AWS's ThrottleReason values. AWS names no reason for the scaling rate; lsim reports
 it as ConcurrentInvocationLimitExceeded (no execution environment could be had), which is a guess.
 
-Not thread-safe by design: one event loop (or one simulation) drives a controller.
+Not thread-safe by design: one event loop (or one simulation) drives a controller. Other lsim processes on
+the same project are counted through `peers` (concurrency_ledger.py sets it around an admission, only while
+another process is registered); the model in virtual time never sets it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ DEFAULT_BURST = 500
 
 # How a lease holds its slot.
 UNRESERVED, RESERVED, PROVISIONED = 0, 1, 2
+
+
+class PeerUsage(Protocol):
+    """What other lsim processes on the project hold now (concurrency_ledger.py), during one admission."""
+
+    def function_in_use(self, function: str) -> int: ...
+
+    def unreserved_in_use(self) -> int: ...
 
 
 class MetricsSink(Protocol):
@@ -239,6 +249,8 @@ class ConcurrencyController:
         self.limits = limits
         self.clock = clock
         self.metrics = metrics
+        #: set around one admission while other processes share the project (concurrency_ledger.py)
+        self.peers: PeerUsage | None = None
         self._functions: dict[str, _Function] = {}
         self._in_use = 0
         self._unreserved_in_use = 0
@@ -367,6 +379,13 @@ class ConcurrencyController:
             provisioned = state.provisioned.get(version)
             if provisioned is not None:
                 if provisioned.in_use < provisioned.allocated:
+                    peers = self.peers  # provisioned environments are per process; the reservation is not
+                    if (
+                        peers is not None
+                        and state.reserved is not None
+                        and state.in_use + peers.function_in_use(function) >= state.reserved
+                    ):
+                        return self._throttled(state, _RESERVED_THROTTLE)
                     if synchronous and state.rate.refill(now) < 1.0:
                         return self._throttled(state, self._rate_throttle(state))
                     if synchronous:
@@ -381,12 +400,15 @@ class ConcurrencyController:
                         self.metrics.put(function, "ProvisionedConcurrencyUtilization", utilization)
                     return Lease(state, version, PROVISIONED, False, False, provisioned)
                 spillover = True
+        peers = self.peers
         if state.reserved is not None:
-            if state.in_use >= state.reserved:
+            in_use = state.in_use if peers is None else state.in_use + peers.function_in_use(function)
+            if in_use >= state.reserved:
                 return self._throttled(state, _RESERVED_THROTTLE)
             kind = RESERVED
         else:
-            if self._unreserved_in_use >= self._unreserved_capacity:
+            in_use = self._unreserved_in_use if peers is None else self._unreserved_in_use + peers.unreserved_in_use()
+            if in_use >= self._unreserved_capacity:
                 return self._throttled(state, _ACCOUNT_THROTTLE)
             kind = UNRESERVED
         rate = state.rate
@@ -529,6 +551,15 @@ class ConcurrencyController:
 
     def function_names(self) -> list[str]:
         return sorted(self._functions)
+
+    def in_use_of(self, function: str) -> int:
+        """ConcurrentExecutions of one function now (cheap: for the shared ledger)."""
+        state = self._functions.get(function)
+        return state.in_use if state is not None else 0
+
+    @property
+    def unreserved_in_use(self) -> int:
+        return self._unreserved_in_use
 
 
 # -- virtual time ------------------------------------------------------------------------------------------

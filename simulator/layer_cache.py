@@ -4,6 +4,9 @@ distinct ordered list of layers merged once into a folder that is mounted read-o
 The merge follows Lambda: layers are extracted into /opt in the listed order, so a later layer's file
 wins over an earlier one's. Merged folders are made of hard links to the extracted files, so a merge
 copies no data, and changing a function's code never touches them (nothing is rebuilt, no image).
+
+Both are built in this process's staging folder (.lsim/run/<owner>/staging, lifetime.py) and renamed into
+place, so what a killed lsim was building is found and removed by the next lsim on the project.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from .archive import extract_zip
 from .errors import InvalidParameterValueException, ServiceException
 from .layers import LayerVersion
+from .lifetime import staging_folder
 from .store import Store
 
 
@@ -55,7 +59,7 @@ class LayerCache:
             else:
                 with contextlib.suppress(FileNotFoundError):
                     aside.unlink()
-        extract_zip(blob, target, what=what or "zip file")
+        extract_zip(blob, target, what=what or "zip file", staging=staging_folder(self.store.folder))
         return target
 
     def extract(self, layer: LayerVersion) -> Path:
@@ -73,7 +77,7 @@ class LayerCache:
         if target.is_dir():
             return target
         self.merged.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=self.merged, prefix=f".{key[:12]}-"))
+        staging = Path(tempfile.mkdtemp(dir=staging_folder(self.store.folder), prefix=f"opt-{key[:12]}-"))
         try:
             for folder in folders:
                 _overlay(folder, staging)

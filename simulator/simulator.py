@@ -39,6 +39,7 @@ from .facade.vpc import VpcOperations
 from .invocation import INVOCATION_TYPES, Invocation, InvocationResult, new_request_id
 from .layer_cache import LayerCache
 from .layers import LayerRegistry
+from .lifetime import project_id, release_run_folder
 from .pool import EnvironmentPool
 from .runtime_api import RuntimeApiServer
 from .sandbox import SandboxBackend, SandboxSpec, select_backend
@@ -110,6 +111,8 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         if self.backend is None:
             name = self._backend_choice if isinstance(self._backend_choice, str) else "auto"
             self.backend = await asyncio.to_thread(select_backend, name, self.warn)
+        self.backend.adopt_project(project_id(self.project.root))
+        await asyncio.to_thread(self._remove_leftovers)  # before VPCs: a dead process's networks hold CIDRs
         await self.runtime_api.start()
         self._reaper = asyncio.create_task(self._reap_forever())
         await self._auto_publish()  # before concurrency: provisioned concurrency may name the alias
@@ -130,6 +133,26 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         if self.backend is not None:
             await self.backend.close()
         await self.runtime_api.close()
+        with contextlib.suppress(OSError):
+            release_run_folder(self.store.folder)
+
+    def _remove_leftovers(self) -> None:
+        """Remove what killed lsim processes left of this project (never a live process's objects)."""
+        from .sandbox import leftovers
+
+        client = getattr(self.backend, "client", None) if getattr(self.backend, "name", "") == "docker" else None
+        try:
+            found = leftovers.find(client, {project_id(self.project.root)}, state_folder=self.store.folder)
+            gone = leftovers.remove(client, found) if found else found
+        except Exception as error:  # never a reason not to start
+            self.warn(f"lsim: could not remove what an earlier lsim left of this project: {error}")
+            return
+        if gone:
+            self.warn(
+                f"lsim: removed what an lsim process that is gone left of this project: {len(gone.containers)} "
+                f"container(s), {len(gone.networks)} network(s), {len(gone.disks)} /tmp disk folder(s), "
+                f"{len(gone.staging)} staging folder(s)"
+            )
 
     # -- lookups ------------------------------------------------------------------------------------
     def function(self, name: str) -> FunctionConfig:
@@ -280,7 +303,7 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         try:
             pool = await self._pool(function, version)
         except BaseException:
-            self.concurrency.release(lease, reusable=False)
+            self._release(lease, reusable=False)
             raise
         provisioned = self._provisioned_environment(lease)
         environment = provisioned or pool.acquire()

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .errors import LsimError
+from .lifetime import staging_folder
 
 STATE_FOLDER = ".lsim"
 BUSY_TIMEOUT_MS = 30_000
@@ -147,7 +148,7 @@ class Store:
         """Store bytes by their SHA-256 (once: the same content is kept one time); returns (hash, size)."""
         digest = hashlib.sha256()
         self.blobs.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
+        handle, temporary = tempfile.mkstemp(dir=staging_folder(self.folder), prefix="blob-")  # lifetime.py
         size = 0
         try:
             with os.fdopen(handle, "wb") as out:

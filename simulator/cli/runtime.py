@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import LsimError
-from .common import fail
+from ..store import STATE_FOLDER
+from .common import describe, fail, project_of
 
 app = typer.Typer(help="Runtime images: lsim builds them itself, offline.", no_args_is_help=True)
 
@@ -30,13 +31,56 @@ def build(
         typer.echo(f"{runtime}: {tag}")
 
 
-def clean() -> None:
-    """Remove every container lsim left behind (after a crash, say)."""
-    import docker
+def clean(
+    ctx: typer.Context,
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="every lsim container, VPC network and /tmp disk on this machine's Docker engine, of any project, "
+            "live or not (other lsim processes lose theirs)",
+        ),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would be removed; remove nothing")] = False,
+    only_project: Annotated[
+        list[str] | None,
+        typer.Option("--only-project", hidden=True, help="with --all: only these project ids (for tests)"),
+    ] = None,
+) -> None:
+    """Remove what lsim processes that are gone (killed, crashed) left of this project: containers, VPC
+    networks, /tmp disks, staging folders. Live lsim processes and other projects are left alone."""
+    from ..lifetime import project_id
+    from ..sandbox import leftovers
 
-    from ..sandbox.docker import remove_containers
-    from ..sandbox.scratch import clean_scratch
+    state_folder = None
+    if everything:
+        projects = set(only_project) if only_project else None
+    else:
+        try:
+            project = project_of(ctx)
+        except LsimError as error:
+            raise fail(f"{describe(error)} (lsim clean works on a project; `lsim clean --all` on everything)") from None
+        projects = {project_id(project.root)}
+        state_folder = project.root / STATE_FOLDER
+    client = _docker_client()
+    found = leftovers.find(client, projects, dead_only=not everything, state_folder=state_folder)
+    done = found if dry_run else leftovers.remove(client, found)
+    for line in done.describe():
+        typer.echo(f"{'would remove' if dry_run else 'removed'} {line}")
+    where = "on this machine" if projects is None else "of this project" if not everything else "of those projects"
+    typer.echo(
+        f"{'would remove' if dry_run else 'removed'} {len(done.containers)} container(s), {len(done.networks)} "
+        f"network(s), {len(done.disks)} /tmp disk folder(s) and {len(done.staging)} staging folder(s) {where}"
+        + ("" if client is not None else " (no Docker engine answered: containers and networks not checked)")
+    )
 
-    removed = remove_containers(docker.from_env())
-    disks = clean_scratch()
-    typer.echo(f"removed {removed} container(s) and {disks} /tmp disk(s)")
+
+def _docker_client() -> Any | None:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception:  # no engine: the folders can still be cleaned
+        return None
+    return client

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import LsimError
+from ..sandbox import labels
 from .common import describe, exit_code, fail, project_of
 
 app = typer.Typer(
@@ -60,18 +61,34 @@ def show(ctx: typer.Context) -> None:
 
 
 @app.command("clean")
-def clean() -> None:
-    """Remove the ENI and resource containers and the networks a crashed lsim left behind."""
-    import docker
+def clean(
+    ctx: typer.Context,
+    everything: Annotated[bool, typer.Option("--all", help="of every project and lsim process, live or not")] = False,
+) -> None:
+    """Remove the ENI and resource containers and the VPC networks that lsim processes that are gone left of
+    this project (`lsim clean` also removes their execution environments and /tmp disks)."""
+    from ..lifetime import project_id
+    from ..sandbox import leftovers
 
-    from ..sandbox.network import clean as clean_vpcs
-
+    projects = None if everything else {project_id(_project(ctx).root)}
     try:
+        import docker
+
         client = docker.from_env()
-        containers, networks = clean_vpcs(client)
+        found = leftovers.find(client, projects, dead_only=not everything)
+        found.containers = [c for c in found.containers if c.role in ("eni", "resource")]
+        found.disks = []
+        gone = leftovers.remove(client, found)
     except docker.errors.DockerException as error:
         raise fail(f"error: no Docker engine is reachable ({error})") from None
-    typer.echo(f"removed {containers} container(s) and {networks} network(s)")
+    typer.echo(f"removed {len(gone.containers)} container(s) and {len(gone.networks)} network(s)")
+
+
+def _project(ctx: typer.Context) -> Any:
+    try:
+        return project_of(ctx)
+    except LsimError as error:
+        raise fail(f"{describe(error)} (or give --all)", exit_code(error)) from None
 
 
 def _running_enis() -> dict[str, int]:
@@ -80,13 +97,13 @@ def _running_enis() -> dict[str, int]:
         import docker
 
         client = docker.from_env(timeout=5)
-        containers: list[Any] = client.containers.list(filters={"label": ["lsim.managed=1", "lsim.role=eni"]})
+        containers: list[Any] = client.containers.list(filters=labels.selector(role="eni"))
         client.close()
     except Exception:  # no engine: the plan alone is still worth showing
         return {}
     counts: dict[str, int] = {}
     for container in containers:
-        eni = container.labels.get("lsim.eni")
+        eni = container.labels.get(labels.ENI)
         if eni:
             counts[eni] = counts.get(eni, 0) + 1
     return counts

@@ -14,11 +14,13 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..clock import Clock, RealClock
-from ..concurrency import ConcurrencyController, Lease
+from ..concurrency import ConcurrencyController, Lease, Throttle
+from ..concurrency_ledger import WATCH_EVERY_S, ConcurrencyLedger
 from ..concurrency_settings import (
     ConcurrencySettings,
     FunctionConcurrency,
@@ -73,6 +75,8 @@ class ConcurrencyOperations:
         self._provisioning: set[asyncio.Task[None]] = set()
         self._provisioned_modified: dict[tuple[str, str], str] = {}  # applied from lsim.toml, at start
         self._reserved_source: dict[str, str] = {}
+        self._ledger: ConcurrencyLedger | None = None  # shared with other lsim processes (once started)
+        self._ledger_watch: asyncio.Task[None] | None = None
         self._apply_reserved_concurrency()
 
     def _apply_reserved_concurrency(self) -> None:
@@ -110,6 +114,14 @@ class ConcurrencyOperations:
 
     async def _start_concurrency(self) -> None:
         simulator: Simulator = self  # type: ignore[assignment]
+        try:
+            ledger = ConcurrencyLedger(self.store.folder, self.warn)
+            await ledger.join(self.concurrency)
+        except sqlite3.Error as error:
+            self.warn(f"lsim: concurrency is not shared with other lsim processes on this project: {error}")
+        else:
+            self._ledger = ledger
+            self._ledger_watch = asyncio.create_task(self._watch_ledger_forever(), name="lsim-ledger")
         self._metrics_writer = asyncio.create_task(self._write_metrics_forever(), name="lsim-metrics")
         await self._start_provisioned()
         if not self._run_event_queue:
@@ -127,7 +139,7 @@ class ConcurrencyOperations:
         await self._dispatcher.start()
 
     async def _stop_concurrency(self) -> None:
-        for task in (*self._provisioning, self._metrics_writer):
+        for task in (*self._provisioning, self._metrics_writer, self._ledger_watch):
             if task is not None:
                 task.cancel()
         await asyncio.gather(*self._provisioning, return_exceptions=True)
@@ -137,6 +149,21 @@ class ConcurrencyOperations:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._metrics_writer
         await self._flush_metrics()
+        if self._ledger_watch is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ledger_watch
+        if self._ledger is not None:
+            self._ledger.leave()
+
+    async def _watch_ledger_forever(self) -> None:
+        """Notice other lsim processes on the project coming, going and dying (concurrency_ledger.py)."""
+        assert self._ledger is not None
+        while True:
+            await asyncio.sleep(WATCH_EVERY_S)
+            try:
+                self._ledger.watch(self.concurrency)
+            except sqlite3.Error as error:
+                self.warn(f"lsim: the shared concurrency ledger failed ({error}); retrying")
 
     async def _write_metrics_forever(self) -> None:
         while True:
@@ -151,7 +178,26 @@ class ConcurrencyOperations:
     # -- the invoke path (Simulator._execute and invoke call these) ---------------------------------------
     def _admit(self, function: FunctionConfig, version: str, synchronous: bool) -> Lease:
         """A concurrency slot for the whole invocation, or TooManyRequestsException with AWS's reason."""
-        return self.concurrency.admit(function.name, version, synchronous)
+        ledger = self._ledger
+        if ledger is None or not ledger.shared:  # the only lsim on the project: memory alone
+            return self.concurrency.admit(function.name, version, synchronous)
+        try:
+            decision = ledger.try_admit(self.concurrency, function.name, version, synchronous)
+        except sqlite3.Error as error:  # never a reason to fail an invocation: admit from memory alone
+            self.warn(f"lsim: the shared concurrency ledger failed ({error}); admitting from this process's counts")
+            return self.concurrency.admit(function.name, version, synchronous)
+        if isinstance(decision, Throttle):
+            raise decision.error()
+        return decision
+
+    def _release(self, lease: Lease, reusable: bool) -> None:
+        self.concurrency.release(lease, reusable=reusable)
+        ledger = self._ledger
+        if ledger is not None and ledger.shared:
+            try:
+                ledger.released(self.concurrency, lease.function_name)
+            except sqlite3.Error as error:  # the watcher publishes every count again within a second
+                self.warn(f"lsim: the shared concurrency ledger failed ({error})")
 
     def _provisioned_environment(self, lease: Lease) -> ExecutionEnvironment | None:
         if not lease.provisioned:
@@ -163,7 +209,7 @@ class ConcurrencyOperations:
         """Return the slot; True when the environment went back to the provisioned ones (else the
         caller gives it back to its pool)."""
         reusable = environment.state is State.IDLE
-        self.concurrency.release(lease, reusable=reusable)
+        self._release(lease, reusable)
         if not provisioned:
             return False
         if environment.state is not State.DEAD:

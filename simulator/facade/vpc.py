@@ -266,7 +266,7 @@ class VpcOperations:
         from ..sandbox.vpc_image import ensure_vpc_image
 
         runtime = self._vpc
-        networks = runtime.networks = VpcNetworks(backend.client, backend.session)
+        networks = runtime.networks = VpcNetworks(backend.client, backend.session, backend.labels())
         try:
             image = await backend.call(ensure_vpc_image, backend.client, progress=self.progress)
             for vpc in self.project.vpcs.values():

@@ -118,6 +118,11 @@ class SandboxBackend(ABC):
     def create(self, spec: SandboxSpec, scratch: Path | None = None) -> Sandbox:
         """A sandbox for `spec`; `scratch` is a folder to mount as its /tmp (else a tmpfs)."""
 
+    def adopt_project(self, project: str) -> None:
+        """Mark what this backend makes as the project's (lifetime.project_id), so that the next lsim on
+        the project can remove it should this process die."""
+        return None
+
     def scratch_disk(self, spec: SandboxSpec) -> ScratchDisk | None:
         """A disk for an environment's /tmp that outlives its sandboxes, or None (a tmpfs then)."""
         return None

@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DockerUnavailableError
+from ..lifetime import current_owner
+from . import labels as lsim_labels
 from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec
 from .scratch import ScratchDisk
 
 NETWORK = "lsim"
-LABEL = "lsim.managed"
-SESSION_LABEL = "lsim.session"
+LABEL = lsim_labels.MANAGED
+SESSION_LABEL = lsim_labels.SESSION
 CPU_PERIOD_US = 100_000
 LAMBDA_USER = "993:990"  # sbx_user1051, the user Lambda runs functions as
 START_HINT = (
@@ -68,6 +70,8 @@ class DockerBackend(SandboxBackend):
         except Exception as exc:
             raise DockerUnavailableError(f"no Docker engine is reachable: {START_HINT} ({exc})") from exc
         self.session = uuid.uuid4().hex[:12]
+        self.owner = current_owner()
+        self.project = ""  # lifetime.project_id, once a simulator adopts this backend for its project
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lsim-docker")
         self._images: dict[str, str] = {}
         self._gateways: dict[str, str] = {}
@@ -96,8 +100,8 @@ class DockerBackend(SandboxBackend):
 
         if name.startswith("container:"):  # a Hyperplane ENI's namespace: its label names the address (network.py)
             labels = self.client.api.inspect_container(name.removeprefix("container:"))["Config"]["Labels"] or {}
-            if "lsim.runtime-api-host" in labels:
-                return str(labels["lsim.runtime-api-host"])
+            if lsim_labels.RUNTIME_API_HOST in labels:
+                return str(labels[lsim_labels.RUNTIME_API_HOST])
             raise DockerUnavailableError(f"{name} is not one of lsim's Hyperplane ENI containers")
         networks = self.client.networks.list(names=[name])
         network = next((n for n in networks if n.name == name), None)
@@ -122,9 +126,16 @@ class DockerBackend(SandboxBackend):
         self._sandboxes.add(sandbox)
         return sandbox
 
+    def adopt_project(self, project: str) -> None:
+        self.project = project
+
+    def labels(self) -> dict[str, str]:
+        """What every object this backend makes carries: project, owner process, session (labels.py)."""
+        return lsim_labels.owned(self.project, self.owner, self.session)
+
     def scratch_disk(self, spec: SandboxSpec) -> ScratchDisk | None:
         try:
-            return ScratchDisk.create(spec.ephemeral_storage_mb)
+            return ScratchDisk.create(spec.ephemeral_storage_mb, self.project)
         except (OSError, subprocess.SubprocessError) as exc:
             if not self._scratch_warned and self.warn is not None:
                 self._scratch_warned = True
@@ -140,16 +151,15 @@ class DockerBackend(SandboxBackend):
     async def close(self) -> None:
         await asyncio.gather(*(s.stop() for s in list(self._sandboxes)), return_exceptions=True)
         # Anything of this session that escaped (e.g. a start that was cancelled half-way).
-        await self.call(remove_containers, self.client, {SESSION_LABEL: self.session})
+        await self.call(remove_containers, self.client, self.session)
         self.executor.shutdown(wait=False)
         self.client.close()
 
 
-def remove_containers(client: Any, labels: dict[str, str] | None = None) -> int:
-    """Force-remove lsim's containers (all of them, or those with `labels`); returns how many."""
-    filters = [f"{LABEL}=1", *(f"{k}={v}" for k, v in (labels or {}).items())]
+def remove_containers(client: Any, session: str | None = None) -> int:
+    """Force-remove lsim's containers (all of them, or one session's); returns how many."""
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": filters}):
+    for container in client.containers.list(all=True, filters=lsim_labels.selector(session=session)):
         try:
             container.remove(force=True)
             removed += 1
@@ -234,7 +244,7 @@ class DockerSandbox(Sandbox):
             ulimits=[{"Name": "nofile", "Soft": 1024, "Hard": 1024}],  # Lambda: 1,024 file descriptors
         )
         environment = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api}
-        labels = {LABEL: "1", SESSION_LABEL: self.backend.session, "lsim.function": spec.function_name}
+        labels = {**self.backend.labels(), lsim_labels.FUNCTION: spec.function_name}
         created = api.create_container(
             self.backend.image_for(spec),
             environment=environment,

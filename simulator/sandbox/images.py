@@ -37,6 +37,7 @@ from typing import IO, TYPE_CHECKING
 
 from ..config import RUNTIMES
 from ..errors import RuntimeUnavailableError
+from . import labels
 
 if TYPE_CHECKING:
     import docker
@@ -54,7 +55,7 @@ _RECIPE_VERSION = "1"
 
 BASE_REPOSITORY = "lsim/base"
 RUNTIME_REPOSITORY = "lsim/runtime"
-MANAGED_LABEL = "lsim.managed"  # the same label marks lsim's containers (sandbox/docker.py)
+MANAGED_LABEL = labels.MANAGED  # the same label marks lsim's containers (sandbox/docker.py)
 DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
 # The Python each offline base suite provides (Debian's python3 package).
@@ -253,7 +254,7 @@ def _build_runtime_image(
         tag=tag,
         # FROM the id, not the name: the image is built from exactly the base that was hashed.
         buildargs={"BASE_IMAGE": base_id, "LAMBDA_OS": recipe.lambda_os},
-        labels={MANAGED_LABEL: "1", "lsim.runtime": runtime, "lsim.runtime-hash": digest},
+        labels={MANAGED_LABEL: "1", labels.RUNTIME: runtime, labels.RUNTIME_HASH: digest},
         rm=True,
         forcerm=True,
         pull=False,

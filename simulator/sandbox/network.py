@@ -16,8 +16,9 @@
   Docker drops it: connections to the internet time out. Tests put their own "internet" container on
   ``lsim-internet``; lsim never sends anything to an address of its own choosing.
 
-Everything carries ``lsim.managed=1`` and the session label; ``close()`` removes it, ``clean()`` removes what
-a crashed lsim left behind. docker-py is synchronous: the facade calls these from worker threads.
+Everything carries ``lsim.managed=1``, the project, owner and session labels (labels.py); ``close()``
+removes it, and what a killed lsim left goes with the next lsim on the project (leftovers.py). docker-py is
+synchronous: the facade calls these from worker threads.
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DockerUnavailableError
+from ..lifetime import current_owner
 from ..vpc import Hyperplane, HyperplaneEni, Permission, PlacedResource, VpcConfig
+from . import labels
 
-MANAGED_LABEL = "lsim.managed"
-SESSION_LABEL = "lsim.session"
-ROLE_LABEL = "lsim.role"  # vpc | internet | eni | resource
-VPC_LABEL = "lsim.vpc"
-ENI_LABEL = "lsim.eni"
-#: the address the Runtime API must listen on for environments that join this container's namespace
-RUNTIME_API_HOST_LABEL = "lsim.runtime-api-host"
+MANAGED_LABEL = labels.MANAGED
+SESSION_LABEL = labels.SESSION
+ROLE_LABEL = labels.ROLE  # vpc | internet | eni | resource
+VPC_LABEL = labels.VPC
+ENI_LABEL = labels.ENI
+RUNTIME_API_HOST_LABEL = labels.RUNTIME_API_HOST
 INTERNET_NETWORK = "lsim-internet"
 
 Progress = Callable[[str], None]
@@ -56,9 +58,10 @@ class _Vpc:
 class VpcNetworks:
     """The Docker side of one simulator session's VPCs. Every method blocks (docker-py)."""
 
-    def __init__(self, client: Any, session: str) -> None:
+    def __init__(self, client: Any, session: str, owned: dict[str, str] | None = None) -> None:
         self.client = client
         self.session = session
+        self._owned = owned or labels.owned("", current_owner(), session)  # project, owner, session
         self._vpcs: dict[str, _Vpc] = {}
         self._containers: list[str] = []  # ENIs and resources lsim runs
         self._connected: list[tuple[str, str]] = []  # (existing container, network) lsim connected
@@ -137,7 +140,7 @@ class VpcNetworks:
             command=command,
             environment=dict(resource.environment),
             name=f"lsim-{placed.vpc}-{resource.name}-{self.session[:8]}",
-            labels={**self._labels("resource"), VPC_LABEL: placed.vpc, "lsim.resource": resource.name},
+            labels={**self._labels("resource"), VPC_LABEL: placed.vpc, labels.RESOURCE: resource.name},
             host_config=api.create_host_config(network_mode=vpc.network, binds=_binds(resource.volumes, root)),
             networking_config=api.create_networking_config({vpc.network: endpoint}),
         )
@@ -159,8 +162,8 @@ class VpcNetworks:
                 **self._labels("eni"),
                 VPC_LABEL: eni.key.vpc,
                 ENI_LABEL: eni.eni_id,
-                "lsim.subnet": eni.key.subnet,
-                "lsim.security-groups": ",".join(eni.key.security_groups),
+                labels.SUBNET: eni.key.subnet,
+                labels.SECURITY_GROUPS: ",".join(eni.key.security_groups),
                 RUNTIME_API_HOST_LABEL: vpc.gateway,
             },
             host_config=api.create_host_config(
@@ -246,7 +249,7 @@ class VpcNetworks:
                 api.remove_network(internet)
 
     def _labels(self, role: str) -> dict[str, str]:
-        return {MANAGED_LABEL: "1", SESSION_LABEL: self.session, ROLE_LABEL: role}
+        return {**self._owned, ROLE_LABEL: role}
 
 
 def ensure_internet_network(client: Any) -> tuple[str, str]:
@@ -276,25 +279,32 @@ def clean(client: Any, session: str | None = None) -> tuple[int, int]:
     """Remove the VPC containers and networks lsim left behind (of every session, or of one): ENIs and
     resources it ran, then its networks, disconnecting whatever else is still attached. The internet network
     goes only with every session. Returns (containers, networks)."""
-    only = [f"{SESSION_LABEL}={session}"] if session else []
     removed_containers = 0
     for role in ("eni", "resource"):
-        filters = {"label": [f"{MANAGED_LABEL}=1", f"{ROLE_LABEL}={role}", *only]}
-        for container in client.containers.list(all=True, filters=filters):
+        for container in client.containers.list(all=True, filters=labels.selector(role=role, session=session)):
             with contextlib.suppress(Exception):
                 container.remove(force=True)
                 removed_containers += 1
     removed_networks = 0
     for role in ("vpc",) if session else ("vpc", "internet"):
-        for network in client.networks.list(filters={"label": [f"{MANAGED_LABEL}=1", f"{ROLE_LABEL}={role}", *only]}):
-            with contextlib.suppress(Exception):
-                network.reload()
-                for container_id in network.attrs.get("Containers") or {}:
-                    with contextlib.suppress(Exception):
-                        network.disconnect(container_id, force=True)
-                network.remove()
+        for network in client.networks.list(filters=labels.selector(role=role, session=session)):
+            if remove_network(network):
                 removed_networks += 1
     return removed_containers, removed_networks
+
+
+def remove_network(network: Any) -> bool:
+    """Disconnect whatever is still attached to one of lsim's networks (a container lsim connected to a
+    VPC, say), then remove it; False when it could not be."""
+    try:
+        network.reload()
+        for container_id in network.attrs.get("Containers") or {}:
+            with contextlib.suppress(Exception):
+                network.disconnect(container_id, force=True)
+        network.remove()
+    except Exception:  # gone already, or still in use
+        return False
+    return True
 
 
 def filter_rules(hyperplane: Hyperplane, eni: HyperplaneEni, runtime_api_host: str) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec
+from .scratch import owner_folder
 
 WATCHDOG_INTERVAL_S = 0.01
 
@@ -29,6 +30,10 @@ class ProcessBackend(SandboxBackend):
 
     def __init__(self) -> None:
         self._sandboxes: set[ProcessSandbox] = set()
+        self.project = ""
+
+    def adopt_project(self, project: str) -> None:
+        self.project = project  # environments' /tmp folders go where the next lsim finds them (scratch.py)
 
     async def prepare(self, spec: SandboxSpec, progress: Callable[[str], None] | None = None) -> None:
         if spec.image is not None:
@@ -56,7 +61,7 @@ class ProcessSandbox(Sandbox):
         self.backend = backend
         self.spec = spec
         self.process: asyncio.subprocess.Process | None = None
-        self._tmp = Path(tempfile.mkdtemp(prefix=f"lsim-{spec.function_name}-"))
+        self._tmp = _temporary_folder(owner_folder(backend.project), f"lsim-{spec.function_name}-")
         self._peak_kb = 0
         self._oom = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -169,6 +174,9 @@ class ProcessSandbox(Sandbox):
         if self._exit is not None and not self._exit.done():
             self._exit.set_result(ExitStatus(signal=signal.SIGKILL))
         shutil.rmtree(self._tmp, ignore_errors=True)
+        for folder in (self._tmp.parent, self._tmp.parent.parent):  # the owner's and the project's, once empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 async def _forward(process: asyncio.subprocess.Process, on_output: OutputSink) -> None:
@@ -185,3 +193,15 @@ def _read_kb(path: Path, key: str) -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def _temporary_folder(parent: Path, prefix: str) -> Path:
+    """A new folder in `parent`, which goes with the last folder in it (stop()): it may go while we make one."""
+    for attempt in (1, 2):
+        parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

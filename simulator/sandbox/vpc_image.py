@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import RuntimeUnavailableError
+from . import labels
 from .images import (
     MANAGED_LABEL,
     _build_lock,
@@ -79,7 +80,7 @@ def _build_from_registry(client: docker.DockerClient, tag: str, say: Progress) -
         for chunk in client.api.build(
             fileobj=io.BytesIO(_REGISTRY_DOCKERFILE.encode()),
             tag=tag,
-            labels={MANAGED_LABEL: "1", "lsim.role": "vpc-image"},
+            labels={MANAGED_LABEL: "1", labels.ROLE: labels.IMAGE_ROLE_VPC},
             rm=True,
             forcerm=True,
             pull=False,
