@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .test_api import SIGNED
+
 REPO = Path(__file__).resolve().parent.parent
 SRC = REPO / "tests" / "project" / "src"
 STARTUP_WAIT_S = 120.0  # a bound, not an expectation: a runtime image may still be building
@@ -54,6 +56,7 @@ class Serve:
             f"{self.url}/2015-03-31/functions/{function}/invocations",
             data=json.dumps(payload or {}).encode(),
             method="POST",
+            headers=SIGNED,  # the shape of an SDK's request: lsim serve refuses unsigned ones
         )
         try:
             with urllib.request.urlopen(request, timeout=120) as answer:
