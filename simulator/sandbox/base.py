@@ -69,6 +69,11 @@ class Sandbox(ABC):
 
     #: time.monotonic() when the runtime process began: the start of Lambda's init phase
     started_at: float = 0.0
+    #: once started: the address the runtime's connections come from (None: the backend cannot tell, and
+    #: anyone may connect), and for an address several sandboxes share, a check of whether a connection
+    #: ((peer host, port), (local host, port)) is this sandbox's own
+    runtime_address: str | None = None
+    owns_connection: Callable[[tuple[str, int], tuple[str, int]], bool] | None = None
 
     @abstractmethod
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
