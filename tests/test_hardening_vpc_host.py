@@ -157,3 +157,46 @@ def test_a_function_without_nat_reaches_the_vpc_but_no_host_service(
     assert database["connected"] and database["said"] == "db:5432"  # what its security group allows
     reached = {target: seen for target, seen in seen_by_target.items() if seen["connected"]}
     assert reached == {}
+
+
+def test_more_environments_than_reserved_ports_get_more_ports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When every Runtime API port reserved for the VPC is taken, lsim reserves more and opens them in the
+    ENIs' filters: three environments at once with one port reserved up front."""
+    import simulator.facade.vpc as facade
+
+    monkeypatch.setattr(facade, "RUNTIME_API_PORTS_PER_VPC", 1)
+    cidr = _free_vpc_cidr()
+    net = ".".join(str(cidr.network_address).split(".")[:2])
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "probe.py").write_text(
+        "import time\n\ndef probe_all(event, context):\n    time.sleep(2)\n    return 'ok'\n"
+    )
+    (tmp_path / "lsim.toml").write_text(
+        _function("busy", "subnet-private", "sg-closed")
+        + textwrap.dedent(
+            f"""
+            [vpcs.main]
+            cidr = "{cidr}"
+
+            [[vpcs.main.subnets]]
+            id = "subnet-private"
+            cidr = "{net}.1.0/24"
+            availability_zone = "us-east-1a"
+
+            [[vpcs.main.security_groups]]
+            id = "sg-closed"
+            egress = []
+            """
+        )
+    )
+    with BlockingSimulator(load_project(tmp_path), backend="docker") as lsim:
+        assert lsim.call(lsim.simulator.wait_function_active("busy", 300)) == ("Active", None, None)
+        results: list[Any] = []
+        callers = [threading.Thread(target=lambda: results.append(lsim.invoke("busy", {}).payload)) for _ in range(3)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(120)
+        assert results == ["ok", "ok", "ok"]
+        gateway = str(cidr.network_address + 1)
+        assert len(lsim.simulator.runtime_api.reserved(gateway)) >= 3
