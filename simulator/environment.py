@@ -209,6 +209,8 @@ class ExecutionEnvironment:
         self._sandbox = self.backend.create(self.spec, self._scratch.path if self._scratch else None)
         self._generation += 1
         await self._sandbox.start(self._address, self._sink())
+        # Its Runtime API answers this sandbox only, as on AWS (runtime_api.py).
+        self._channel.admit(self._sandbox.runtime_address, self._sandbox.owns_connection)
 
     async def init(self, timeout_s: float) -> InitOutcome:
         """Start the sandbox and wait for the runtime's first `next` (init done), an init error, an

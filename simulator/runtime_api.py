@@ -4,6 +4,12 @@ lsim serves it on the host, one listening port per execution environment, so an 
 the port its runtime connected to. On Docker the port is bound to the gateway address of the
 environment's network: that address stays reachable from a container even on an `--internal` network.
 
+On AWS the Runtime API is reachable only from inside its own sandbox. Here every container on the host can
+reach every port, so each connection is checked once, when it is accepted: it must come from the address the
+environment's sandbox has (and, where environments share an address, from a socket the environment owns).
+Anything else is reset before a byte is read. The warm path pays nothing for it: a runtime keeps its
+connection open.
+
 Paths, headers, status codes and error bodies follow AWS's OpenAPI spec of the Runtime API
 (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html), so AWS's own runtime interface
 clients work unchanged. This module is the only place that knows that wire format.
@@ -12,11 +18,12 @@ clients work unchanged. This module is the only place that knows that wire forma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -60,6 +67,29 @@ def _container_error() -> web.HTTPInternalServerError:
 
 
 _CLOSED = object()  # queued to wake a waiting `next` when the environment closes
+#: How long a connection that arrives before lsim knows the sandbox's address waits for it (the address comes
+#: right after the container starts: one inspect).
+ADMISSION_WAIT_S = 30.0
+
+#: Whether a connection ((peer host, port), (local host, port)) belongs to the environment, for environments
+#: that share one address (the execution environments of a Hyperplane ENI).
+ConnectionCheck = Callable[[tuple[str, int], tuple[str, int]], bool]
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Who may connect to an environment's Runtime API: `address` (None: anyone, for a backend that cannot tell
+    sandboxes apart), and `owns` to tell apart environments sharing that address."""
+
+    address: str | None
+    owns: ConnectionCheck | None = None
+
+    def admits(self, peer: Any, local: Any) -> bool:
+        if self.address is None:
+            return True
+        if not peer or peer[0] != self.address:
+            return False
+        return self.owns is None or self.owns(peer, local)
 
 
 def _accepted() -> web.Response:
@@ -85,11 +115,19 @@ class RuntimeChannel:
         self.handed_out_id: str | None = None  # the last invocation the runtime took
         self.ready_at: float = 0.0
         self.closed = False
+        self.admission: Admission | None = None  # None until the sandbox has started
+        self.admitted = asyncio.Event()  # set once `admission` is known, or the environment closes
+
+    def admit(self, address: str | None, owns: ConnectionCheck | None = None) -> None:
+        """Accept connections from the environment's own sandbox only, from now on (see Admission)."""
+        self.admission = Admission(address, owns)
+        self.admitted.set()
 
     def close(self) -> None:
         """The environment is going away: wake a runtime waiting in `next` so its request ends."""
         self.closed = True
         self._queue.put_nowait(_CLOSED)
+        self.admitted.set()
 
     # -- lsim's side -------------------------------------------------------------------------------
     def submit(self, invocation: Invocation) -> asyncio.Future[RuntimeOutcome]:
@@ -164,15 +202,81 @@ class RuntimeChannel:
         return _accepted()
 
 
+class _Doorman(asyncio.Protocol):
+    """The first protocol of every accepted connection: hands it to aiohttp if the environment's own sandbox
+    made it, resets it otherwise. Until the sandbox's address is known it reads nothing (the bytes wait in the
+    kernel) and waits for it."""
+
+    def __init__(self, server: RuntimeApiServer, port: int) -> None:
+        self.server = server
+        self.port = port
+        self.transport: asyncio.Transport | None = None
+        self.lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        channel = self.server._channels.get(self.port)
+        if channel is None or channel.closed:
+            transport.abort()
+        elif channel.admission is not None:
+            self._decide(channel)
+        else:
+            transport.pause_reading()
+            task = asyncio.ensure_future(self._wait(channel))
+            self.server._waiting.add(task)
+            task.add_done_callback(self.server._waiting.discard)
+
+    async def _wait(self, channel: RuntimeChannel) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(channel.admitted.wait(), ADMISSION_WAIT_S)
+        if not self.lost:
+            self._decide(channel)
+
+    def _decide(self, channel: RuntimeChannel) -> None:
+        transport = self.transport
+        assert transport is not None
+        admission = channel.admission
+        peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
+        if admission is None or channel.closed or not admission.admits(peer, local):
+            transport.abort()
+            return
+        assert self.server._runner is not None and self.server._runner.server is not None
+        handler = self.server._runner.server()
+        transport.set_protocol(handler)
+        handler.connection_made(transport)
+        self.server._connections.setdefault(self.port, set()).add(transport)
+        if not transport.is_reading():
+            transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:  # never: reading starts with aiohttp's protocol
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+
+
 class RuntimeApiServer:
     """One aiohttp application serving the Runtime API on many ports, one per execution environment."""
 
     def __init__(self) -> None:
         self._channels: dict[int, RuntimeChannel] = {}
-        self._sites: dict[int, web.TCPSite] = {}
+        self._listeners: dict[int, asyncio.Server] = {}
+        self._hosts: dict[int, str] = {}  # port -> the address it listens on
+        self._connections: dict[int, set[asyncio.Transport]] = {}  # admitted, by port
+        self._waiting: set[asyncio.Future[None]] = set()
+        # Ports reserved for the environments of a host address (a VPC's gateway): those the ENIs' packet
+        # filters let through. `_grow` reserves more and tells the filters when they run out.
+        self._reserved: dict[str, list[int]] = {}
+        self._reserved_ports: set[int] = set()
+        self._grow: dict[str, Callable[[list[int]], Awaitable[None]]] = {}
+        self._grow_locks: dict[str, asyncio.Lock] = {}
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
+        if self._runner is not None:
+            return
         # The body limit is enforced per route (413 for responses over 6 MB), not by aiohttp.
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get(f"{PREFIX}/runtime/invocation/next", self._next)
@@ -193,19 +297,54 @@ class RuntimeApiServer:
         )
         await self._runner.setup()
 
+    async def _listen(self, host: str) -> int:
+        """A new listening port on `host`; every connection to it goes through a _Doorman."""
+        await self.start()
+        port = 0
+
+        def doorman() -> _Doorman:
+            return _Doorman(self, port)
+
+        listener = await asyncio.get_running_loop().create_server(doorman, host, 0, reuse_address=True)
+        port = listener.sockets[0].getsockname()[1]
+        self._listeners[port] = listener
+        self._hosts[port] = host
+        return int(port)
+
+    async def reserve(self, host: str, count: int, grow: Callable[[list[int]], Awaitable[None]]) -> list[int]:
+        """Reserve `count` ports on `host` for its environments (lsim holds them, so no other service on the
+        host answers there); when they are all taken, `count` more are reserved and passed to `grow` first."""
+        ports = [await self._listen(host) for _ in range(count)]
+        self._reserved.setdefault(host, []).extend(ports)
+        self._reserved_ports.update(ports)
+        self._grow[host] = grow
+        self._grow_locks.setdefault(host, asyncio.Lock())
+        return ports
+
+    def reserved(self, host: str) -> list[int]:
+        """Every port reserved on `host`, taken or free."""
+        return sorted(p for p in self._reserved_ports if self._hosts[p] == host)
+
     async def open(self, host: str, channel: RuntimeChannel) -> str:
-        """Listen for one environment on `host` (a free port); returns `host:port` for
-        AWS_LAMBDA_RUNTIME_API."""
-        if self._runner is None:
-            await self.start()
-        assert self._runner is not None
-        site = web.TCPSite(self._runner, host, 0, reuse_address=True)
-        await site.start()
-        server = cast(asyncio.Server, site._server)  # the only way aiohttp exposes the bound port
-        assert server is not None and server.sockets
-        port = server.sockets[0].getsockname()[1]
+        """Listen for one environment on `host` (a free port, or one reserved for `host`); returns `host:port`
+        for AWS_LAMBDA_RUNTIME_API. Only the sandbox that `channel.admit` names may connect."""
+        free = self._reserved.get(host)
+        if free is None:
+            port = await self._listen(host)
+        else:
+            async with self._grow_locks[host]:
+                if not free:  # double the reservation; the packet filters learn the new ports first
+                    ports = [await self._listen(host) for _ in self.reserved(host)]
+                    try:
+                        await self._grow[host](ports)
+                    except BaseException:
+                        for port in ports:
+                            self._listeners.pop(port).close()
+                        raise
+                    free.extend(ports)
+                    self._reserved_ports.update(ports)
+                port = free.pop()
         self._channels[port] = channel
-        self._sites[port] = site
         return f"{host}:{port}"
 
     async def close_endpoint(self, address: str) -> None:
@@ -213,13 +352,28 @@ class RuntimeApiServer:
         channel = self._channels.pop(port, None)
         if channel is not None:
             channel.close()
-        site = self._sites.pop(port, None)
-        if site is not None:
-            await site.stop()
+        for transport in self._connections.pop(port, ()):  # a reserved port serves another environment next
+            transport.abort()
+        if port in self._reserved_ports:
+            if channel is not None:
+                self._reserved[self._hosts[port]].append(port)
+            return
+        self._hosts.pop(port, None)
+        listener = self._listeners.pop(port, None)
+        if listener is not None:
+            listener.close()
 
     async def close(self) -> None:
-        for address in [f"x:{port}" for port in list(self._sites)]:
-            await self.close_endpoint(address)
+        for port in list(self._channels):
+            await self.close_endpoint(f"x:{port}")
+        for listener in self._listeners.values():
+            listener.close()
+        self._listeners.clear()
+        self._hosts.clear()
+        self._reserved.clear()
+        self._reserved_ports.clear()
+        for task in list(self._waiting):
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -23,6 +23,7 @@ def run(
         server = RuntimeApiServer()
         channel = RuntimeChannel(limit)
         address = await server.open("127.0.0.1", channel)
+        channel.admit("127.0.0.1")
         try:
             async with aiohttp.ClientSession() as session:
                 return await scenario(session, f"http://{address}", channel)

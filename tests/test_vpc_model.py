@@ -237,10 +237,17 @@ def test_security_groups_become_packet_filter_rules() -> None:
     )
     hyperplane = Hyperplane({"main": config})
     eni = attach(hyperplane, "f", ["subnet-private-a"], ["sg-lambda"]).enis[0]
-    rules = filter_rules(hyperplane, eni, "10.0.0.1").splitlines()
+    rules = filter_rules(hyperplane, eni, "10.0.0.1", [40001, 40000], ["192.0.2.9", "10.0.0.1"]).splitlines()
     assert rules[0] == "*filter" and rules[-1] == "COMMIT"
     assert ":OUTPUT DROP [0:0]" in rules and ":INPUT DROP [0:0]" in rules
-    assert "-A OUTPUT -d 10.0.0.1/32 -p tcp -j ACCEPT" in rules  # the Runtime API
+    # Of the host, the Runtime API ports lsim reserved only; nothing outside the VPC without NAT
+    assert "-A OUTPUT -d 10.0.0.1/32 -p tcp -j LSIM-RUNTIME-API" in rules
+    assert "-A LSIM-RUNTIME-API -p tcp -m multiport --dports 40000,40001 -j ACCEPT" in rules
+    assert rules.index("-A OUTPUT -d 10.0.0.1/32 -j DROP") < rules.index("-A OUTPUT ! -d 10.0.0.0/16 -j DROP")
+    assert rules.index("-A OUTPUT -d 192.0.2.9/32 -j DROP") < rules.index("-A OUTPUT ! -d 10.0.0.0/16 -j DROP")
+    assert rules.index("-A OUTPUT ! -d 10.0.0.0/16 -j DROP") < next(
+        i for i, r in enumerate(rules) if "LSIM-VPC" in r and r.startswith("-A OUTPUT")
+    )
     assert "-A OUTPUT -d 10.0.0.0/16 -p tcp -m tcp --dport 5432 -j LSIM-VPC" in rules
     assert "-A OUTPUT -d 0.0.0.0/0 -p tcp -m tcp --dport 443 -j LSIM-VPC" in rules
     # the database admits sg-lambda on 5432; the cache admits 10.0.1.0/24 (where the ENI is) on 6379-6380

@@ -20,9 +20,12 @@ from ..errors import LambdaError, LsimError, ResourceConflictException, ServiceE
 from ..vpc import Attachment, AttachmentFailed, EniKey, Hyperplane, HyperplaneEni, PlacedResource, SubnetUsage
 
 if TYPE_CHECKING:
+    from ..runtime_api import RuntimeApiServer
     from ..sandbox import SandboxBackend
     from ..sandbox.network import VpcNetworks
 
+#: Runtime API ports lsim reserves per VPC up front; it doubles them (one exec per ENI) when all are taken.
+RUNTIME_API_PORTS_PER_VPC = 16
 #: Invoke's answer while the function is Pending (AWS's words)
 PENDING_MESSAGE = (
     "The operation cannot be performed at this time. The function is currently in the following state: Pending"
@@ -100,6 +103,7 @@ class VpcOperations:
 
     project: ProjectConfig
     backend: SandboxBackend | None
+    runtime_api: RuntimeApiServer
     warn: Callable[[str], None]
     progress: Callable[[str], None] | None
 
@@ -270,7 +274,8 @@ class VpcOperations:
         try:
             image = await backend.call(ensure_vpc_image, backend.client, progress=self.progress)
             for vpc in self.project.vpcs.values():
-                await backend.call(networks.create_vpc, vpc)
+                gateway = await backend.call(networks.create_vpc, vpc)
+                await self._reserve_runtime_api_ports(backend, vpc.name, gateway)
         except Exception as error:
             self.warn(f"warning: lsim could not set up the VPCs: {error}")
             self._settle_all(_internal_failure(error))
@@ -287,18 +292,35 @@ class VpcOperations:
             return_exceptions=True,
         )
 
+    async def _reserve_runtime_api_ports(self, backend: Any, vpc: str, gateway: str) -> None:
+        """The Runtime API ports of the VPC's environments, reserved now so that the ENIs' packet filters can
+        admit exactly those of the host (network.filter_rules); more are reserved, and admitted, if needed."""
+        runtime = self._vpc
+        assert runtime.networks is not None
+        networks = runtime.networks
+
+        async def admit(ports: list[int]) -> None:
+            await backend.call(networks.admit_runtime_api_ports, vpc, ports)
+
+        await self.runtime_api.reserve(gateway, RUNTIME_API_PORTS_PER_VPC, admit)
+
     async def _create_eni(self, backend: Any, image: str, eni: HyperplaneEni) -> str:
-        from ..sandbox.network import filter_rules
+        from ..sandbox.network import filter_rules, host_addresses
 
         runtime = self._vpc
         assert runtime.networks is not None
         networks = runtime.networks
         vpc = self.project.vpcs[eni.key.vpc]
         subnet = vpc.subnet(eni.key.subnet)
-        rules = filter_rules(runtime.hyperplane, eni, networks.gateway(vpc.name))
+        nat = bool(subnet and subnet.nat)
+        if nat:  # its gateway is one of the host's addresses the ENI must not reach
+            await backend.call(networks.ensure_internet)
+        gateway = networks.gateway(vpc.name)
+        ports = self.runtime_api.reserved(gateway)
+        rules = filter_rules(runtime.hyperplane, eni, gateway, ports, await backend.call(host_addresses), nat)
         try:
             container, _ = await asyncio.gather(
-                backend.call(networks.create_eni, image, eni, rules, bool(subnet and subnet.nat)),
+                backend.call(networks.create_eni, image, eni, rules, nat),
                 asyncio.sleep(self.project.limits.eni_creation_delay_s),
             )
         except Exception:

@@ -79,6 +79,12 @@ class Sandbox(ABC):
         """The runtime process is known to have exited. No system call: this is on the warm path."""
         return self._exit is not None and self._exit.done()
 
+    #: once started: the address the runtime's connections come from (None: the backend cannot tell, and
+    #: anyone may connect), and for an address several sandboxes share, a check of whether a connection
+    #: ((peer host, port), (local host, port)) is this sandbox's own
+    runtime_address: str | None = None
+    owns_connection: Callable[[tuple[str, int], tuple[str, int]], bool] | None = None
+
     @abstractmethod
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
         """Start the runtime with AWS_LAMBDA_RUNTIME_API=`runtime_api`; feed its stdout and stderr to

@@ -30,6 +30,7 @@ from ..lifetime import current_owner
 from . import labels as lsim_labels
 from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec
 from .scratch import ScratchDisk
+from .sockets import owner_check
 
 NETWORK = "lsim"
 LABEL = lsim_labels.MANAGED
@@ -75,6 +76,8 @@ class DockerBackend(SandboxBackend):
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lsim-docker")
         self._images: dict[str, str] = {}
         self._gateways: dict[str, str] = {}
+        self._namespace_addresses: dict[str, str] = {}  # container:<eni> -> the ENI's address
+        self._shared_warned = False
         self._sandboxes: set[DockerSandbox] = set()
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -99,9 +102,14 @@ class DockerBackend(SandboxBackend):
         import docker.errors
 
         if name.startswith("container:"):  # a Hyperplane ENI's namespace: its label names the address (network.py)
-            labels = self.client.api.inspect_container(name.removeprefix("container:"))["Config"]["Labels"] or {}
+            eni = self.client.api.inspect_container(name.removeprefix("container:"))
+            labels = eni["Config"]["Labels"] or {}
             if lsim_labels.RUNTIME_API_HOST in labels:
-                return str(labels[lsim_labels.RUNTIME_API_HOST])
+                host = str(labels[lsim_labels.RUNTIME_API_HOST])
+                for settings in (eni["NetworkSettings"].get("Networks") or {}).values():
+                    if settings.get("Gateway") == host:  # the ENI's address: where its environments connect from
+                        self._namespace_addresses[name] = str(settings["IPAddress"])
+                return host
             raise DockerUnavailableError(f"{name} is not one of lsim's Hyperplane ENI containers")
         networks = self.client.networks.list(names=[name])
         network = next((n for n in networks if n.name == name), None)
@@ -144,6 +152,14 @@ class DockerBackend(SandboxBackend):
                     "memory; run lsim as root with mkfs.ext4 installed for a disk-backed /tmp"
                 )
             return None
+
+    def warn_shared_namespace(self) -> None:
+        if not self._shared_warned and self.warn is not None:
+            self._shared_warned = True
+            self.warn(
+                "note: execution environments that share a Hyperplane ENI can reach each other's Runtime API: "
+                "lsim tells their connections apart only when it runs as root"
+            )
 
     def forget(self, sandbox: DockerSandbox) -> None:
         self._sandboxes.discard(sandbox)
@@ -200,11 +216,28 @@ class DockerSandbox(Sandbox):
         self.started_at = await self.backend.call(self._process_started_at, container_id)
         self._find_cgroup_files(container_id)
 
+    def _learn_runtime_address(self, container: dict[str, Any]) -> None:
+        """Where the runtime's connections to its Runtime API come from: the container's address, or in a
+        Hyperplane ENI's namespace the ENI's, shared, told apart by socket ownership (sockets.py, as root)."""
+        network = self.spec.network or NETWORK
+        if not network.startswith("container:"):
+            settings = (container["NetworkSettings"].get("Networks") or {}).get(network) or {}
+            self.runtime_address = settings.get("IPAddress") or None
+            return
+        self.runtime_address = self.backend._namespace_addresses.get(network)
+        pid = int(container["State"].get("Pid") or 0)
+        check = owner_check(pid) if pid else None
+        if check is None and pid:
+            self.backend.warn_shared_namespace()
+        self.owns_connection = check if pid else (lambda peer, local: False)
+
     def _process_started_at(self, container_id: str) -> float:
         """When the engine started the runtime process (State.StartedAt), on the monotonic clock: the
-        runtime may be ready before the start call even returns."""
+        runtime may be ready before the start call even returns. Also learns the runtime's address."""
         fallback = time.monotonic()
-        started = self.backend.client.api.inspect_container(container_id)["State"].get("StartedAt", "")
+        container = self.backend.client.api.inspect_container(container_id)
+        self._learn_runtime_address(container)
+        started = container["State"].get("StartedAt", "")
         match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z", started)
         if not match:
             return fallback

@@ -24,8 +24,9 @@ synchronous: the facade calls these from worker threads.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ VPC_LABEL = labels.VPC
 ENI_LABEL = labels.ENI
 RUNTIME_API_HOST_LABEL = labels.RUNTIME_API_HOST
 INTERNET_NETWORK = "lsim-internet"
+RUNTIME_API_CHAIN = "LSIM-RUNTIME-API"  # in an ENI's filter: the Runtime API ports it may reach on the host
 
 Progress = Callable[[str], None]
 _internet_lock = threading.Lock()
@@ -66,6 +68,7 @@ class VpcNetworks:
         self._containers: list[str] = []  # ENIs and resources lsim runs
         self._connected: list[tuple[str, str]] = []  # (existing container, network) lsim connected
         self._enis: dict[str, str] = {}  # eni id -> container id
+        self._eni_vpcs: dict[str, str] = {}  # ENI container id -> its VPC
         self._internet: str | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -182,6 +185,7 @@ class VpcNetworks:
         container = self._keep(str(created["Id"]))
         with self._lock:
             self._enis[eni.eni_id] = container
+            self._eni_vpcs[container] = eni.key.vpc
         router = vpc.gateway
         if nat:
             api.connect_container_to_network(container, self.ensure_internet())
@@ -189,13 +193,25 @@ class VpcNetworks:
         if nat:
             router = self._gateway_of(container, INTERNET_NETWORK)
         script = 'printf "%s" "$1" | iptables-restore && ip route replace default via "$2"'
-        execution = api.exec_create(container, ["sh", "-c", script, "sh", rules, router], user="root")
+        self._exec(container, ["sh", "-c", script, "sh", rules, router], f"setting up {eni.eni_id}'s packet filter")
+        return container
+
+    def admit_runtime_api_ports(self, vpc: str, ports: Sequence[int]) -> None:
+        """Let the VPC's ENIs reach more Runtime API ports (lsim reserved them when the first ones ran out)."""
+        with self._lock:
+            enis = [(eni_id, c) for eni_id, c in self._enis.items() if self._eni_vpcs.get(c) == vpc]
+        for eni_id, container in enis:
+            for rule in runtime_api_rules(ports):
+                self._exec(container, ["iptables", *rule.split()], f"opening Runtime API ports in {eni_id}")
+
+    def _exec(self, container: str, command: list[str], what: str) -> None:
+        api = self.client.api
+        execution = api.exec_create(container, command, user="root")
         output = api.exec_start(execution["Id"])
         code = api.exec_inspect(execution["Id"]).get("ExitCode")
         if code != 0:
             text = output.decode(errors="replace").strip() if isinstance(output, bytes) else str(output)
-            raise DockerUnavailableError(f"setting up {eni.eni_id}'s packet filter failed (exit {code}): {text}")
-        return container
+            raise DockerUnavailableError(f"{what} failed (exit {code}): {text}")
 
     def _keep(self, container: str) -> str:
         """Remember a container for close(); one created after close() (a call that was under way) goes at once."""
@@ -307,23 +323,41 @@ def remove_network(network: Any) -> bool:
     return True
 
 
-def filter_rules(hyperplane: Hyperplane, eni: HyperplaneEni, runtime_api_host: str) -> str:
+def filter_rules(
+    hyperplane: Hyperplane,
+    eni: HyperplaneEni,
+    runtime_api_host: str,
+    runtime_api_ports: Sequence[int] = (),
+    host_addresses: Sequence[str] = (),
+    nat: bool = False,
+) -> str:
     """The ENI's packet filter as ``iptables-restore`` input (the filter table only: Docker's DNS rules in
-    the nat table stay). Everything not admitted is dropped, never rejected, so it times out as on AWS."""
+    the nat table stay). Everything not admitted is dropped, never rejected, so it times out as on AWS.
+
+    The host is not in the VPC, so no security group opens it: of the VPC router's address only the Runtime
+    API ports lsim reserved for the VPC (`runtime_api_ports`, it holds them all) are reachable, the host's
+    other addresses not at all, and without a NAT gateway nothing outside the VPC's CIDR."""
     vpc, groups = eni.key.vpc, eni.key.security_groups
     peers = [(ip, member) for ip, member in hyperplane.members(vpc) if ip != eni.ip]
     lines = ["*filter", ":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT DROP [0:0]", ":LSIM-VPC - [0:0]"]
+    lines.append(f":{RUNTIME_API_CHAIN} - [0:0]")
     lines += [f":LSIM-TO-{index} - [0:0]" for index in range(len(peers))]
     # Inbound: replies, and what the ENI's own groups admit.
     lines += ["-A INPUT -i lo -j ACCEPT", "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"]
     lines += [f"-A INPUT -s {p.peer}{_match(p)} -j ACCEPT" for p in hyperplane.ingress(vpc, groups)]
     # Outbound: loopback (Docker's DNS), replies, the Runtime API (Lambda's own path, not through the ENI),
-    # then the ENI's outbound rules; what they admit goes on to the destination's inbound rules.
+    # nothing else of the host, then the ENI's outbound rules; what they admit goes on to the destination's
+    # inbound rules.
     lines += [
         "-A OUTPUT -o lo -j ACCEPT",
         "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
-        f"-A OUTPUT -d {runtime_api_host}/32 -p tcp -j ACCEPT",
+        f"-A OUTPUT -d {runtime_api_host}/32 -p tcp -j {RUNTIME_API_CHAIN}",
+        f"-A OUTPUT -d {runtime_api_host}/32 -j DROP",
     ]
+    lines += [f"-A OUTPUT -d {address}/32 -j DROP" for address in host_addresses if address != runtime_api_host]
+    if not nat:
+        lines.append(f"-A OUTPUT ! -d {hyperplane.vpcs[vpc].cidr} -j DROP")
+    lines += runtime_api_rules(runtime_api_ports)
     lines += [f"-A OUTPUT -d {p.peer}{_match(p)} -j LSIM-VPC" for p in hyperplane.egress(vpc, groups)]
     for index, (ip, member_groups) in enumerate(peers):
         lines.append(f"-A LSIM-VPC -d {ip}/32 -j LSIM-TO-{index}")
@@ -332,6 +366,30 @@ def filter_rules(hyperplane: Hyperplane, eni: HyperplaneEni, runtime_api_host: s
         lines.append(f"-A LSIM-TO-{index} -j DROP")
     lines += ["-A LSIM-VPC -j ACCEPT", "COMMIT", ""]
     return "\n".join(lines)
+
+
+def runtime_api_rules(ports: Sequence[int]) -> list[str]:
+    """The rules admitting Runtime API `ports` (multiport takes 15 a rule)."""
+    ordered = sorted(ports)
+    return [
+        f"-A {RUNTIME_API_CHAIN} -p tcp -m multiport --dports {','.join(map(str, ordered[i : i + 15]))} -j ACCEPT"
+        for i in range(0, len(ordered), 15)
+    ]
+
+
+def host_addresses() -> list[str]:
+    """This machine's IPv4 addresses (the kernel's local routes), which no VPC function may reach."""
+    found: list[str] = []
+    try:
+        lines = Path("/proc/net/fib_trie").read_text().splitlines()
+    except OSError:
+        return found
+    for previous, line in itertools.pairwise(lines):
+        if line.strip() == "/32 host LOCAL":
+            address = previous.split("--")[-1].strip()
+            if address not in found and not address.startswith("127."):
+                found.append(address)
+    return found
 
 
 def _binds(volumes: tuple[str, ...], root: Path) -> list[str]:
