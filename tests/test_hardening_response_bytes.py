@@ -71,6 +71,7 @@ def _wire(body: bytes, route: str, *, piece: int, pause_s: float, chunked: bool)
     async def main() -> tuple[int, object]:
         server = RuntimeApiServer()
         channel = RuntimeChannel(SIX_MB)
+        channel.admit("127.0.0.1")  # the only peer this endpoint accepts: the test's own socket
         address = await server.open("127.0.0.1", channel)
         try:
             prefix = "/2018-06-01/runtime"
