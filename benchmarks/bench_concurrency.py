@@ -17,9 +17,10 @@ import time
 from collections.abc import Iterator
 
 from simulator.clock import RealClock, VirtualClock
-from simulator.concurrency import ConcurrencyController, Lease, simulate
+from simulator.concurrency import ConcurrencyController, Lease
 from simulator.config import Limits
 from simulator.metrics import Metrics
+from simulator.simulation import simulate
 
 from .common import figure, median, percentile
 
