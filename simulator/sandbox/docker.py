@@ -23,14 +23,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DockerUnavailableError
 from ..lifetime import current_owner
 from . import labels as lsim_labels
-from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec
+from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec, VpcPlumbing
 from .scratch import ScratchDisk
 from .sockets import owner_check
+
+if TYPE_CHECKING:
+    from .leftovers import Leftovers
 
 NETWORK = "lsim"
 LABEL = lsim_labels.MANAGED
@@ -152,6 +155,16 @@ class DockerBackend(SandboxBackend):
                     "memory; run lsim as root with mkfs.ext4 installed for a disk-backed /tmp"
                 )
             return None
+
+    def vpc_networks(self, progress: Callable[[str], None] | None = None) -> VpcPlumbing:
+        from .network import DockerVpcPlumbing
+
+        return DockerVpcPlumbing(self, progress)
+
+    def remove_leftovers(self, project: str, state_folder: Path) -> Leftovers:
+        from .leftovers import remove_dead
+
+        return remove_dead(self.client, project, state_folder)
 
     def warn_shared_namespace(self) -> None:
         if not self._shared_warned and self.warn is not None:
