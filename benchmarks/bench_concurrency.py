@@ -1,4 +1,4 @@
-"""Issue 4's figures: what an admission decision costs, and how fast the model runs in virtual time.
+"""What an admission decision costs, and how fast the model runs in virtual time.
 
 Run with `make bench` (or `python -m benchmarks.bench_concurrency`). Each figure is printed beside a
 baseline measured in the same run:

@@ -1,4 +1,4 @@
-"""Issue 7's figures: the load generator is not the bottleneck, and model mode plays a million invocations fast.
+"""The load generator is not the bottleneck, and model mode plays a million invocations fast.
 
 Run with `make bench` (or `python -m benchmarks.bench_loadtest`). Each figure beside a baseline measured in
 the same run:

@@ -2,8 +2,11 @@
 
 Every invocation asks `try_admit()` before anything else happens and hands its `Lease` back with
 `release()` when it ends, so a concurrency slot is held for the whole invocation, cold start included.
+Whether it is a cold start is decided by taking a warm environment off the book of idle environments
+(warm.py), and `release()` puts the one that ran back: the count and the environments cannot disagree.
 The controller is plain arithmetic over an injected `Clock`: no Docker, no HTTP, no asyncio. The same
-code admits real invocations in `Simulator.invoke` and millions of virtual ones in the load test's model.
+code admits real invocations (invoke.py) and millions of virtual ones in the load test's model
+(loadtest/model.py, simulation.py).
 
 What it reproduces (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html):
 - the account pool (1,000 by default). Reserved concurrency is a function's floor and ceiling across all

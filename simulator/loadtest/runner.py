@@ -1,4 +1,4 @@
-"""Real mode: drive real invocations through the Simulator facade, in its own event loop, and count them.
+"""Real mode: drive real invocations through the Simulator, in its own event loop, and count them.
 
 Each request is an asyncio task calling `Simulator.invoke` (the path `lsim invoke` and the HTTP API take:
 admission, throttles, warm or cold execution environments), without HTTP in between, so the generator
