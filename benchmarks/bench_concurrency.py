@@ -1,4 +1,4 @@
-"""Issue 4's figures: what an admission decision costs, and how fast the model runs in virtual time.
+"""What an admission decision costs, and how fast the model runs in virtual time.
 
 Run with `make bench` (or `python -m benchmarks.bench_concurrency`). Each figure is printed beside a
 baseline measured in the same run:
@@ -17,9 +17,10 @@ import time
 from collections.abc import Iterator
 
 from simulator.clock import RealClock, VirtualClock
-from simulator.concurrency import ConcurrencyController, Lease, simulate
+from simulator.concurrency import ConcurrencyController, Lease
 from simulator.config import Limits
 from simulator.metrics import Metrics
+from simulator.simulation import simulate
 
 from .common import figure, median, percentile
 

@@ -1,4 +1,4 @@
-"""Issue 7's figures: the load generator is not the bottleneck, and model mode plays a million invocations fast.
+"""The load generator is not the bottleneck, and model mode plays a million invocations fast.
 
 Run with `make bench` (or `python -m benchmarks.bench_loadtest`). Each figure beside a baseline measured in
 the same run:
@@ -8,7 +8,7 @@ the same run:
   process's CPU per 1,000 requests (generator + lsim; the containers' CPU is not in it);
 - the generator's own CPU, against an instant target (an `invoke` that answers at once), beside the same
   bare loop: what the runner's counting costs;
-- model mode, 1,000,000 invocations in virtual time, against `simulator.concurrency.simulate` on the same
+- model mode, 1,000,000 invocations in virtual time, against `simulator.simulation.simulate` on the same
   arrivals with durations from the same distribution (the same controller, nothing recorded); target <= 10 s.
 2 cores are shared by the generator, lsim and the containers: the figures say how much of it each took.
 """
@@ -24,10 +24,10 @@ from typing import Any
 
 from simulator import Simulator, load_project
 from simulator.clock import VirtualClock
-from simulator.concurrency import simulate
 from simulator.invocation import InvocationResult
 from simulator.loadtest import LoadPlan, LoadRunner, ModelAccount, ModelParameters, constant, parse_distribution
 from simulator.loadtest.model import run_model
+from simulator.simulation import simulate
 
 from .common import PROJECT, figure
 
@@ -164,7 +164,7 @@ def model_figures() -> None:
         model_s,
         "s",
         baseline_s,
-        "concurrency.simulate: same arrivals, durations from the same distribution, nothing recorded; target <= 10 s",
+        "simulation.simulate: same arrivals, durations from the same distribution, nothing recorded; target <= 10 s",
     )
     print(
         f"  {report.throttled_count:,} throttled (simulate: {result.throttled:,}), peak {report.peak_concurrency}, "

@@ -2,8 +2,11 @@
 
 Every invocation asks `try_admit()` before anything else happens and hands its `Lease` back with
 `release()` when it ends, so a concurrency slot is held for the whole invocation, cold start included.
+Whether it is a cold start is decided by taking a warm environment off the book of idle environments
+(warm.py), and `release()` puts the one that ran back: the count and the environments cannot disagree.
 The controller is plain arithmetic over an injected `Clock`: no Docker, no HTTP, no asyncio. The same
-code admits real invocations in `Simulator.invoke` and millions of virtual ones in the load test's model.
+code admits real invocations (invoke.py) and millions of virtual ones in the load test's model
+(loadtest/model.py, simulation.py).
 
 What it reproduces (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html):
 - the account pool (1,000 by default). Reserved concurrency is a function's floor and ceiling across all
@@ -28,17 +31,17 @@ another process is registered); the model in virtual time never sets it.
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
 
 from .clock import Clock
 from .config import Limits
 from .errors import InvalidParameterValueException, TooManyRequestsException
+from .invocation import LATEST
+from .warm import VIRTUAL, Shelf, WarmEnvironments
 
 ACCOUNT_LIMIT = "ConcurrentInvocationLimitExceeded"
 RESERVED_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
@@ -126,8 +129,8 @@ class _Provisioned:
 
 class _Function:
     __slots__ = (
-        "admitted", "cold_starts", "environments", "idle", "in_use", "name", "peak", "provisioned",
-        "provisioned_invocations", "rate", "reserved", "scaling", "spillover_invocations", "throttles",
+        "admitted", "cold_starts", "in_use", "name", "peak", "provisioned", "provisioned_invocations", "rate",
+        "reserved", "scaling", "shelves", "spillover_invocations", "throttles",
     )  # fmt: skip
 
     def __init__(self, name: str, scaling: _Bucket, rate: _Bucket) -> None:
@@ -135,8 +138,7 @@ class _Function:
         self.reserved: int | None = None
         self.in_use = 0
         self.peak = 0
-        self.environments = 0  # on-demand environments, busy or idle
-        self.idle: dict[str, deque[float]] = {}  # version -> when each idle environment was last used
+        self.shelves: dict[str, Shelf[Any]] = {}  # version -> its warm shelf of the book (warm.py)
         self.provisioned: dict[str, _Provisioned] = {}
         self.scaling = scaling
         self.rate = rate
@@ -148,13 +150,16 @@ class _Function:
 
 
 class Lease:
-    """One admitted invocation's hold on a concurrency slot; give it back with `release()`."""
+    """One admitted invocation's hold on a concurrency slot; give it back with `release()`.
 
-    __slots__ = ("_function", "_provisioned", "cold", "kind", "released", "spillover", "version")
+    `environment` is the warm environment admission took off the book for it (None: a cold start); the
+    caller that starts a new one puts it here, so that `release()` shelves the one that really ran."""
+
+    __slots__ = ("_function", "_provisioned", "cold", "environment", "kind", "released", "spillover", "version")
 
     def __init__(
         self, function: _Function, version: str, kind: int, cold: bool, spillover: bool,
-        provisioned: _Provisioned | None,
+        provisioned: _Provisioned | None, environment: Any = None,
     ) -> None:  # fmt: skip
         self._function = function
         self._provisioned = provisioned
@@ -163,6 +168,7 @@ class Lease:
         self.cold = cold  # it needs a new execution environment
         self.spillover = spillover  # provisioned concurrency was full: it runs on-demand
         self.released = False
+        self.environment = environment
 
     @property
     def function_name(self) -> str:
@@ -236,7 +242,8 @@ class ConcurrencyStatistics:
 
 
 class ConcurrencyController:
-    """Admits or throttles every invocation of an account's functions."""
+    """Admits or throttles every invocation of an account's functions. Warm environments are those on
+    `warm`, the book real mode shares with placement.py (a model's own book by default)."""
 
     def __init__(
         self,
@@ -245,10 +252,12 @@ class ConcurrencyController:
         *,
         region: str = "us-east-1",
         metrics: MetricsSink | None = None,
+        warm: WarmEnvironments[Any] | None = None,
     ) -> None:
         self.limits = limits
         self.clock = clock
         self.metrics = metrics
+        self.warm: WarmEnvironments[Any] = warm if warm is not None else WarmEnvironments(clock, limits.idle_timeout_s)
         #: set around one admission while other processes share the project (concurrency_ledger.py)
         self.peers: PeerUsage | None = None
         self._functions: dict[str, _Function] = {}
@@ -257,7 +266,6 @@ class ConcurrencyController:
         self._reserved_total = 0
         self._provisioned_unreserved = 0
         self._unreserved_capacity = limits.concurrent_executions
-        self._idle_timeout = limits.idle_timeout_s
         self._rate_per_concurrency = limits.requests_per_concurrency
         now = clock.monotonic()
         self._shared_scaling: _Bucket | None = None
@@ -368,7 +376,7 @@ class ConcurrencyController:
         return True
 
     # -- admission ---------------------------------------------------------------------------------------
-    def try_admit(self, function: str, version: str = "$LATEST", synchronous: bool = True) -> Lease | Throttle:
+    def try_admit(self, function: str, version: str = LATEST, synchronous: bool = True) -> Lease | Throttle:
         """Admit one invocation (a Lease) or refuse it (a Throttle). Nothing is taken on a refusal."""
         now = self.clock.monotonic()
         state = self._functions.get(function)
@@ -414,22 +422,17 @@ class ConcurrencyController:
         rate = state.rate
         if synchronous and rate.refill(now) < 1.0:
             return self._throttled(state, self._rate_throttle(state))
-        idle = state.idle.get(version)
-        if idle:
-            expired_before = now - self._idle_timeout
-            while idle and idle[0] < expired_before:  # scaled in: Lambda stopped it
-                idle.popleft()
-                state.environments -= 1
-        cold = not idle
+        shelf = state.shelves.get(version)
+        if shelf is None:
+            shelf = state.shelves[version] = self.warm.shelf(function, version)
+        environment = shelf.take(now)  # the most recently used; those idle too long are scaled in
+        cold = environment is None
         if cold:
             scaling = state.scaling
             if scaling.refill(now) < 1.0:
                 return self._throttled(state, Throttle(ACCOUNT_LIMIT, scaling.retry_after()))
             scaling.tokens -= 1.0
-            state.environments += 1
             state.cold_starts += 1
-        else:
-            idle.pop()  # type: ignore[union-attr]  # the most recently used: the others may scale in
         if synchronous:
             rate.tokens -= 1.0
         if kind == UNRESERVED:
@@ -440,9 +443,9 @@ class ConcurrencyController:
             state.provisioned[version].spillover += 1
             if self.metrics is not None:
                 self.metrics.put(function, "ProvisionedConcurrencySpilloverInvocations")
-        return Lease(state, version, kind, cold, spillover, None)
+        return Lease(state, version, kind, cold, spillover, None, environment)
 
-    def admit(self, function: str, version: str = "$LATEST", synchronous: bool = True) -> Lease:
+    def admit(self, function: str, version: str = LATEST, synchronous: bool = True) -> Lease:
         """try_admit, raising TooManyRequestsException on a throttle."""
         decision = self.try_admit(function, version, synchronous)
         if isinstance(decision, Throttle):
@@ -474,8 +477,8 @@ class ConcurrencyController:
         return throttle
 
     def release(self, lease: Lease, *, reusable: bool = True) -> None:
-        """The invocation ended. `reusable=False` when its environment is gone (a timeout or crash
-        resets it), so the next invocation there is a cold start."""
+        """The invocation ended: its environment goes back on the book, warm. `reusable=False` when it is
+        not warm any more (a timeout or crash reset it, or it was retired): the next one is a cold start."""
         if lease.released:
             return
         lease.released = True
@@ -489,12 +492,8 @@ class ConcurrencyController:
         if lease.kind == UNRESERVED:
             self._unreserved_in_use -= 1
         if reusable:
-            idle = state.idle.get(lease.version)
-            if idle is None:
-                idle = state.idle[lease.version] = deque()
-            idle.append(self.clock.monotonic())
-        else:
-            state.environments -= 1
+            environment = lease.environment
+            state.shelves[lease.version].put(VIRTUAL if environment is None else environment, self.clock.monotonic())
 
     # -- inspection ---------------------------------------------------------------------------------------
     def statistics(self) -> ConcurrencyStatistics:
@@ -510,18 +509,15 @@ class ConcurrencyController:
 
     def function_statistics(self, function: str) -> FunctionConcurrencyStatistics:
         state = self._function(function)
-        expired_before = self.clock.monotonic() - self._idle_timeout
-        for idle in state.idle.values():
-            while idle and idle[0] < expired_before:
-                idle.popleft()
-                state.environments -= 1
+        idle = self.warm.idle(function)
+        on_demand = state.in_use - sum(p.in_use for p in state.provisioned.values())
         return FunctionConcurrencyStatistics(
             function_name=function,
             reserved=state.reserved,
             in_use=state.in_use,
             peak_in_use=state.peak,
-            environments=state.environments,
-            idle_environments=sum(len(idle) for idle in state.idle.values()),
+            environments=on_demand + idle,
+            idle_environments=idle,
             provisioned=tuple(
                 self._provisioned_statistics(qualifier, p) for qualifier, p in sorted(state.provisioned.items())
             ),
@@ -560,62 +556,3 @@ class ConcurrencyController:
     @property
     def unreserved_in_use(self) -> int:
         return self._unreserved_in_use
-
-
-# -- virtual time ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SimulationResult:
-    """What a run of the model gave: each request ran or was throttled, never both."""
-
-    requests: int
-    ran: int
-    cold_starts: int
-    throttles: Mapping[str, int]
-    peak_in_use: int
-
-    @property
-    def throttled(self) -> int:
-        return sum(self.throttles.values())
-
-
-class _Jumpable(Protocol):
-    def jump(self, instant: float) -> None: ...
-
-
-def simulate(
-    controller: ConcurrencyController,
-    clock: _Jumpable,
-    arrivals: Iterable[tuple[float, str, float]],
-    *,
-    synchronous: bool = True,
-) -> SimulationResult:
-    """Play `arrivals` — (time, function, duration in seconds), in time order — through the controller in
-    virtual time: each admitted request holds its slot for its duration, then releases it."""
-    running: list[tuple[float, int, Lease]] = []
-    throttles: dict[str, int] = {}
-    requests = ran = cold = peak = order = 0
-    try_admit, release, push, pop = controller.try_admit, controller.release, heapq.heappush, heapq.heappop
-    jump = clock.jump
-    for at, function, duration in arrivals:
-        while running and running[0][0] <= at:
-            end, _, lease = pop(running)
-            jump(end)
-            release(lease)
-        jump(at)
-        requests += 1
-        decision = try_admit(function, "$LATEST", synchronous)
-        if type(decision) is Lease:
-            ran += 1
-            cold += decision.cold
-            order += 1
-            push(running, (at + duration, order, decision))
-            if len(running) > peak:
-                peak = len(running)
-        else:
-            reason = decision.reason  # type: ignore[union-attr]
-            throttles[reason] = throttles.get(reason, 0) + 1
-    while running:
-        end, _, lease = pop(running)
-        jump(end)
-        release(lease)
-    return SimulationResult(requests, ran, cold, MappingProxyType(throttles), peak)

@@ -1,6 +1,6 @@
 """What the Lambda API's read operations describe: a function version, a page of functions, the account.
 
-Domain objects only: the facade (simulator.py) builds them, and `shapes.py` turns them into AWS's JSON.
+Domain objects only: the services (services/functions.py) build them, and `shapes.py` turns them into AWS's JSON.
 Nothing here knows HTTP, Docker or the command line.
 """
 

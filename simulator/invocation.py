@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 INVOCATION_TYPES: tuple[str, ...] = ("RequestResponse", "Event", "DryRun")
+#: the unpublished version of a function, which UpdateFunctionConfiguration changes
+LATEST = "$LATEST"
 
 
 def new_request_id() -> str:

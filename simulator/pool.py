@@ -1,85 +1,239 @@
-"""The execution environments of one function version: warm ones are reused, new ones cold-started."""
+"""The execution environments a simulator makes: one pool per function version, and what each is made from.
+
+A pool is prepared once per function version (the runtime image, the published version's code snapshot, the
+layers merged for /opt, the SandboxSpec) and then makes environments on demand and knows every one it made,
+so that `close()` leaves none behind. Which of them are idle is not kept here but on the one book of warm
+environments (warm.py), which admission takes from; retiring a function takes its idle environments off
+that book and stops them, while busy ones finish where they started.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .environment import ExecutionEnvironment, State
+from .config import FunctionConfig, ProjectConfig
+from .environment import ExecutionEnvironment, LogSink, State, lambda_environment
+from .invocation import LATEST
+from .layer_cache import LayerCache
+from .layers import LayerRegistry
+from .runtime_api import RuntimeApiServer
+from .sandbox import SandboxBackend, SandboxSpec
+from .versions import VersionRegistry
+from .warm import RESET, SHELVES, WARM, WarmEnvironments
+
+if TYPE_CHECKING:
+    from .services.vpcs import VpcService
 
 
 class EnvironmentPool:
-    """Idle environments wait here for the next invocation. The most recently used one is taken first,
-    so that under falling load the others go idle and are reaped, as Lambda scales in."""
+    """The execution environments of one function version: how a new one is made, and which exist."""
 
-    def __init__(self, make: Callable[[], ExecutionEnvironment]) -> None:
+    def __init__(
+        self,
+        function: FunctionConfig,
+        version: str,
+        make: Callable[[], ExecutionEnvironment],
+        warm: WarmEnvironments[Any],
+    ) -> None:
+        self.function = function
+        self.version = version
         self._make = make
-        self._idle: list[ExecutionEnvironment] = []
-        self._all: set[ExecutionEnvironment] = set()
-        self._retired = False
-        self._stopping: set[asyncio.Task[None]] = set()
+        self._warm = warm
+        self._environments: set[ExecutionEnvironment] = set()
+        self._stopping: set[asyncio.Future[None]] = set()
+        self.retired = False  # its code or configuration changed: its environments serve no one else
         self.created = 0
 
-    def acquire(self) -> ExecutionEnvironment:
-        """A warm idle environment, else a new one (which will cold-start on its first invocation).
-        An idle environment whose runtime exited meanwhile (a crash, a kill) is dropped, not handed
-        out: Lambda starts a fresh one instead of failing an invocation that never ran."""
-        while self._idle:
-            environment = self._idle.pop()
-            if environment.state is State.DEAD:
-                continue
-            if environment.sandbox_exited:
-                self._all.discard(environment)
-                self._stop_soon(environment)
-                continue
-            return environment
+    def new(self) -> ExecutionEnvironment:
+        """A new environment, which cold-starts on its first invocation."""
         environment = self._make()
-        self._all.add(environment)
+        self._environments.add(environment)
         self.created += 1
         return environment
 
-    def release(self, environment: ExecutionEnvironment) -> None:
-        if environment.state is State.DEAD:
-            self._all.discard(environment)
-        elif self._retired:  # its code or configuration changed while it ran: it serves no one else
-            self._all.discard(environment)
-            self._stop_soon(environment)
-        else:
-            self._idle.append(environment)
+    def discard(self, environment: ExecutionEnvironment) -> None:
+        """Forget an environment that has stopped."""
+        self._environments.discard(environment)
 
-    def _stop_soon(self, environment: ExecutionEnvironment) -> None:
+    def stop_soon(self, environment: ExecutionEnvironment) -> None:
+        """Stop an environment in the background, off the caller's path."""
+        self._environments.discard(environment)
         task = asyncio.ensure_future(environment.stop())
         self._stopping.add(task)
         task.add_done_callback(self._stopping.discard)
 
-    async def retire(self) -> None:
-        """Stop idle environments now and busy ones when their invocation ends (hot reload, a new
-        configuration): in-flight invocations finish where they started."""
-        self._retired = True
-        idle, self._idle = self._idle, []
-        for environment in idle:
-            self._all.discard(environment)
-        await asyncio.gather(*(e.stop() for e in idle), return_exceptions=True)
+    async def stop(self, environments: Iterable[ExecutionEnvironment]) -> None:
+        environments = list(environments)
+        for environment in environments:
+            self._environments.discard(environment)
+        await asyncio.gather(*(e.stop() for e in environments), return_exceptions=True)
 
     @property
     def size(self) -> int:
-        return len(self._all)
+        """Environments that exist, busy or idle."""
+        return sum(1 for e in self._environments if e.state is not State.DEAD)
 
     @property
     def idle(self) -> int:
-        return len(self._idle)
-
-    async def reap(self, idle_timeout_s: float) -> int:
-        """Stop environments idle for longer than `idle_timeout_s`; returns how many."""
-        now = time.monotonic()
-        old = [e for e in self._idle if now - e.last_used > idle_timeout_s]
-        self._idle = [e for e in self._idle if e not in old]
-        for environment in old:
-            self._all.discard(environment)
-        await asyncio.gather(*(e.stop() for e in old), return_exceptions=True)
-        return len(old)
+        """Environments waiting on the book for an invocation (warm, or reset after a failure)."""
+        if self.retired:
+            return 0
+        name, version = self.function.name, self.version
+        return self._warm.idle(name, version, WARM) + self._warm.idle(name, version, RESET)
 
     async def close(self) -> None:
-        environments, self._idle, self._all = list(self._all), [], set()
+        """Stop every environment of the version, busy or idle (the next invocation starts a new one)."""
+        if not self.retired:
+            self._warm.retire(self.function.name, self.version, SHELVES)
+        environments, self._environments = list(self._environments), set()
         await asyncio.gather(*(e.stop() for e in environments), *self._stopping, return_exceptions=True)
+
+
+class EnvironmentPools:
+    """Every function version's pool, prepared on first use; retiring, reaping and closing them."""
+
+    def __init__(
+        self,
+        project: ProjectConfig,
+        layer_cache: LayerCache,
+        layers: LayerRegistry,
+        versions: VersionRegistry,
+        runtime_api: RuntimeApiServer,
+        vpcs: VpcService,
+        warm: WarmEnvironments[Any],
+        *,
+        log_sink: LogSink | None = None,
+        warn: Callable[[str], None],
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.project = project
+        self.layer_cache = layer_cache
+        self.layers = layers
+        self.versions = versions
+        self.runtime_api = runtime_api
+        self.vpcs = vpcs
+        self.warm = warm
+        self.log_sink = log_sink
+        self.warn = warn
+        self.progress = progress
+        self.backend: SandboxBackend | None = None
+        self._pools: dict[tuple[str, str], EnvironmentPool] = {}
+        self._retiring: set[EnvironmentPool] = set()  # retired pools whose busy environments still run
+        self._prepare_lock = asyncio.Lock()
+        self._warned: set[str] = set()
+
+    def start(self, backend: SandboxBackend) -> None:
+        self.backend = backend
+
+    @property
+    def started(self) -> bool:
+        return self.backend is not None
+
+    def sandbox_spec(self, function: FunctionConfig, version: str, opt_dir: Path | None = None) -> SandboxSpec:
+        """What a backend needs to start one of the version's environments."""
+        assert self.backend is not None
+        cpus = function.memory_size / self.project.limits.memory_per_vcpu_mb
+        host = self.backend.host_cpus()
+        if cpus > host and function.name not in self._warned:
+            self._warned.add(function.name)
+            self.warn(
+                f"note: {function.name} has {function.memory_size} MB, which buys {cpus:.2f} vCPU on Lambda; "
+                f"this host has {host} cores, so it gets {host}"
+            )
+        return SandboxSpec(
+            function_name=function.name,
+            runtime=function.runtime,
+            image=function.image,
+            code_dir=function.code,
+            opt_dir=opt_dir,
+            environment=lambda_environment(function, version, self.project),
+            memory_mb=function.memory_size,
+            cpus=min(cpus, host),
+            ephemeral_storage_mb=function.ephemeral_storage,
+            network=self.vpcs.network(function),  # its Hyperplane ENI's, or None
+            attach_delay_s=self.vpcs.cold_start_s(function),
+        )
+
+    async def pool(self, function: FunctionConfig, version: str) -> EnvironmentPool:
+        """The version's pool, prepared (runtime image built, code and layers in place) on first use."""
+        key = (function.name, version)
+        pool = self._pools.get(key)
+        if pool is not None:
+            return pool
+        assert self.backend is not None, "start() the simulator first"
+        async with self._prepare_lock:
+            if key not in self._pools:
+                if version != LATEST and function.image is None:  # a published version runs its snapshot
+                    snapshot = self.versions.version(function.name, version).code_sha256
+                    what = f"version {version} of function {function.name}"
+                    code = await asyncio.to_thread(self.layer_cache.extract_package, snapshot, what)
+                    function = function.model_copy(update={"code": code})
+                opt_dir = await asyncio.to_thread(self._opt_dir, function)
+                spec = self.sandbox_spec(function, version, opt_dir)
+                await self.backend.prepare(spec, self.progress)
+                self._pools[key] = EnvironmentPool(function, version, self._maker(function, version, spec), self.warm)
+        return self._pools[key]
+
+    def _maker(self, function: FunctionConfig, version: str, spec: SandboxSpec) -> Callable[[], ExecutionEnvironment]:
+        backend, limits = self.backend, self.project.limits
+        assert backend is not None
+
+        def make() -> ExecutionEnvironment:
+            return ExecutionEnvironment(
+                function=function,
+                version=version,
+                spec=spec,
+                backend=backend,
+                runtime_api=self.runtime_api,
+                limits=limits,
+                log_sink=self.log_sink,
+            )
+
+        return make
+
+    def _opt_dir(self, function: FunctionConfig) -> Path | None:
+        """The function's layers, checked as Lambda checks them at attach time, merged for /opt."""
+        return self.layer_cache.opt_dir(self.layers.resolve_all(function))
+
+    def pools(self) -> dict[tuple[str, str], EnvironmentPool]:
+        return dict(self._pools)
+
+    async def retire(self, function_name: str, version: str | None = None) -> int:
+        """Make the next invocations of a function (or of one of its versions) start fresh environments
+        (its code or configuration changed); in-flight invocations finish in the environments they
+        started in. Returns how many pools were retired."""
+        retired = [key for key in self._pools if key[0] == function_name and version in (None, key[1])]
+        pools = [self._pools.pop(key) for key in retired]
+        for pool in pools:
+            pool.retired = True
+        self._retiring.update(pools)
+        idle = self.warm.retire(function_name, version)
+        for pool in pools:
+            for environment in idle:
+                pool.discard(environment)
+        await _stop_all(idle)
+        return len(pools)
+
+    async def stop(self, environments: Iterable[ExecutionEnvironment]) -> None:
+        """Stop environments that left the book (scaled in), each forgotten by its pool."""
+        by_pool: dict[EnvironmentPool | None, list[ExecutionEnvironment]] = {}
+        for environment in environments:
+            pool = self._pools.get((environment.function.name, environment.version))
+            by_pool.setdefault(pool, []).append(environment)
+        await asyncio.gather(
+            *(pool.stop(found) if pool is not None else _stop_all(found) for pool, found in by_pool.items()),
+            return_exceptions=True,
+        )
+
+    async def close(self) -> None:
+        pools = [*self._pools.values(), *self._retiring]
+        await asyncio.gather(*(pool.close() for pool in pools), return_exceptions=True)
+        self._pools.clear()
+        self._retiring.clear()
+
+
+async def _stop_all(environments: Iterable[ExecutionEnvironment]) -> None:
+    await asyncio.gather(*(e.stop() for e in environments), return_exceptions=True)

@@ -1,71 +1,70 @@
-"""The Simulator: the one facade every face (CLI, HTTP API, pytest fixture, load test) calls.
+"""The Simulator: one project's simulated Lambda service, composed of services, which every face calls.
 
-It resolves a function and qualifier, checks the request as Lambda's Invoke API checks it, takes an
-execution environment from the function version's pool (warm, or a cold start) and returns an
-InvocationResult. It speaks no wire format: the faces translate requests and results.
+It builds the services, each given its collaborators here and owning its own state, and starts and stops
+them in order; its methods are the operations of Lambda's API (and lsim's own), each handed to the service
+that owns it. The invocation path reads top to bottom in invoke.py. Nothing here speaks a wire format: the
+faces (CLI, HTTP API, pytest fixture, load test) translate requests and results.
+
+    services/lookup.py      which function and version a request names
+    services/functions.py   GetFunction(Configuration), ListFunctions, GetAccountSettings
+    services/versions.py    UpdateFunctionConfiguration, PublishVersion, aliases
+    services/layers.py      the layer operations
+    services/concurrency.py reserved and provisioned concurrency, metrics
+    services/events.py      Event invocations, retries, dead letters
+    services/vpcs.py        VPC functions' states, ENIs, networks
+    invoke.py               Invoke: admission.py, placement.py (pool.py, provisioned.py, warm.py)
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import json
-import os
-import re
-import secrets
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .clock import Clock
+from .admission import Admission
+from .clock import Clock, RealClock
+from .concurrency import ConcurrencyController
+from .concurrency_settings import ConcurrencySettings, FunctionConcurrency, ProvisionedConcurrencyConfig
 from .config import FunctionConfig, ProjectConfig
-from .environment import ExecutionEnvironment, LogSink, lambda_environment
-from .errors import (
-    AccessDeniedException,
-    InvalidParameterValueException,
-    InvalidRequestContentException,
-    RequestTooLargeException,
-    ResourceNotFoundException,
-)
-from .facade.concurrency import ConcurrencyOperations
-from .facade.functions import FunctionOperations
-from .facade.layers import LayerOperations
-from .facade.versions import VersionOperations
-from .facade.vpc import VpcOperations
-from .invocation import INVOCATION_TYPES, Invocation, InvocationResult, new_request_id
+from .descriptions import AccountSettings, FunctionDescription, FunctionPage
+from .environment import LogSink
+from .events import DeadLetter, QueuedEvent
+from .invocation import InvocationResult
+from .invoke import Invoker
 from .layer_cache import LayerCache
-from .layers import LayerRegistry
+from .layers import LayerRegistry, LayerVersion
 from .lifetime import project_id, release_run_folder
-from .pool import EnvironmentPool
+from .metrics import FunctionMetrics, Metrics
+from .placement import Placement
+from .pool import EnvironmentPool, EnvironmentPools
+from .provisioned import ProvisionedEnvironments
 from .runtime_api import RuntimeApiServer
 from .sandbox import SandboxBackend, SandboxSpec, select_backend
+from .services.concurrency import ConcurrencyService
+from .services.events import EventService
+from .services.functions import FunctionService
+from .services.layers import LayerService
+from .services.lookup import FunctionLookup
+from .services.versions import VersionService
+from .services.vpcs import VpcDescription, VpcService, VpcState
 from .store import Store
-from .versions import VersionRegistry
-
-LATEST = "$LATEST"
-# arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>], or a partial form of it.
-FUNCTION_REFERENCE = re.compile(
-    r"^(?:arn:aws[a-zA-Z-]*:lambda:)?(?:(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d):)?(?:(?P<account>\d{12}):)?(?:function:)?"
-    r"(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
-)
-# botocore's Qualifier shape: pattern (|[a-zA-Z0-9$_-]+), length 1-128
-QUALIFIER = re.compile(r"[a-zA-Z0-9$_-]{1,128}")
-CLIENT_CONTEXT_MAX_BYTES = 3583
-REAP_EVERY_S = 10.0
+from .versions import Alias, VersionRegistry
+from .warm import WarmEnvironments
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, VersionOperations, VpcOperations):
+class Simulator:
     """A running simulated Lambda service for one project.
 
-    Use it as an async context manager; `close()` stops every execution environment it started.
+    Use it as an async context manager; `close()` stops every execution environment it started. The
+    operations that only read or write the project's store (layers, versions, aliases, configuration,
+    concurrency settings) work on a Simulator that is never started.
     """
 
     def __init__(
@@ -77,28 +76,47 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         warn: Callable[[str], None] = _stderr,
         progress: Callable[[str], None] | None = None,
         store: Store | None = None,
-        clock: Clock | None = None,  # a VirtualClock runs retries and backoff in virtual time
+        clock: Clock | None = None,  # a VirtualClock runs retries, backoff and idle timeouts in virtual time
         event_queue: bool = True,  # run queued Event invocations (a one-shot `lsim invoke` does not)
     ) -> None:
         self.project = project
         self.store = store or Store.for_project(project.root)
-        self.layer_cache = LayerCache(self.store)
-        self.layers = LayerRegistry(self.store, project, self.layer_cache.extract_package)
-        self.versions = VersionRegistry(self.store, project, self.layers)
+        self.clock = clock or RealClock()
+        self.warn = warn
         self._backend_choice = backend
         self.backend: SandboxBackend | None = backend if isinstance(backend, SandboxBackend) else None
-        self.log_sink = log_sink
-        self.warn = warn
-        self.progress = progress
         self.runtime_api = RuntimeApiServer()
-        self._pools: dict[tuple[str, str], EnvironmentPool] = {}
-        self._retiring: set[EnvironmentPool] = set()  # retired pools whose busy environments still run
-        self._prepared: set[tuple[str, str]] = set()
-        self._prepare_lock = asyncio.Lock()
-        self._background: set[asyncio.Task[Any]] = set()
-        self._reaper: asyncio.Task[None] | None = None
-        self._warned: set[str] = set()
-        self._init_concurrency(clock, event_queue)
+        self.layer_cache = LayerCache(self.store)
+        layers = LayerRegistry(self.store, project, self.layer_cache.extract_package)
+        versions = VersionRegistry(self.store, project, layers)
+        self.lookup = FunctionLookup(project, versions)
+        self.metrics = Metrics(self.store, self.clock)
+        self.warm: WarmEnvironments[Any] = WarmEnvironments(
+            self.clock, project.limits.idle_timeout_s, keep_expired=True
+        )
+        controller = ConcurrencyController(
+            project.limits, self.clock, region=project.settings.region, metrics=self.metrics, warm=self.warm
+        )
+        self.admission = Admission(controller, self.store.folder, warn)
+        self.vpcs = VpcService(project, self.lookup, self.runtime_api, warn, progress)
+        self.environments = EnvironmentPools(
+            project, self.layer_cache, layers, versions, self.runtime_api, self.vpcs, self.warm,
+            log_sink=log_sink, warn=warn, progress=progress,
+        )  # fmt: skip
+        self.provisioned = ProvisionedEnvironments(
+            self.environments, self.warm, controller, self.vpcs, project.limits, warn
+        )
+        self.placement = Placement(self.environments, self.warm, self.admission, self.provisioned, project.limits)
+        self.layers = LayerService(layers)
+        self.functions = FunctionService(project, self.lookup, layers, versions, controller, self.vpcs)
+        self.versions = VersionService(self.lookup, versions, self.functions, self.environments)
+        self.concurrency = ConcurrencyService(
+            project, self.lookup, self.admission, ConcurrencySettings(self.store), self.metrics, self.provisioned, warn
+        )
+        self.events = EventService(project, self.store, self.clock, self.metrics, warn, deliver=event_queue)
+        self.invoker = Invoker(
+            project, self.lookup, self.vpcs, self.admission, self.placement, self.metrics, self.events
+        )
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -111,39 +129,33 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         if self.backend is None:
             name = self._backend_choice if isinstance(self._backend_choice, str) else "auto"
             self.backend = await asyncio.to_thread(select_backend, name, self.warn)
-        self.backend.adopt_project(project_id(self.project.root))
-        await asyncio.to_thread(self._remove_leftovers)  # before VPCs: a dead process's networks hold CIDRs
+        backend = self.backend
+        backend.adopt_project(project_id(self.project.root))
+        await asyncio.to_thread(self._remove_leftovers, backend)  # before VPCs: a dead process's networks hold CIDRs
         await self.runtime_api.start()
-        self._reaper = asyncio.create_task(self._reap_forever())
-        await self._auto_publish()  # before concurrency: provisioned concurrency may name the alias
-        await self._start_concurrency()
-        await self._start_vpcs()  # Hyperplane ENIs, created in the background (facade/vpc.py)
+        self.environments.start(backend)
+        self.placement.start()
+        await self.versions.auto_publish()  # before concurrency: provisioned concurrency may name the alias
+        await self.concurrency.start()
+        await self.events.start(self.invoker)
+        await self.vpcs.start(backend)  # Hyperplane ENIs, created in the background
 
     async def close(self) -> None:
-        await self._stop_concurrency()
-        if self._reaper is not None:
-            self._reaper.cancel()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
-        pools = [*self._pools.values(), *self._retiring]
-        await asyncio.gather(*(pool.close() for pool in pools), return_exceptions=True)
-        self._pools.clear()
-        self._retiring.clear()
-        await self._close_vpcs()  # ENIs, resources, VPC networks (facade/vpc.py)
+        await self.events.close()
+        await self.concurrency.stop()
+        await self.placement.close()
+        await self.environments.close()
+        await self.vpcs.close()  # ENIs, resources, VPC networks
         if self.backend is not None:
             await self.backend.close()
         await self.runtime_api.close()
         with contextlib.suppress(OSError):
             release_run_folder(self.store.folder)
 
-    def _remove_leftovers(self) -> None:
+    def _remove_leftovers(self, backend: SandboxBackend) -> None:
         """Remove what killed lsim processes left of this project (never a live process's objects)."""
-        from .sandbox import leftovers
-
-        client = getattr(self.backend, "client", None) if getattr(self.backend, "name", "") == "docker" else None
         try:
-            found = leftovers.find(client, {project_id(self.project.root)}, state_folder=self.store.folder)
-            gone = leftovers.remove(client, found) if found else found
+            gone = backend.remove_leftovers(project_id(self.project.root), self.store.folder)
         except Exception as error:  # never a reason not to start
             self.warn(f"lsim: could not remove what an earlier lsim left of this project: {error}")
             return
@@ -154,65 +166,17 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
                 f"{len(gone.staging)} staging folder(s)"
             )
 
-    # -- lookups ------------------------------------------------------------------------------------
+    # -- functions and invocation -------------------------------------------------------------------------
     def function(self, name: str) -> FunctionConfig:
         """$LATEST of a function: lsim.toml's, with the configuration updates made since."""
-        return self.versions.latest(name)
+        return self.lookup.function(name)
 
     def resolve(
         self, reference: str, qualifier: str | None = None, *, route: bool = True
     ) -> tuple[FunctionConfig, str]:
-        """(configuration, version) for a name, `name:qualifier` or ARN, and an optional Qualifier: $LATEST,
-        a published version (its frozen configuration; `code` is None, the snapshot is mounted instead), or
-        an alias, routed by its weights (`route=False`: the alias's own version, as GetFunction reports)."""
-        match = FUNCTION_REFERENCE.match(reference)
-        if match is None:
-            raise InvalidParameterValueException(
-                f"1 validation error detected: Value '{reference}' at 'functionName' failed to satisfy "
-                "constraint: give a function name (1-64 letters, digits, '-', '_'), name:qualifier or an ARN"
-            )
-        if qualifier is not None and not QUALIFIER.fullmatch(qualifier):
-            raise InvalidParameterValueException(
-                f"1 validation error detected: Value '{qualifier}' at 'qualifier' failed to satisfy "
-                "constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+) and have "
-                "length 1-128: give $LATEST, a version number or an alias name"
-            )
-        self._check_home(reference, match)
-        if match["qualifier"] and qualifier and match["qualifier"] != qualifier:
-            raise InvalidParameterValueException(
-                "The derived qualifier from the function name does not match the specified qualifier."
-            )
-        name = match["name"]
-        wanted = qualifier or match["qualifier"] or LATEST
-        if wanted == LATEST:
-            return self.function(name), LATEST
-        if wanted.isdigit():
-            return self.versions.version(name, wanted).config, wanted
-        alias = self.versions.get_alias(name, wanted)
-        version = self.versions.route(alias) if route else alias.function_version
-        if version == LATEST:
-            return self.function(name), LATEST
-        return self.versions.version(name, version).config, version
+        """(configuration, version) for a name, `name:qualifier` or ARN, and a Qualifier (services/lookup.py)."""
+        return self.lookup.resolve(reference, qualifier, route=route)
 
-    def _check_home(self, reference: str, match: re.Match[str]) -> None:
-        """A reference that names a Region or account names where the function lives: lsim is one account
-        in one Region ([settings] of lsim.toml), and answers for the others as Lambda does."""
-        settings = self.project.settings
-        if match["region"] and match["region"] != settings.region:
-            # aws-cli issue 3954: GetFunction of a us-east-1 ARN against us-east-2
-            raise ResourceNotFoundException(
-                f"Functions from '{match['region']}' are not reachable in this region ('{settings.region}') "
-                f"(lsim simulates {settings.region}, lsim.toml [settings] region: use an ARN of that Region, or "
-                "the function's name)"
-            )
-        if match["account"] and match["account"] != settings.account_id:
-            raise AccessDeniedException(
-                f"User: arn:aws:iam::{settings.account_id}:root is not authorized to access resource: {reference} "
-                f"because no resource-based policy allows it (lsim simulates the account {settings.account_id}, "
-                "lsim.toml [settings] account_id: use an ARN of that account, or the function's name)"
-            )
-
-    # -- invoke -------------------------------------------------------------------------------------
     async def invoke(
         self,
         function_name: str,
@@ -224,232 +188,199 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
         client_context: str | None = None,
         complete_logs: bool | None = None,
     ) -> InvocationResult:
-        """Invoke a function as Lambda's Invoke API does. `payload` is JSON bytes/text, or any
-        JSON-serialisable value; `client_context` is base64 of a JSON object, as on the wire.
-
-        `complete_logs` (default: when log_type is "Tail") waits a few milliseconds after the outcome so
-        that the last lines the function printed are in `result.logs`; without it the log holds what
-        had arrived by then, and the invocation returns sooner."""
-        if invocation_type not in INVOCATION_TYPES:
-            raise InvalidParameterValueException(
-                f"InvocationType {invocation_type!r} is invalid: use RequestResponse, Event or DryRun"
-            )
-        if log_type not in ("None", "Tail"):
-            raise InvalidParameterValueException(f"LogType {log_type!r} is invalid: use None or Tail")
-        function, version = self.resolve(function_name, qualifier)
-        body = self._check_payload(payload, invocation_type)
-        context = _decode_client_context(client_context)
-        invocation = Invocation(
-            request_id=new_request_id(),
-            payload=body,
-            invoked_function_arn=self.project.function_arn(function.name, qualifier or _qualifier_of(function_name)),
-            timeout_s=float(function.timeout),
-            trace_id=_trace_id(),
-            client_context=context,
+        """Invoke a function as Lambda's Invoke API does (invoke.py)."""
+        return await self.invoker.invoke(
+            function_name,
+            payload,
+            qualifier=qualifier,
+            invocation_type=invocation_type,
+            log_type=log_type,
+            client_context=client_context,
+            complete_logs=complete_logs,
         )
-        if invocation_type == "DryRun":
-            return InvocationResult(invocation.request_id, 204, b"", version)
-        if invocation_type == "Event":  # kept durably, run by the event queue with Lambda's retries
-            await self._enqueue_event(function, qualifier or _qualifier_of(function_name) or LATEST, invocation)
-            return InvocationResult(invocation.request_id, 202, b"", version)
-        if complete_logs is None:
-            complete_logs = log_type == "Tail"
-        return await self._execute(function, version, invocation, want_logs=complete_logs)
-
-    def _check_payload(self, payload: bytes | str | Any, invocation_type: str) -> bytes:
-        if isinstance(payload, str):
-            payload = payload.encode()
-        elif not isinstance(payload, bytes | bytearray):
-            payload = json.dumps(payload).encode()
-        body = bytes(payload) or b"{}"  # Lambda hands an empty payload to the function as {}
-        self.check_payload_size(len(body), invocation_type)
-        try:
-            json.loads(body)
-        except ValueError as exc:
-            raise InvalidRequestContentException(
-                f"Could not parse request body into json: Could not parse payload into json: {exc}"
-            ) from None
-        except RecursionError:
-            raise InvalidRequestContentException(
-                "Could not parse request body into json: Could not parse payload into json: it nests deeper than "
-                f"lsim's parser goes (Python's recursion limit, {sys.getrecursionlimit()}); flatten the event"
-            ) from None
-        return body
 
     def check_payload_size(self, size: int, invocation_type: str) -> None:
-        """Refuse a payload over the invocation limit (6 MB synchronous, 1 MB for events). The HTTP API
-        calls it with the request's Content-Length, before it reads the body."""
-        limits = self.project.limits
-        limit = limits.async_payload_bytes if invocation_type == "Event" else limits.sync_payload_bytes
-        if size > limit:
-            raise RequestTooLargeException(
-                f"Request must be smaller than {limit} bytes for the InvokeFunction operation "
-                f"(this payload is {size} bytes)"
-            )
+        """Refuse a payload over the invocation limit, before it is read (the HTTP API calls it)."""
+        self.invoker.check_payload_size(size, invocation_type)
 
-    async def _execute(
-        self,
-        function: FunctionConfig,
-        version: str,
-        invocation: Invocation,
-        *,
-        want_logs: bool,
-        synchronous: bool = True,
-    ) -> InvocationResult:
-        """Admit (or raise TooManyRequestsException), run in a provisioned, warm or new environment, and
-        hold the concurrency slot until the invocation ends, cold start included."""
-        self._check_vpc_invocable(function)  # VPC (issue 8): 409 while Pending, 502 while Failed
-        lease = self._admit(function, version, synchronous)
-        try:
-            pool = await self._pool(function, version)
-        except BaseException:
-            self._release(lease, reusable=False)
-            raise
-        provisioned = self._provisioned_environment(lease)
-        environment = provisioned or pool.acquire()
-        try:
-            result = await environment.invoke(invocation, want_logs=want_logs)
-        except BaseException:
-            await environment.stop()
-            raise
-        finally:
-
-            def release() -> None:
-                if not self._give_back(lease, environment, provisioned is not None):
-                    pool.release(environment)
-
-            self._when_idle(environment, release)
-        self._record_invocation(function.name, result)
-        return result
-
-    def _when_idle(self, environment: ExecutionEnvironment, release: Callable[[], None]) -> None:
-        """Release an environment (and its concurrency) now, or once its extensions are done with the
-        invocation: the caller has its answer already, the environment is not free yet."""
-        pending = environment.after_invoke()
-        if pending is None:
-            release()
-            return
-        task = asyncio.ensure_future(pending)
-        self._background.add(task)
-
-        def done(finished: asyncio.Future[None]) -> None:
-            self._background.discard(finished)
-            release()
-
-        task.add_done_callback(done)
-
-    # -- environments -------------------------------------------------------------------------------
+    # -- execution environments ---------------------------------------------------------------------------
     def sandbox_spec(self, function: FunctionConfig, version: str, opt_dir: Path | None = None) -> SandboxSpec:
-        assert self.backend is not None
-        cpus = function.memory_size / self.project.limits.memory_per_vcpu_mb
-        host = self.backend.host_cpus()
-        if cpus > host and function.name not in self._warned:
-            self._warned.add(function.name)
-            self.warn(
-                f"note: {function.name} has {function.memory_size} MB, which buys {cpus:.2f} vCPU on Lambda; "
-                f"this host has {host} cores, so it gets {host}"
-            )
-        return SandboxSpec(
-            function_name=function.name,
-            runtime=function.runtime,
-            image=function.image,
-            code_dir=function.code,
-            opt_dir=opt_dir,
-            environment=lambda_environment(function, version, self.project),
-            memory_mb=function.memory_size,
-            cpus=min(cpus, host),
-            ephemeral_storage_mb=function.ephemeral_storage,
-            network=self.vpc_network(function),  # its Hyperplane ENI's namespace, or None (facade/vpc.py)
-            attach_delay_s=self.vpc_cold_start_s(function),
-        )
+        return self.environments.sandbox_spec(function, version, opt_dir)
 
     async def prepare(self, function_name: str) -> None:
         """Build what the function needs (its runtime image) ahead of the first invocation."""
         function, version = self.resolve(function_name)
-        await self._pool(function, version)
-
-    async def _pool(self, function: FunctionConfig, version: str) -> EnvironmentPool:
-        key = (function.name, version)
-        pool = self._pools.get(key)
-        if pool is not None:
-            return pool
-        assert self.backend is not None, "start() the simulator first"
-        async with self._prepare_lock:
-            if key not in self._pools:
-                if version != LATEST and function.image is None:  # a published version runs its snapshot
-                    snapshot = self.versions.version(function.name, version).code_sha256
-                    what = f"version {version} of function {function.name}"
-                    code = await asyncio.to_thread(self.layer_cache.extract_package, snapshot, what)
-                    function = function.model_copy(update={"code": code})
-                opt_dir = await asyncio.to_thread(self._opt_dir, function)
-                spec = self.sandbox_spec(function, version, opt_dir)
-                await self.backend.prepare(spec, self.progress)
-                backend, limits = self.backend, self.project.limits
-
-                def make() -> ExecutionEnvironment:
-                    return ExecutionEnvironment(
-                        function=function,
-                        version=version,
-                        spec=spec,
-                        backend=backend,
-                        runtime_api=self.runtime_api,
-                        limits=limits,
-                        log_sink=self.log_sink,
-                    )
-
-                self._pools[key] = EnvironmentPool(make)
-        return self._pools[key]
-
-    def _opt_dir(self, function: FunctionConfig) -> Path | None:
-        """The function's layers, checked as Lambda checks them at attach time, merged for /opt."""
-        return self.layer_cache.opt_dir(self.layers.resolve_all(function))
+        await self.environments.pool(function, version)
 
     def pools(self) -> dict[tuple[str, str], EnvironmentPool]:
-        return dict(self._pools)
+        return self.environments.pools()
 
     async def retire(self, function_name: str, version: str | None = None) -> int:
-        """Make the next invocations of a function (or of one of its versions) start fresh environments
-        (its code or configuration changed); in-flight invocations finish in the environments they
-        started in. Returns how many pools were retired."""
-        retired = [key for key in self._pools if key[0] == function_name and version in (None, key[1])]
-        pools = [self._pools.pop(key) for key in retired]
-        self._retiring.update(pools)
-        await asyncio.gather(*(pool.retire() for pool in pools), return_exceptions=True)
-        return len(pools)
+        """The next invocations of a function (or one of its versions) start fresh environments; in-flight
+        ones finish where they started. Returns how many pools were retired."""
+        return await self.environments.retire(function_name, version)
 
-    async def _reap_forever(self) -> None:
-        """Stop environments idle for longer than `idle_timeout_s`, checking every 10 s (or more often
-        when the idle timeout is shorter)."""
-        every = min(REAP_EVERY_S, max(0.1, self.project.limits.idle_timeout_s / 2))
-        while True:
-            await asyncio.sleep(every)
-            for pool in list(self._pools.values()):
-                with contextlib.suppress(Exception):
-                    await pool.reap(self.project.limits.idle_timeout_s)
+    # -- Lambda's API: functions (services/functions.py) ------------------------------------------------------
+    async def get_function_configuration(self, function_name: str, qualifier: str | None = None) -> FunctionDescription:
+        return await self.functions.get_function_configuration(function_name, qualifier)
 
+    async def get_function(self, function_name: str, qualifier: str | None = None) -> FunctionDescription:
+        return await self.functions.get_function(function_name, qualifier)
 
-def _qualifier_of(reference: str) -> str | None:
-    match = FUNCTION_REFERENCE.match(reference)
-    return match["qualifier"] if match else None
+    async def list_functions(
+        self,
+        master_region: str | None = None,
+        function_version: str | None = None,
+        marker: str | None = None,
+        max_items: int | None = None,
+    ) -> FunctionPage:
+        return await self.functions.list_functions(master_region, function_version, marker, max_items)
 
+    async def get_account_settings(self) -> AccountSettings:
+        return await self.functions.get_account_settings()
 
-def _decode_client_context(encoded: str | None) -> str | None:
-    """X-Amz-Client-Context is base64 of a JSON object of at most 3,583 bytes; the runtime gets the JSON."""
-    if encoded is None:
-        return None
-    if len(encoded) > CLIENT_CONTEXT_MAX_BYTES:
-        raise InvalidParameterValueException(
-            f"Client context must be at most {CLIENT_CONTEXT_MAX_BYTES} bytes (base64); it is {len(encoded)}"
+    # -- versions and aliases (services/versions.py) ----------------------------------------------------------
+    async def update_function_configuration(
+        self, function_name: str, revision_id: str | None = None, **changes: Any
+    ) -> FunctionDescription:
+        return await self.versions.update_function_configuration(function_name, revision_id, **changes)
+
+    async def reset_function_configuration(self, function_name: str) -> FunctionDescription:
+        return await self.versions.reset_function_configuration(function_name)
+
+    async def publish_version(
+        self,
+        function_name: str,
+        description: str = "",
+        code_sha256: str | None = None,
+        revision_id: str | None = None,
+    ) -> FunctionDescription:
+        return await self.versions.publish_version(function_name, description, code_sha256, revision_id)
+
+    async def list_versions_by_function(self, function_name: str) -> list[FunctionDescription]:
+        return await self.versions.list_versions_by_function(function_name)
+
+    async def create_alias(
+        self,
+        function_name: str,
+        name: str,
+        function_version: str,
+        description: str = "",
+        routing_config: dict[str, float] | None = None,
+    ) -> Alias:
+        return await self.versions.create_alias(function_name, name, function_version, description, routing_config)
+
+    async def update_alias(
+        self,
+        function_name: str,
+        name: str,
+        function_version: str | None = None,
+        description: str | None = None,
+        routing_config: dict[str, float] | None = None,
+        revision_id: str | None = None,
+    ) -> Alias:
+        return await self.versions.update_alias(
+            function_name, name, function_version, description, routing_config, revision_id
         )
-    try:
-        text = base64.b64decode(encoded, validate=True).decode()
-        json.loads(text)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidParameterValueException("Client context must be a valid Base64-encoded JSON object.") from None
-    return text
 
+    async def get_alias(self, function_name: str, name: str) -> Alias:
+        return await self.versions.get_alias(function_name, name)
 
-def _trace_id() -> str:
-    """An X-Ray trace header in Lambda's form: Root=1-<epoch hex>-<96 bits>;Parent=<64 bits>;Sampled=0."""
-    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
-    return f"Root={root};Parent={secrets.token_hex(8)};Sampled=0;Lineage=1:{os.getpid() & 0xFFFFFFFF:x}:0"
+    async def delete_alias(self, function_name: str, name: str) -> None:
+        await self.versions.delete_alias(function_name, name)
+
+    async def list_aliases(self, function_name: str, function_version: str | None = None) -> list[Alias]:
+        return await self.versions.list_aliases(function_name, function_version)
+
+    # -- layers (services/layers.py) ------------------------------------------------------------------------
+    async def publish_layer_version(
+        self,
+        layer_name: str,
+        zip_file: Path | bytes,
+        description: str = "",
+        compatible_runtimes: list[str] | None = None,
+        compatible_architectures: list[str] | None = None,
+        license_info: str | None = None,
+    ) -> LayerVersion:
+        return await self.layers.publish_layer_version(
+            layer_name, zip_file, description, compatible_runtimes, compatible_architectures, license_info
+        )
+
+    async def get_layer_version(self, layer_name: str, version_number: int) -> LayerVersion:
+        return await self.layers.get_layer_version(layer_name, version_number)
+
+    async def get_layer_version_by_arn(self, arn: str) -> LayerVersion:
+        return await self.layers.get_layer_version_by_arn(arn)
+
+    async def list_layers(
+        self, compatible_runtime: str | None = None, compatible_architecture: str | None = None
+    ) -> list[LayerVersion]:
+        return await self.layers.list_layers(compatible_runtime, compatible_architecture)
+
+    async def list_layer_versions(
+        self,
+        layer_name: str,
+        compatible_runtime: str | None = None,
+        compatible_architecture: str | None = None,
+    ) -> list[LayerVersion]:
+        return await self.layers.list_layer_versions(layer_name, compatible_runtime, compatible_architecture)
+
+    async def delete_layer_version(self, layer_name: str, version_number: int) -> None:
+        await self.layers.delete_layer_version(layer_name, version_number)
+
+    # -- concurrency and metrics (services/concurrency.py) ---------------------------------------------------
+    async def put_function_concurrency(
+        self, function_name: str, reserved_concurrent_executions: int
+    ) -> FunctionConcurrency:
+        return await self.concurrency.put_function_concurrency(function_name, reserved_concurrent_executions)
+
+    async def get_function_concurrency(self, function_name: str) -> FunctionConcurrency:
+        return await self.concurrency.get_function_concurrency(function_name)
+
+    async def delete_function_concurrency(self, function_name: str) -> None:
+        await self.concurrency.delete_function_concurrency(function_name)
+
+    def reserved_concurrency_of(self, function_name: str) -> int | None:
+        return self.concurrency.reserved_concurrency_of(function_name)
+
+    async def put_provisioned_concurrency_config(
+        self, function_name: str, qualifier: str, provisioned_concurrent_executions: int
+    ) -> ProvisionedConcurrencyConfig:
+        return await self.concurrency.put_provisioned_concurrency_config(
+            function_name, qualifier, provisioned_concurrent_executions
+        )
+
+    async def get_provisioned_concurrency_config(
+        self, function_name: str, qualifier: str
+    ) -> ProvisionedConcurrencyConfig:
+        return await self.concurrency.get_provisioned_concurrency_config(function_name, qualifier)
+
+    async def delete_provisioned_concurrency_config(self, function_name: str, qualifier: str) -> None:
+        await self.concurrency.delete_provisioned_concurrency_config(function_name, qualifier)
+
+    async def get_metrics(
+        self, function_name: str | None = None, start: float | None = None, end: float | None = None
+    ) -> list[FunctionMetrics]:
+        return await self.concurrency.get_metrics(function_name, start, end)
+
+    # -- asynchronous invocation (services/events.py) ------------------------------------------------------
+    async def list_dead_letters(self, function_name: str | None = None) -> list[DeadLetter]:
+        return await self.events.list_dead_letters(function_name)
+
+    async def replay_dead_letters(
+        self, request_ids: Sequence[str] = (), function_name: str | None = None
+    ) -> list[QueuedEvent]:
+        return await self.events.replay_dead_letters(request_ids, function_name)
+
+    async def event_status(self, request_id: str) -> str:
+        return await self.events.event_status(request_id)
+
+    # -- VPCs (services/vpcs.py) ---------------------------------------------------------------------------
+    def vpc_state(self, function_name: str) -> VpcState | None:
+        return self.vpcs.vpc_state(function_name)
+
+    async def wait_function_active(self, function_name: str, timeout_s: float | None = None) -> VpcState | None:
+        return await self.vpcs.wait_function_active(function_name, timeout_s)
+
+    def describe_vpcs(self) -> list[VpcDescription]:
+        return self.vpcs.describe_vpcs()

@@ -36,10 +36,10 @@ from .errors import (
     ResourceConflictException,
     ResourceNotFoundException,
 )
+from .invocation import LATEST
 from .layers import LayerRegistry
 from .store import Store
 
-LATEST = "$LATEST"
 ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
 VERSION_NUMBER = re.compile(r"[0-9]+")
 #: the configuration UpdateFunctionConfiguration may change, by lsim.toml key

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from .invocation import LATEST
 from .project import PROJECT_FILE
-from .versions import LATEST
 
 if TYPE_CHECKING:
     from .simulator import Simulator

@@ -420,9 +420,9 @@ def _path_of(route_path: str) -> str:
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.operation != "Invoke"], ids=lambda r: r.operation)
-def test_every_route_reaches_the_facade_or_answers_unknown_operation(api: Api, route: Any) -> None:
-    facade = api.lsim.simulator
-    lit = hasattr(facade, route.facade_method) and (route.output is None or route.presenter() is not None)
+def test_every_route_reaches_its_service_or_answers_unknown_operation(api: Api, route: Any) -> None:
+    service = getattr(api.lsim.simulator, route.service, None)
+    lit = hasattr(service, route.service_method) and (route.output is None or route.presenter() is not None)
     path = _path_of(route.path)
     required = OPERATIONS[route.operation].required
     query = [f"{name}=1" for name in ("Qualifier", "Arn") if name in required]

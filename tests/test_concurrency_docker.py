@@ -54,7 +54,7 @@ def test_reserved_concurrency_2_lets_2_of_6_run_and_throttles_4(lsim: BlockingSi
     assert {t.reason for t in throttles} == {RESERVED_LIMIT}
     assert all(t.status == 429 and t.message == "Rate Exceeded." for t in throttles)
     # the slots were held for the whole invocations, and given back when they ended
-    assert lsim.simulator.concurrency.function_statistics("slow").in_use == 0
+    assert lsim.simulator.concurrency.controller.function_statistics("slow").in_use == 0
     (metrics,) = lsim.call(lsim.simulator.get_metrics("slow"))
     throttled_before = before.throttles if before else 0
     invoked_before = before.invocations if before else 0

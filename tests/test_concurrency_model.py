@@ -22,10 +22,10 @@ from simulator.concurrency import (
     ConcurrencyController,
     Lease,
     Throttle,
-    simulate,
 )
 from simulator.config import Limits
 from simulator.errors import InvalidParameterValueException, TooManyRequestsException
+from simulator.simulation import simulate
 
 FUNCTIONS = ("a", "b", "c")
 VERSIONS = ("$LATEST", "1")

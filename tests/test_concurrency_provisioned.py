@@ -1,4 +1,4 @@
-"""Provisioned concurrency through the facade: environments initialised ahead (IN_PROGRESS -> READY), warm
+"""Provisioned concurrency through the Simulator: environments initialised ahead (IN_PROGRESS -> READY), warm
 invocations, spill-over to on-demand, AWS's refusals, and the config surviving a restart. Real processes
 (the process backend); the waits are bounds on real work, never timed assertions."""
 

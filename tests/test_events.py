@@ -156,7 +156,7 @@ def test_an_event_of_a_killed_simulator_is_delivered_by_the_next(tmp_path: Path)
 
 
 def attempts_of(lsim: BlockingSimulator, request_id: str) -> int | None:
-    queued = [e for e in lsim.simulator.events.queued() if e.request_id == request_id]
+    queued = [e for e in lsim.simulator.events.queue.queued() if e.request_id == request_id]
     return queued[0].attempts if queued and status(lsim, request_id) == "queued" else None
 
 
@@ -166,7 +166,7 @@ def test_function_errors_are_retried_twice_then_dead_lettered_across_a_restart(t
     with BlockingSimulator(load_project(root), backend="process", clock=clock) as first:
         request_id = first.invoke("worker", {"fail": True}, invocation_type="Event").request_id
         wait_for(lambda: attempts_of(first, request_id) == 1, "the first attempt to fail")
-        (event,) = first.simulator.events.queued("worker")
+        (event,) = first.simulator.events.queue.queued("worker")
         assert event.due_at == T0 + 60  # the first retry, after about a minute
     # a new simulator, the clock where the first one left it
     clock = VirtualClock(T0 + 1)
@@ -174,7 +174,7 @@ def test_function_errors_are_retried_twice_then_dead_lettered_across_a_restart(t
         assert status(second, request_id) == "queued"
         clock.advance(59)
         wait_for(lambda: attempts_of(second, request_id) == 2, "the second attempt to fail")
-        (event,) = second.simulator.events.queued("worker")
+        (event,) = second.simulator.events.queue.queued("worker")
         assert event.due_at == T0 + 60 + 120  # the second retry, two minutes later
         clock.advance(120)
         wait_for(lambda: status(second, request_id) == "dead-lettered", "the event to be dead-lettered")
@@ -203,9 +203,9 @@ def test_an_event_too_old_is_dead_lettered_and_a_replay_delivers_it(tmp_path: Pa
     clock = VirtualClock(T0)
     with BlockingSimulator(load_project(root), backend="process", clock=clock) as lsim:
         request_id = lsim.invoke("worker", {"n": 2}, invocation_type="Event").request_id
-        wait_for(lambda: lsim.simulator.concurrency.function_statistics("worker").throttled >= 1, "a throttle")
+        wait_for(lambda: lsim.simulator.concurrency.controller.function_statistics("worker").throttled >= 1, "a throttle")
         wait_for(lambda: status(lsim, request_id) == "queued", "the throttled event to go back on the queue")
-        (event,) = lsim.simulator.events.queued("worker")
+        (event,) = lsim.simulator.events.queue.queued("worker")
         assert event.due_at == T0 + 1 and event.throttles == 1  # back off 1 s after a throttle
         clock.advance(60)
         wait_for(lambda: status(lsim, request_id) == "dead-lettered", "the event to age out")
@@ -227,5 +227,5 @@ def test_dry_run_answers_204_and_queues_nothing(tmp_path: Path, invocation_type:
     with BlockingSimulator(load_project(root), backend="process") as lsim:
         result = lsim.invoke("worker", {}, invocation_type=invocation_type)
         assert result.status_code == 204
-        assert lsim.simulator.events.queued() == []
-        assert lsim.simulator.concurrency.function_statistics("worker").throttled == 0
+        assert lsim.simulator.events.queue.queued() == []
+        assert lsim.simulator.concurrency.controller.function_statistics("worker").throttled == 0

@@ -175,7 +175,7 @@ def test_a_local_layer_zip_in_lsim_toml_is_checked_the_same_way(tmp_path: Path) 
     lsim = BlockingSimulator(load_project(project), backend="process")
     try:
         with pytest.raises(InvalidParameterValueException, match="symbolic link"):
-            lsim.simulator.layers.resolve_all(lsim.simulator.function("f"))
+            lsim.simulator.layers.registry.resolve_all(lsim.simulator.function("f"))
     finally:
         lsim.close()
     assert list((project / "sentinel").iterdir()) == []

@@ -148,7 +148,7 @@ def test_a_missing_layer_blob_names_the_version_and_the_repair(api: Api) -> None
     simulator = api.lsim.simulator
     published = api.client().publish_layer_version(LayerName="fragile", Content={"ZipFile": zip_of("python/f.py")})
     arn = published["LayerVersionArn"]
-    layer = simulator.layers.get_layer_version_by_arn(arn)
+    layer = simulator.layers.registry.get_layer_version_by_arn(arn)
     extracted = simulator.layer_cache.extracted / layer.code_sha256
     blob = simulator.store.blob_path(layer.code_sha256)
     kept = blob.read_bytes()

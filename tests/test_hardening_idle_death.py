@@ -186,8 +186,8 @@ def test_a_runtime_gone_before_the_hand_out_is_not_charged(tmp_path: Path) -> No
             if not running(int(first.payload["environment"])):
                 break
             time.sleep(0.05)
-        pool = next(iter(lsim.simulator._pools.values()))
-        assert not pool._idle[-1]._sandbox._exit.done()  # lsim does not know yet: acquire hands it out
+        idle = lsim.simulator.warm.idle_environments("orphan", "$LATEST")
+        assert not idle[-1]._sandbox._exit.done()  # lsim does not know yet: admission hands it out
         second = lsim.invoke("orphan", {"hold": 0})
         assert second.function_error is None, second.body
         assert second.cold_start and second.payload["environment"] != first.payload["environment"]

@@ -125,7 +125,7 @@ def other_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Blocking
 def _environments(simulator: BlockingSimulator, function: str) -> list[ExecutionEnvironment]:
     """The function's execution environments (whatever the pool calls its collections)."""
     found: list[ExecutionEnvironment] = []
-    for (name, _), pool in simulator.simulator._pools.items():
+    for (name, _), pool in simulator.simulator.pools().items():
         if name != function:
             continue
         for value in vars(pool).values():

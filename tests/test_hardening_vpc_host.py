@@ -162,9 +162,9 @@ def test_a_function_without_nat_reaches_the_vpc_but_no_host_service(
 def test_more_environments_than_reserved_ports_get_more_ports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """When every Runtime API port reserved for the VPC is taken, lsim reserves more and opens them in the
     ENIs' filters: three environments at once with one port reserved up front."""
-    import simulator.facade.vpc as facade
+    import simulator.services.vpcs as vpcs
 
-    monkeypatch.setattr(facade, "RUNTIME_API_PORTS_PER_VPC", 1)
+    monkeypatch.setattr(vpcs, "RUNTIME_API_PORTS_PER_VPC", 1)
     cidr = _free_vpc_cidr()
     net = ".".join(str(cidr.network_address).split(".")[:2])
     (tmp_path / "src").mkdir()

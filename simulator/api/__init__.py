@@ -2,13 +2,13 @@
 that boto3 and the AWS CLI work unchanged against a local simulator. Split by role, as aiohttp is:
 
     model.py      what each operation's request carries (botocore's model)
-    routes.py     the route table: (method, path) -> operation -> facade method + output shape
+    routes.py     the route table: (method, path) -> operation -> (service, method) + output shape
     requests.py   reading a request: bounded body, typed members, SigV4 header
     responses.py  writing JSON, Invoke's answer and errors
     app.py        the handler that ties them together
     server.py     binding a socket (loopback by default)
 
-Wire format only: every rule of Lambda lives behind the Simulator facade.
+Wire format only: every rule of Lambda lives in the Simulator's services.
 """
 
 from .app import LambdaApi, make_app

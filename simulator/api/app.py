@@ -1,6 +1,6 @@
 """The Lambda API application: one aiohttp handler checks who is asking (guard.py, sigv4.py), finds the
-route (routes.py), parses the request (requests.py), calls the Simulator facade and writes the answer
-(responses.py). Every LambdaError the facade raises goes back as AWS's error; anything else as a
+route (routes.py), parses the request (requests.py), calls the Simulator service the route names and writes
+the answer (responses.py). Every LambdaError a service raises goes back as AWS's error; anything else as a
 ServiceException, and the console says why.
 """
 
@@ -35,7 +35,7 @@ from .requests import (
     read_body,
 )
 from .responses import error_response, invoke_response, json_response
-from .routes import NOT_SIMULATED_BECAUSE, ROUTER, Match, Router
+from .routes import NOT_SIMULATED_BECAUSE, ROUTER, Match, Router, snake_case
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
@@ -142,12 +142,14 @@ class LambdaApi:
         invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
         log_type = headers.get("X-Amz-Log-Type", "None")
 
+        invoker = self.simulator.invoker
+
         def refuse(size: int) -> None:  # 413 as soon as the body is known to be over the limit
-            self.simulator.check_payload_size(size, invocation_type)
+            invoker.check_payload_size(size, invocation_type)
 
         body = await self._body(request, refuse)
         began = time.perf_counter()
-        result = await self.simulator.invoke(
+        result = await invoker.invoke(
             function_name,
             body,
             qualifier=request.query.get("Qualifier"),
@@ -205,12 +207,13 @@ class LambdaApi:
         if route.operation not in self.router.served:
             reason = NOT_SIMULATED_BECAUSE.get(route.operation, "it is outside what lsim simulates")
             raise UnknownOperationException(f"lsim does not simulate {route.operation}: {reason}")
-        method = getattr(self.simulator, route.facade_method, None)
+        service = getattr(self.simulator, route.service, None)
+        method = getattr(service, route.service_method, None) if route.service_method else None
         present = route.presenter()
         if method is None or (route.output is not None and present is None):
             raise UnknownOperationException(
                 f"lsim does not support {route.operation} yet: this version of lsim has no "
-                f"{route.facade_method} operation"
+                f"{route.serves or snake_case(route.operation)} operation"
             )
         model = OPERATIONS[route.operation]
         body = b""

@@ -3,7 +3,7 @@
 body members with their types. requests.py parses a request by this table; routes.py says which path
 and method reach which operation.
 
-Every member is named as AWS names it; the facade method receives it in snake_case (FunctionName ->
+Every member is named as AWS names it; the service method receives it in snake_case (FunctionName ->
 function_name). Nested structures stay as AWS's JSON with AWS's member names, blobs decoded to bytes.
 """
 

@@ -212,7 +212,7 @@ _signatures: dict[Callable[..., Any], tuple[frozenset[str], bool]] = {}
 
 
 def facade_arguments(operation: str, method: Callable[..., Any], members: Members) -> dict[str, Any]:
-    """The facade method's keyword arguments: members in snake_case. A member the method does not take
+    """The service method's keyword arguments: members in snake_case. A member the method does not take
     is refused by name (the feature that handles it has not landed), never silently dropped."""
     accepted = _signatures.get(method.__func__ if hasattr(method, "__func__") else method)
     if accepted is None:

@@ -1,13 +1,13 @@
-"""The route table: each line maps a method and AWS's REST path (botocore's `requestUri`) to an operation.
+"""The route table: each line maps a method and AWS's REST path (botocore's `requestUri`) to an operation,
+and names the service and method of the Simulator that serve it (`"functions.get_function_configuration"`).
 
-A request to a route calls the Simulator facade method of the operation's snake_case name
-(GetFunctionConfiguration -> `get_function_configuration`) with the request's members in snake_case,
-and `shapes.<output>` turns what it returns into the JSON body (or a presenter here, for a shape that
-needs the project, such as an alias's ARN). When the facade has no such method yet, the answer is AWS's
-for an operation it does not serve (404 UnknownOperationException), never a fake success: a feature
-that adds the facade method and its output shape lights its route up.
+A request to a route calls that method with the request's members in snake_case, and `shapes.<output>`
+turns what it returns into the JSON body (or a presenter here, for a shape that needs the project, such
+as an alias's ARN). When the service has no such method yet, the answer is AWS's for an operation it does
+not serve (404 UnknownOperationException), never a fake success: a feature that adds the method and its
+output shape lights its route up.
 
-`adapt` reshapes the parsed members where the wire and the facade differ (a structure the facade takes
+`adapt` reshapes the parsed members where the wire and the service differ (a structure the service takes
 as plain arguments).
 """
 
@@ -67,7 +67,7 @@ def check_layer_arns(layers: list[str]) -> None:
 
 
 def configuration_changes(members: Members) -> Members:
-    """UpdateFunctionConfiguration's nested members as the facade takes them (lsim.toml's keys):
+    """UpdateFunctionConfiguration's nested members as the service takes them (lsim.toml's keys):
     Environment{Variables} -> environment, EphemeralStorage{Size} -> ephemeral_storage. Layers must be
     layer version ARNs."""
     if "Layers" in members:
@@ -95,7 +95,7 @@ def aliases_output(aliases: list[Any], project: ProjectConfig) -> dict[str, Any]
     return shapes.list_aliases([(a, project.function_arn(a.function_name, a.name)) for a in aliases])
 
 
-#: builds the JSON body from what the facade returned: a shapes.py function's name (called with the
+#: builds the JSON body from what the service returned: a shapes.py function's name (called with the
 #: result), or a function of (result, project) for shapes that need the project (ARNs)
 Output = str | Callable[[Any, ProjectConfig], Any] | None
 
@@ -105,6 +105,7 @@ class Route:
     method: str
     path: str  # AWS's requestUri; a "?name=value" suffix is a query parameter the route requires
     operation: str
+    serves: str = ""  # "service.method" of the Simulator; "" for an operation lsim does not simulate
     status: int = 200  # botocore's responseCode
     output: Output = None  # what builds the body; None: no body
     adapt: Callable[[Members], Members] | None = None
@@ -119,8 +120,14 @@ class Route:
         object.__setattr__(self, "query", pairs)
 
     @property
-    def facade_method(self) -> str:
-        return snake_case(self.operation)
+    def service(self) -> str:
+        """The Simulator's attribute that serves the operation (e.g. "functions")."""
+        return self.serves.partition(".")[0]
+
+    @property
+    def service_method(self) -> str:
+        """The service's method that serves it (e.g. "get_function_configuration")."""
+        return self.serves.partition(".")[2]
 
     def presenter(self) -> Callable[[Any, ProjectConfig], Any] | None:
         """The body builder, or None when shapes.py does not have it yet (the route is not lit)."""
@@ -134,34 +141,46 @@ F = "/2015-03-31/functions/{FunctionName}"
 LAYER = "/2018-10-31/layers/{LayerName}/versions"
 PC = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency"
 
-#: The operations lsim serves, as issue 6 lists them; each line lights up when the facade has the method.
+#: The operations lsim serves; each line lights up when its service has the method.
 ROUTES: tuple[Route, ...] = (
-    Route("POST", f"{F}/invocations", "Invoke"),
-    Route("GET", F, "GetFunction", output="get_function_response"),
-    Route("GET", f"{F}/configuration", "GetFunctionConfiguration", output="function_configuration"),
-    Route("PUT", f"{F}/configuration", "UpdateFunctionConfiguration", output="function_configuration",
-          adapt=configuration_changes),
-    Route("GET", "/2015-03-31/functions", "ListFunctions", output="list_functions_response"),
-    Route("POST", f"{F}/versions", "PublishVersion", 201, "function_configuration"),
-    Route("GET", f"{F}/versions", "ListVersionsByFunction", output="list_versions_by_function_response"),
-    Route("POST", f"{F}/aliases", "CreateAlias", 201, alias_output, adapt=routing_config),
-    Route("GET", f"{F}/aliases", "ListAliases", output=aliases_output),
-    Route("GET", f"{F}/aliases/{{Name}}", "GetAlias", output=alias_output),
-    Route("PUT", f"{F}/aliases/{{Name}}", "UpdateAlias", output=alias_output, adapt=routing_config),
-    Route("DELETE", f"{F}/aliases/{{Name}}", "DeleteAlias", 204),
-    Route("POST", LAYER, "PublishLayerVersion", 201, "layer_version", adapt=layer_content),
-    Route("GET", f"{LAYER}/{{VersionNumber}}", "GetLayerVersion", output="layer_version"),
-    Route("GET", "/2018-10-31/layers?find=LayerVersion", "GetLayerVersionByArn", output="layer_version"),
-    Route("GET", "/2018-10-31/layers", "ListLayers", output="list_layers"),
-    Route("GET", LAYER, "ListLayerVersions", output="list_layer_versions"),
-    Route("DELETE", f"{LAYER}/{{VersionNumber}}", "DeleteLayerVersion", 204),
-    Route("PUT", "/2017-10-31/functions/{FunctionName}/concurrency", "PutFunctionConcurrency", output="concurrency"),
+    Route("POST", f"{F}/invocations", "Invoke", "invoker.invoke"),
+    Route("GET", F, "GetFunction", "functions.get_function", output="get_function_response"),
+    Route("GET", f"{F}/configuration", "GetFunctionConfiguration", "functions.get_function_configuration",
+          output="function_configuration"),
+    Route("PUT", f"{F}/configuration", "UpdateFunctionConfiguration", "versions.update_function_configuration",
+          output="function_configuration", adapt=configuration_changes),
+    Route("GET", "/2015-03-31/functions", "ListFunctions", "functions.list_functions",
+          output="list_functions_response"),
+    Route("POST", f"{F}/versions", "PublishVersion", "versions.publish_version", 201, "function_configuration"),
+    Route("GET", f"{F}/versions", "ListVersionsByFunction", "versions.list_versions_by_function",
+          output="list_versions_by_function_response"),
+    Route("POST", f"{F}/aliases", "CreateAlias", "versions.create_alias", 201, alias_output, adapt=routing_config),
+    Route("GET", f"{F}/aliases", "ListAliases", "versions.list_aliases", output=aliases_output),
+    Route("GET", f"{F}/aliases/{{Name}}", "GetAlias", "versions.get_alias", output=alias_output),
+    Route("PUT", f"{F}/aliases/{{Name}}", "UpdateAlias", "versions.update_alias", output=alias_output,
+          adapt=routing_config),
+    Route("DELETE", f"{F}/aliases/{{Name}}", "DeleteAlias", "versions.delete_alias", 204),
+    Route("POST", LAYER, "PublishLayerVersion", "layers.publish_layer_version", 201, "layer_version",
+          adapt=layer_content),
+    Route("GET", f"{LAYER}/{{VersionNumber}}", "GetLayerVersion", "layers.get_layer_version",
+          output="layer_version"),
+    Route("GET", "/2018-10-31/layers?find=LayerVersion", "GetLayerVersionByArn", "layers.get_layer_version_by_arn",
+          output="layer_version"),
+    Route("GET", "/2018-10-31/layers", "ListLayers", "layers.list_layers", output="list_layers"),
+    Route("GET", LAYER, "ListLayerVersions", "layers.list_layer_versions", output="list_layer_versions"),
+    Route("DELETE", f"{LAYER}/{{VersionNumber}}", "DeleteLayerVersion", "layers.delete_layer_version", 204),
+    Route("PUT", "/2017-10-31/functions/{FunctionName}/concurrency", "PutFunctionConcurrency",
+          "concurrency.put_function_concurrency", output="concurrency"),
     Route("GET", "/2019-09-30/functions/{FunctionName}/concurrency", "GetFunctionConcurrency",
-          output="get_function_concurrency_response"),
-    Route("DELETE", "/2017-10-31/functions/{FunctionName}/concurrency", "DeleteFunctionConcurrency", 204),
-    Route("PUT", PC, "PutProvisionedConcurrencyConfig", 202, "put_provisioned_concurrency_config_response"),
-    Route("GET", PC, "GetProvisionedConcurrencyConfig", output="get_provisioned_concurrency_config_response"),
-    Route("GET", "/2016-08-19/account-settings", "GetAccountSettings", output="get_account_settings_response"),
+          "concurrency.get_function_concurrency", output="get_function_concurrency_response"),
+    Route("DELETE", "/2017-10-31/functions/{FunctionName}/concurrency", "DeleteFunctionConcurrency",
+          "concurrency.delete_function_concurrency", 204),
+    Route("PUT", PC, "PutProvisionedConcurrencyConfig", "concurrency.put_provisioned_concurrency_config", 202,
+          "put_provisioned_concurrency_config_response"),
+    Route("GET", PC, "GetProvisionedConcurrencyConfig", "concurrency.get_provisioned_concurrency_config",
+          output="get_provisioned_concurrency_config_response"),
+    Route("GET", "/2016-08-19/account-settings", "GetAccountSettings", "functions.get_account_settings",
+          output="get_account_settings_response"),
 )  # fmt: skip
 
 #: Every other operation of Lambda's API (botocore 1.43), so that a call to one is named in the answer.

@@ -24,6 +24,7 @@ from ..clock import VirtualClock
 from ..concurrency import ConcurrencyController, Lease
 from ..config import FunctionConfig, Limits
 from ..events import function_error_delay, throttle_backoff
+from ..invocation import LATEST
 from ..retry import backoff_delays
 from .plan import THROTTLED_CLIENT_PAUSE_S, LoadPlan
 from .report import (
@@ -171,12 +172,12 @@ class ModelAccount:
     def of(cls, simulator: Simulator, function_name: str, qualifier: str | None) -> ModelAccount:
         """From a Simulator that need not be started (only its configuration is read)."""
         function, version = simulator.resolve(function_name, qualifier, route=False)
-        controller = simulator.concurrency
+        controller = simulator.concurrency.controller
         reserved = {
             name: value for name in controller.function_names() if (value := controller.reserved(name)) is not None
         }
         wanted = {q: n for q, n in function.provisioned_concurrency.items()}
-        for stored in simulator.concurrency_settings.provisioned():
+        for stored in simulator.concurrency.settings.provisioned():
             if stored.function_name == function.name:
                 wanted[stored.qualifier] = stored.requested
         provisioned = 0
@@ -185,7 +186,7 @@ class ModelAccount:
                 _, provisioned_version = simulator.resolve(function.name, provisioned_qualifier, route=False)
             except Exception:  # a qualifier that no longer exists provisions nothing
                 continue
-            if provisioned_version == version and version != "$LATEST":
+            if provisioned_version == version and version != LATEST:
                 provisioned = count
         return cls(
             simulator.project.limits, simulator.project.settings.region, function, version, reserved, provisioned

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..invocation import LATEST
 from .shapes import LoadTestError, Shape, format_duration
 
 MAX_RETRIES = 10
@@ -52,7 +53,7 @@ class LoadPlan:
 
     @property
     def qualifier_name(self) -> str:
-        return self.qualifier or "$LATEST"
+        return self.qualifier or LATEST
 
     def describe(self) -> str:
         if self.shape is not None:

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..invocation import LATEST
+
 # What became of a request (its last attempt).
 SUCCEEDED, FUNCTION_ERROR, TIMEOUT, THROTTLED, UNFINISHED = range(5)
 TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"  # Lambda's error type for a function that ran out of time
@@ -343,7 +345,7 @@ class LoadReport:
         return rows
 
     def title(self) -> str:
-        qualifier = f":{self.qualifier}" if self.qualifier and self.qualifier != "$LATEST" else ""
+        qualifier = f":{self.qualifier}" if self.qualifier and self.qualifier != LATEST else ""
         return f"lsim load-test {self.function_name}{qualifier} ({self.mode} mode): {self.load}, {self.invocation_type}"
 
     def text(self) -> str:

@@ -1,4 +1,4 @@
-"""Real mode: drive real invocations through the Simulator facade, in its own event loop, and count them.
+"""Real mode: drive real invocations through the Simulator, in its own event loop, and count them.
 
 Each request is an asyncio task calling `Simulator.invoke` (the path `lsim invoke` and the HTTP API take:
 admission, throttles, warm or cold execution environments), without HTTP in between, so the generator
@@ -104,7 +104,7 @@ class LoadRunner:
     def current_concurrency(self) -> int:
         """ConcurrentExecutions of the function now, as lsim's controller counts it."""
         if self._simulator is not None:
-            return int(self._simulator.concurrency.function_statistics(self.plan.function_name).in_use)
+            return int(self._simulator.concurrency.controller.function_statistics(self.plan.function_name).in_use)
         return self.progress.running
 
     # -- the run ------------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ class LoadRunner:
             for sent_at, latency in self._events.values():
                 recorder.outcome(sent_at, SUCCEEDED, None, latency)
             return
-        queue, name = simulator.events, self.plan.function_name
+        queue, name = simulator.events.queue, self.plan.function_name
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.drain_seconds()
         ours = set(self._events)
@@ -328,7 +328,7 @@ class LoadRunner:
             return {}
         name = self.plan.function_name
         metrics = {m.function_name: m for m in await simulator.get_metrics(name)}.get(name)
-        statistics = simulator.concurrency.function_statistics(name)
+        statistics = simulator.concurrency.controller.function_statistics(name)
         return {
             "Invocations": metrics.invocations if metrics else 0,
             "Errors": metrics.errors if metrics else 0,
@@ -338,7 +338,7 @@ class LoadRunner:
             "peak": statistics.peak_in_use,
             "limit": statistics.reserved
             if statistics.reserved is not None
-            else simulator.concurrency.statistics().unreserved_limit,
+            else simulator.concurrency.controller.statistics().unreserved_limit,
         }
 
     def _report(self, before: dict[str, Any], after: dict[str, Any], cpu_s: float) -> LoadReport:

@@ -1,14 +1,17 @@
-"""The seam between an execution environment and what runs it: start, wait, stats, stop.
+"""The seam between lsim and what runs its execution environments: everything Docker lives behind it.
 
 An execution environment (environment.py) owns the Runtime API side and the Lambda semantics; a sandbox
-only runs the runtime process with the right limits and reports its output, memory and exit.
+only runs the runtime process with the right limits and reports its output, memory and exit (start, wait,
+stats, stop). A backend makes sandboxes and, when it has networks, the plumbing of lsim's VPCs
+(`VpcPlumbing`: networks, resources, Hyperplane ENIs); it also removes what a killed lsim left. The
+services above it (services/vpcs.py, simulator.py) ask for these in lsim's words, never Docker's.
 """
 
 from __future__ import annotations
 
 import signal
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +19,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import asyncio
 
+    from ..vpc import Hyperplane, HyperplaneEni, PlacedResource, VpcConfig
+    from .leftovers import Leftovers
     from .scratch import ScratchDisk
 
 OutputSink = Callable[[bytes], None]
@@ -36,7 +41,7 @@ class SandboxSpec:
     ephemeral_storage_mb: int
     network: str | None = None  # a Docker network, or container:<id> to join a Hyperplane ENI's namespace
     labels: dict[str, str] = field(default_factory=dict)
-    attach_delay_s: float = 0.0  # a VPC attachment's cold-start cost, before the runtime starts (issue 8)
+    attach_delay_s: float = 0.0  # a VPC attachment's cold-start cost, before the runtime starts
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,18 @@ class SandboxBackend(ABC):
         """A disk for an environment's /tmp that outlives its sandboxes, or None (a tmpfs then)."""
         return None
 
+    def vpc_networks(self, progress: Callable[[str], None] | None = None) -> VpcPlumbing | None:
+        """The plumbing of lsim's VPCs on this backend, or None when it has no networks to isolate a
+        function with (the process backend)."""
+        return None
+
+    def remove_leftovers(self, project: str, state_folder: Path) -> Leftovers:
+        """Remove what killed lsim processes left of `project` (never a live process's objects): their
+        /tmp disks and staging folders, and on a backend with containers, those. Blocks."""
+        from .leftovers import remove_dead
+
+        return remove_dead(None, project, state_folder)
+
     @abstractmethod
     async def close(self) -> None:
         """Stop whatever this backend still has running."""
@@ -141,3 +158,47 @@ class SandboxBackend(ABC):
         import os
 
         return os.cpu_count() or 1
+
+
+class VpcPlumbing(ABC):
+    """What lsim's VPCs are made of on a backend with networks (sandbox/network.py on Docker): a network per
+    VPC, its resources at their addresses, and each Hyperplane ENI with the packet filter of its security
+    groups, whose network namespace the execution environments of the functions sharing it join."""
+
+    @abstractmethod
+    async def prepare(self) -> None:
+        """Make sure what ENIs are made from exists (their image): slow only the first time."""
+
+    @abstractmethod
+    async def create_vpc(self, vpc: VpcConfig) -> str:
+        """The VPC's network; returns the VPC router's address on the host side, where the Runtime API of
+        the VPC's environments listens."""
+
+    @abstractmethod
+    def gateway(self, vpc: str) -> str:
+        """The address create_vpc returned for `vpc`."""
+
+    @abstractmethod
+    async def admit_runtime_api_ports(self, vpc: str, ports: Sequence[int]) -> None:
+        """Let the VPC's ENIs reach these Runtime API ports of the host as well."""
+
+    @abstractmethod
+    async def create_resource(self, placed: PlacedResource, root: Path) -> str:
+        """Start (or connect) one resource at its address; returns its id. `root`: where the paths of its
+        volumes start (lsim.toml's folder)."""
+
+    @abstractmethod
+    async def create_eni(
+        self, hyperplane: Hyperplane, eni: HyperplaneEni, runtime_api_ports: Sequence[int], nat: bool
+    ) -> str:
+        """Create the ENI with the packet filter of its security groups (`hyperplane` knows every member of
+        the VPC), reaching of the host only `runtime_api_ports`, and the internet only with `nat`; returns
+        its id."""
+
+    @abstractmethod
+    def network_of(self, eni: str) -> str:
+        """The network (SandboxSpec.network) of an execution environment that joins the ENI `eni`."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Remove every ENI, resource and network this plumbing made. Never raises."""

@@ -23,14 +23,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DockerUnavailableError
 from ..lifetime import current_owner
 from . import labels as lsim_labels
-from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec
+from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec, VpcPlumbing
 from .scratch import ScratchDisk
 from .sockets import owner_check
+
+if TYPE_CHECKING:
+    from .leftovers import Leftovers
 
 NETWORK = "lsim"
 LABEL = lsim_labels.MANAGED
@@ -153,6 +156,16 @@ class DockerBackend(SandboxBackend):
                 )
             return None
 
+    def vpc_networks(self, progress: Callable[[str], None] | None = None) -> VpcPlumbing:
+        from .network import DockerVpcPlumbing
+
+        return DockerVpcPlumbing(self, progress)
+
+    def remove_leftovers(self, project: str, state_folder: Path) -> Leftovers:
+        from .leftovers import remove_dead
+
+        return remove_dead(self.client, project, state_folder)
+
     def warn_shared_namespace(self) -> None:
         if not self._shared_warned and self.warn is not None:
             self._shared_warned = True
@@ -199,7 +212,7 @@ class DockerSandbox(Sandbox):
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
         loop = asyncio.get_running_loop()
         self._exit = loop.create_future()
-        if self.spec.attach_delay_s:  # the VPC attachment's cold-start cost (issue 8)
+        if self.spec.attach_delay_s:  # the VPC attachment's cold-start cost
             await asyncio.sleep(self.spec.attach_delay_s)
         container_id = await self.backend.call(self._create, runtime_api)
         self.container_id = container_id

@@ -125,3 +125,10 @@ def remove(client: Any | None, leftovers: Leftovers) -> Leftovers:
         if not folder.exists():
             gone.staging.append(folder)
     return gone
+
+
+def remove_dead(client: Any | None, project: str, state_folder: Path) -> Leftovers:
+    """What `Simulator.start()` does first: remove what killed lsim processes left of `project`, with the
+    Docker client when the backend has one; returns what went."""
+    found = find(client, {project}, state_folder=state_folder)
+    return remove(client, found) if found else found

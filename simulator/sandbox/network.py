@@ -18,7 +18,8 @@
 
 Everything carries ``lsim.managed=1``, the project, owner and session labels (labels.py); ``close()``
 removes it, and what a killed lsim left goes with the next lsim on the project (leftovers.py). docker-py is
-synchronous: the facade calls these from worker threads.
+synchronous: `VpcNetworks` blocks, and `DockerVpcPlumbing`, what the Docker backend gives the VPC service
+(base.VpcPlumbing), runs it on the backend's worker threads.
 """
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DockerUnavailableError
 from ..lifetime import current_owner
 from ..vpc import Hyperplane, HyperplaneEni, Permission, PlacedResource, VpcConfig
 from . import labels
+from .base import VpcPlumbing
+
+if TYPE_CHECKING:
+    from .docker import DockerBackend
 
 MANAGED_LABEL = labels.MANAGED
 SESSION_LABEL = labels.SESSION
@@ -266,6 +271,52 @@ class VpcNetworks:
 
     def _labels(self, role: str) -> dict[str, str]:
         return {**self._owned, ROLE_LABEL: role}
+
+
+class DockerVpcPlumbing(VpcPlumbing):
+    """The VPC plumbing of a Docker backend: VpcNetworks' blocking calls on the backend's worker threads,
+    and each ENI's packet filter written from the Hyperplane's security groups (filter_rules)."""
+
+    def __init__(self, backend: DockerBackend, progress: Progress | None = None) -> None:
+        self._backend = backend
+        self._progress = progress
+        self.networks = VpcNetworks(backend.client, backend.session, backend.labels())
+        self._image: str | None = None
+
+    async def prepare(self) -> None:
+        from .vpc_image import ensure_vpc_image
+
+        self._image = await self._backend.call(ensure_vpc_image, self._backend.client, progress=self._progress)
+
+    async def create_vpc(self, vpc: VpcConfig) -> str:
+        return str(await self._backend.call(self.networks.create_vpc, vpc))
+
+    def gateway(self, vpc: str) -> str:
+        return self.networks.gateway(vpc)
+
+    async def admit_runtime_api_ports(self, vpc: str, ports: Sequence[int]) -> None:
+        await self._backend.call(self.networks.admit_runtime_api_ports, vpc, ports)
+
+    async def create_resource(self, placed: PlacedResource, root: Path) -> str:
+        return str(await self._backend.call(self.networks.create_resource, placed, root))
+
+    async def create_eni(
+        self, hyperplane: Hyperplane, eni: HyperplaneEni, runtime_api_ports: Sequence[int], nat: bool
+    ) -> str:
+        assert self._image is not None, "prepare() the plumbing first"
+        call = self._backend.call
+        if nat:  # its gateway is one of the host's addresses the ENI must not reach
+            await call(self.networks.ensure_internet)
+        gateway = self.networks.gateway(eni.key.vpc)
+        rules = filter_rules(hyperplane, eni, gateway, runtime_api_ports, await call(host_addresses), nat)
+        return str(await call(self.networks.create_eni, self._image, eni, rules, nat))
+
+    def network_of(self, eni: str) -> str:
+        return f"container:{eni}"  # the ENI container's network namespace
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._backend.call(self.networks.close)
 
 
 def ensure_internet_network(client: Any) -> tuple[str, str]:

@@ -1,6 +1,8 @@
-"""The function read operations of Lambda's API on the Simulator facade: GetFunctionConfiguration,
-GetFunction, ListFunctions and GetAccountSettings. They describe the project as its lsim.toml and code
-folders are now; walking a code folder touches the disk, so that runs off the event loop."""
+"""Lambda's read operations on functions: GetFunctionConfiguration, GetFunction, ListFunctions and
+GetAccountSettings. They describe the project as its lsim.toml and code folders are now, with the reserved
+concurrency in force and a VPC function's state; walking a code folder touches the disk, so that runs off
+the event loop. They need no started simulator.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ import asyncio
 import base64
 import binascii
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..concurrency import ConcurrencyController
 from ..config import FunctionConfig, ProjectConfig
 from ..descriptions import (
     AccountSettings,
@@ -21,10 +24,11 @@ from ..descriptions import (
     revision_id,
 )
 from ..errors import InvalidParameterValueException, LambdaError
+from ..invocation import LATEST
 from ..layers import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, LayerRegistry
-
-if TYPE_CHECKING:
-    from ..simulator import Simulator
+from ..versions import VersionRegistry
+from .lookup import FunctionLookup, qualifier_of
+from .vpcs import VpcService
 
 #: "Function and layer storage: 75 GB" https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 TOTAL_CODE_SIZE_LIMIT = 75 * 1024**3
@@ -34,19 +38,30 @@ LIST_PAGE_SIZE = 50
 LIST_MAX_ITEMS = 10_000
 
 
-class FunctionOperations:
-    """GetFunctionConfiguration, GetFunction, ListFunctions, GetAccountSettings. Like the layer
-    operations they need no running simulator."""
+class FunctionService:
+    """Describes functions and the account."""
 
-    project: ProjectConfig
-    layers: LayerRegistry
+    def __init__(
+        self,
+        project: ProjectConfig,
+        lookup: FunctionLookup,
+        layers: LayerRegistry,
+        versions: VersionRegistry,
+        controller: ConcurrencyController,
+        vpcs: VpcService,
+    ) -> None:
+        self.project = project
+        self.lookup = lookup
+        self.layers = layers
+        self.versions = versions
+        self.controller = controller
+        self.vpcs = vpcs
 
     async def get_function_configuration(self, function_name: str, qualifier: str | None = None) -> FunctionDescription:
         """The version-specific settings of a function, version or alias."""
-        simulator: Simulator = self  # type: ignore[assignment]
-        function, version = simulator.resolve(function_name, qualifier)
-        arn_qualifier = qualifier or _qualifier_of(function_name)
-        return await asyncio.to_thread(self._describe, function, version, arn_qualifier)
+        function, version = self.lookup.resolve(function_name, qualifier)
+        arn_qualifier = qualifier or qualifier_of(function_name)
+        return await asyncio.to_thread(self.describe, function, version, arn_qualifier)
 
     async def get_function(self, function_name: str, qualifier: str | None = None) -> FunctionDescription:
         """GetFunction: the configuration, where the code is, and the reserved concurrency (shapes.py
@@ -83,7 +98,7 @@ class FunctionOperations:
         size = max_items or LIST_PAGE_SIZE
         chosen = names[start : start + size]
         functions = [self.project.functions[name] for name in chosen]
-        described = await asyncio.to_thread(lambda: [self._describe(f, "$LATEST", None) for f in functions])
+        described = await asyncio.to_thread(lambda: [self.describe(f, LATEST, None) for f in functions])
         following = start + size
         next_marker = _encode_marker(names[following]) if following < len(names) else None
         return FunctionPage(tuple(described), next_marker)
@@ -93,11 +108,6 @@ class FunctionOperations:
         its functions, their code, and the layer versions it stored."""
         limits = self.project.limits
         functions = list(self.project.functions.values())
-        controller = getattr(self, "concurrency", None)  # the concurrency model's own figure, when it runs
-        if controller is not None:
-            unreserved = controller.statistics().unreserved_limit
-        else:
-            unreserved = limits.concurrent_executions - sum(self._reserved_concurrency(f) or 0 for f in functions)
 
         def usage() -> int:
             code = sum(fingerprint_code(f.code).size for f in functions if f.code is not None)
@@ -113,14 +123,15 @@ class FunctionOperations:
             code_size_unzipped=UNZIPPED_LIMIT,
             code_size_zipped=DIRECT_UPLOAD_LIMIT,
             concurrent_executions=limits.concurrent_executions,
-            unreserved_concurrent_executions=unreserved,
+            unreserved_concurrent_executions=self.controller.statistics().unreserved_limit,
             total_code_size=await asyncio.to_thread(usage),
             function_count=len(functions),
         )
 
-    def _describe(self, function: FunctionConfig, version: str, qualifier: str | None) -> FunctionDescription:
-        if version != "$LATEST":  # a published version describes its snapshot
-            return _published_description(self, function, version, qualifier)
+    def describe(self, function: FunctionConfig, version: str, qualifier: str | None) -> FunctionDescription:
+        """One version of a function as Lambda's read operations describe it (blocking: reads the code)."""
+        if version != LATEST:  # a published version describes its snapshot
+            return self._describe_published(function, version, qualifier)
         code = fingerprint_code(function.code) if function.code is not None else None
         layers: tuple[LayerReference, ...] = ()
         if function.layers:
@@ -138,36 +149,39 @@ class FunctionOperations:
             revision_id=revision_id(function, code),
             region=self.project.settings.region,
             layers=layers,
-            reserved_concurrency=self._reserved_concurrency(function),
-            **_state_of(self, function),
+            reserved_concurrency=self.controller.reserved(function.name),
+            **self._state_of(function),
         )
 
-    def _reserved_concurrency(self, function: FunctionConfig) -> int | None:
-        """The reservation in force: the concurrency feature's (set by command or lsim.toml) when the
-        facade has it, else lsim.toml's."""
-        reserved_concurrency_of = getattr(self, "reserved_concurrency_of", None)
-        if reserved_concurrency_of is not None:
-            value = reserved_concurrency_of(function.name)
-            return value if isinstance(value, int) else None
-        return function.reserved_concurrency
+    def _describe_published(self, function: FunctionConfig, version: str, qualifier: str | None) -> FunctionDescription:
+        published = self.versions.version(function.name, version)
+        if published.description:  # PublishVersion's description overrides the function's for that version
+            function = function.model_copy(update={"description": published.description})
+        modified = datetime.strptime(published.last_modified, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+        sha256 = base64.b64encode(bytes.fromhex(published.code_sha256)).decode()
+        code = CodeFingerprint(sha256, published.code_size, modified)
+        lookup = self.layers.get_layer_version_by_arn
+        layers = tuple(LayerReference(arn, lookup(arn, include_deleted=True).code_size) for arn in function.layers)
+        return FunctionDescription(
+            function=function,
+            version=version,
+            function_arn=self.project.function_arn(function.name, qualifier or version),
+            code=code if function.image is None else None,
+            revision_id=published.revision_id,
+            region=self.project.settings.region,
+            layers=layers,
+            reserved_concurrency=function.reserved_concurrency,
+            **self._state_of(function),
+        )
 
-
-def _state_of(operations: object, function: FunctionConfig) -> dict[str, Any]:
-    """State, StateReasonCode and StateReason: Active unless the function's VPC attachment says otherwise
-    (Pending while its ENI is created, Failed when it cannot be)."""
-    vpc_state = getattr(operations, "vpc_state", None)
-    found = vpc_state(function.name) if vpc_state is not None else None
-    if found is None:
-        return {}
-    state, code, reason = found
-    return {"state": state, "state_reason_code": code, "state_reason": reason}
-
-
-def _qualifier_of(reference: str) -> str | None:
-    from ..simulator import FUNCTION_REFERENCE
-
-    match = FUNCTION_REFERENCE.match(reference)
-    return match["qualifier"] if match else None
+    def _state_of(self, function: FunctionConfig) -> dict[str, Any]:
+        """State, StateReasonCode and StateReason: Active unless the function's VPC attachment says otherwise
+        (Pending while its ENI is created, Failed when it cannot be)."""
+        found = self.vpcs.vpc_state(function.name)
+        if found is None:
+            return {}
+        state, code, reason = found
+        return {"state": state, "state_reason_code": code, "state_reason": reason}
 
 
 def _encode_marker(name: str) -> str:
@@ -186,27 +200,3 @@ def _decode_marker(marker: str | None, names: list[str]) -> int:
         ) from None
     # The first name at or after the marker's, so a function removed meanwhile does not end the listing.
     return next((i for i, candidate in enumerate(names) if candidate >= name), len(names))
-
-
-def _published_description(
-    operations: FunctionOperations, function: FunctionConfig, version: str, qualifier: str | None
-) -> FunctionDescription:
-    published = operations.versions.version(function.name, version)  # type: ignore[attr-defined]
-    if published.description:  # PublishVersion's description overrides the function's for that version
-        function = function.model_copy(update={"description": published.description})
-    modified = datetime.strptime(published.last_modified, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
-    sha256 = base64.b64encode(bytes.fromhex(published.code_sha256)).decode()
-    code = CodeFingerprint(sha256, published.code_size, modified)
-    lookup = operations.layers.get_layer_version_by_arn
-    layers = tuple(LayerReference(arn, lookup(arn, include_deleted=True).code_size) for arn in function.layers)
-    return FunctionDescription(
-        function=function,
-        version=version,
-        function_arn=operations.project.function_arn(function.name, qualifier or version),
-        code=code if function.image is None else None,
-        revision_id=published.revision_id,
-        region=operations.project.settings.region,
-        layers=layers,
-        reserved_concurrency=function.reserved_concurrency,
-        **_state_of(operations, function),
-    )

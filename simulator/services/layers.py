@@ -1,5 +1,6 @@
-"""The layer operations of Lambda's API on the Simulator facade (a mixin: one file per feature keeps the
-facade readable). Registry calls touch SQLite and files, so they run off the event loop."""
+"""Lambda's layer operations: PublishLayerVersion, GetLayerVersion(ByArn), ListLayers, ListLayerVersions,
+DeleteLayerVersion. The registry (layers.py) touches SQLite and files, so its calls run off the event loop.
+They need no started simulator (no Docker): `lsim layer ...` calls them on one it never starts."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from pathlib import Path
 from ..layers import LayerRegistry, LayerVersion
 
 
-class LayerOperations:
-    """The layer operations of Lambda's API, on the facade. They need no running simulator (no Docker):
-    `lsim layer ...` calls them on a Simulator it never starts."""
+class LayerService:
+    """The layer operations of Lambda's API over the project's layer registry."""
 
-    layers: LayerRegistry
+    def __init__(self, registry: LayerRegistry) -> None:
+        self.registry = registry
 
     async def publish_layer_version(
         self,
@@ -25,7 +26,7 @@ class LayerOperations:
         license_info: str | None = None,
     ) -> LayerVersion:
         return await asyncio.to_thread(
-            self.layers.publish_layer_version,
+            self.registry.publish_layer_version,
             layer_name,
             zip_file,
             description=description,
@@ -35,15 +36,15 @@ class LayerOperations:
         )
 
     async def get_layer_version(self, layer_name: str, version_number: int) -> LayerVersion:
-        return await asyncio.to_thread(self.layers.get_layer_version, layer_name, version_number)
+        return await asyncio.to_thread(self.registry.get_layer_version, layer_name, version_number)
 
     async def get_layer_version_by_arn(self, arn: str) -> LayerVersion:
-        return await asyncio.to_thread(self.layers.get_layer_version_by_arn, arn)
+        return await asyncio.to_thread(self.registry.get_layer_version_by_arn, arn)
 
     async def list_layers(
         self, compatible_runtime: str | None = None, compatible_architecture: str | None = None
     ) -> list[LayerVersion]:
-        return await asyncio.to_thread(self.layers.list_layers, compatible_runtime, compatible_architecture)
+        return await asyncio.to_thread(self.registry.list_layers, compatible_runtime, compatible_architecture)
 
     async def list_layer_versions(
         self,
@@ -52,8 +53,8 @@ class LayerOperations:
         compatible_architecture: str | None = None,
     ) -> list[LayerVersion]:
         return await asyncio.to_thread(
-            self.layers.list_layer_versions, layer_name, compatible_runtime, compatible_architecture
+            self.registry.list_layer_versions, layer_name, compatible_runtime, compatible_architecture
         )
 
     async def delete_layer_version(self, layer_name: str, version_number: int) -> None:
-        await asyncio.to_thread(self.layers.delete_layer_version, layer_name, version_number)
+        await asyncio.to_thread(self.registry.delete_layer_version, layer_name, version_number)

@@ -1,1 +1,0 @@
-"""The Simulator facade's operations, one mixin per feature (layers, concurrency, versions...)."""
