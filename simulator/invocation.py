@@ -86,9 +86,23 @@ def init_report_line(duration_ms: float, phase: str, status: str, error_type: st
     return f"{line}\tError Type: {error_type}" if error_type else line
 
 
-def error_payload(error_type: str, message: str) -> bytes:
-    """The body Lambda returns for an error the platform (not the function) reports."""
-    return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+def error_body(error_type: str, message: str, stack_trace: list[str] | None = None) -> bytes:
+    """A Lambda error body, `{"errorMessage", "errorType"(, "stackTrace")}`: what Lambda returns for an
+    error the platform (not the function) reports, and what the Runtime and Extensions APIs answer with.
+    https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html (ErrorRequest, ErrorResponse)"""
+    body: dict[str, Any] = {"errorMessage": message, "errorType": error_type}
+    if stack_trace is not None:
+        body["stackTrace"] = stack_trace
+    return json.dumps(body).encode()
+
+
+def error_type_of(body: bytes | None) -> str | None:
+    """The errorType of an error body, None when it has none (or is not JSON)."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return None
+    return str(parsed["errorType"]) if isinstance(parsed, dict) and parsed.get("errorType") else None
 
 
 @dataclass

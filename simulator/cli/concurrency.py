@@ -19,6 +19,7 @@ import typer
 
 from .. import shapes
 from ..errors import LsimError
+from ..invocation import error_type_of
 from ..metrics import (
     ASYNC_EVENTS_DROPPED,
     ASYNC_EVENTS_RECEIVED,
@@ -126,7 +127,7 @@ def dlq_list(
         f"{'FAILED AT (UTC)':<19}  REPLAYED AS"
     )
     for letter in letters:
-        error = (_error_type(letter.response_payload) or letter.function_error or "-")[:24]
+        error = (error_type_of(letter.response_payload) or letter.function_error or "-")[:24]
         typer.echo(
             f"{letter.request_id:<36}  {letter.function_name[:20]:<20} {letter.condition:<17} "
             f"{letter.approximate_invoke_count:>5}  {error:<24} {_when(letter.failed_at):<19}  "
@@ -139,14 +140,6 @@ def dlq_list(
             "lsim keeps them so you can see and replay them)",
             err=True,
         )
-
-
-def _error_type(body: bytes | None) -> str | None:
-    try:
-        parsed = json.loads(body) if body else None
-    except ValueError:
-        return None
-    return str(parsed.get("errorType")) if isinstance(parsed, dict) and parsed.get("errorType") else None
 
 
 @dlq_app.command("replay")
