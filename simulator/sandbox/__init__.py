@@ -12,7 +12,8 @@ __all__ = ["ExitStatus", "Sandbox", "SandboxBackend", "SandboxSpec", "select_bac
 def select_backend(name: str = "auto", warn: Callable[[str], None] | None = None) -> SandboxBackend:
     """The backend called `name`; "auto" is Docker when an engine answers, else the process backend
     with a one-line warning."""
-    from .docker import DockerBackend, docker_problem
+    from .docker import DockerBackend
+    from .engine import docker_problem
     from .process import ProcessBackend
 
     if name == "docker":
