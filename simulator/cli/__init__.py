@@ -17,6 +17,7 @@ app = typer.Typer(
     name="lsim",
     help="A local AWS Lambda execution simulator: real execution environments, faithful to Lambda.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain-text help: Rich's costs `lsim --help` a third of a second
     add_completion=False,
     pretty_exceptions_enable=False,
 )

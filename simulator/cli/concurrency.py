@@ -7,7 +7,6 @@ Docker engine.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -33,13 +32,10 @@ from ..metrics import (
     THROTTLES,
     FunctionMetrics,
 )
-from .common import describe, exit_code, fail, project_of
+from .common import describe, exit_code, fail, group, project_of
 
-app = typer.Typer(
-    help="Reserved concurrency, as PutFunctionConcurrency / GetFunctionConcurrency / DeleteFunctionConcurrency.",
-    no_args_is_help=True,
-)
-dlq_app = typer.Typer(help="Events Lambda gave up on: list them, put them back on the queue.", no_args_is_help=True)
+app = group("Reserved concurrency, as PutFunctionConcurrency / GetFunctionConcurrency / DeleteFunctionConcurrency.")
+dlq_app = group("Events Lambda gave up on: list them, put them back on the queue.")
 
 SINCE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -47,6 +43,8 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def _run(ctx: typer.Context, work: Callable[[Any], Coroutine[Any, Any, Any]], *, start: bool = False) -> Any:
     """Run `work(simulator)` on a Simulator of the project: never started (no Docker) unless `start`."""
+    import asyncio
+
     from ..simulator import Simulator
 
     async def run() -> Any:
@@ -154,6 +152,8 @@ def dlq_replay(
 ) -> None:
     """Put dead letters back on the asynchronous queue as new events, and (by default) run them now,
     with Lambda's retries, until each is delivered or dead-lettered again."""
+    import asyncio
+
     ctx.obj = {**(ctx.obj or {}), "backend": backend}
 
     async def replay(simulator: Any) -> list[tuple[str, str]]:

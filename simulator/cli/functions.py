@@ -11,12 +11,10 @@ import typer
 from .. import shapes
 from ..errors import LsimError
 from ..secrets import parse_dotenv
-from .common import call, describe, fail, key_values, print_json, project_of
+from .common import call, describe, fail, group, key_values, print_json, project_of
 
-config_app = typer.Typer(help="A function's configuration ($LATEST): show, set, reset.", no_args_is_help=True)
-alias_app = typer.Typer(
-    help="Aliases: a name for a version, optionally weighted to a second one.", no_args_is_help=True
-)
+config_app = group("A function's configuration ($LATEST): show, set, reset.")
+alias_app = group("Aliases: a name for a version, optionally weighted to a second one.")
 
 
 @config_app.command("show")

@@ -8,8 +8,6 @@ execution environments are removed. A second signal stops at once.
 
 from __future__ import annotations
 
-import asyncio
-import configparser
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -19,11 +17,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..config import ProjectConfig
 from ..errors import LsimError
 from .common import describe, exit_code, fail, project_of
 
 if TYPE_CHECKING:
+    from ..config import ProjectConfig
     from ..simulator import Simulator
 
 
@@ -72,6 +70,8 @@ def read_credentials(
     """The access key id -> secret pairs --verify-sigv4 checks signatures against: the pair given as
     options (or LSIM_ACCESS_KEY_ID / LSIM_SECRET_ACCESS_KEY) and every section of an AWS-style
     credentials file. None when signatures are not verified."""
+    import configparser
+
     if not verify:
         if access_key_id or credentials_file:
             raise fail("--access-key-id and --credentials-file take effect with --verify-sigv4: add it")
@@ -140,6 +140,8 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the Lambda API (Invoke, GetFunction, ListFunctions, ...) for boto3 and the AWS CLI."""
+    import asyncio
+
     try:
         project = project_of(ctx)
     except LsimError as error:
@@ -166,6 +168,8 @@ def _drain_bound(simulator: Simulator, project: ProjectConfig) -> float:
 
 
 async def _serve(project: ProjectConfig, options: Options) -> None:
+    import asyncio
+
     from ..api import ApiServer
     from ..api.server import raise_file_limit
     from ..simulator import Simulator
