@@ -1,4 +1,4 @@
-"""Issue 2's figures: warm-invocation overhead, cold start, and no container left behind.
+"""The figures of warm invocation: its overhead, the cold start, and no container left behind.
 
 Run with `make bench` (or `python -m benchmarks.bench_invoke`). Every figure is printed beside a
 baseline measured in the same run, never compared with a fixed time.

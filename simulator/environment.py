@@ -1,9 +1,13 @@
-"""One execution environment: a sandbox running a runtime, plus the Runtime API endpoint it talks to.
+"""One execution environment: a sandbox running a runtime, plus the channel its runtime talks to.
 
 It carries Lambda's lifecycle: the init phase (at most 10 s, unthrottled CPU), invocations handed out
 through the Runtime API, the timeout (the environment is stopped and the next invocation is a cold
 start), a runtime that exits (Runtime.ExitError), and the platform log lines around each invocation.
 https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+
+The environment speaks to its runtime and extensions through a RuntimeChannel (channels/), in domain
+values; the HTTP endpoint that carries them (runtime_api.py) is reached through the small RuntimeEndpoints
+interface, so this module needs no web framework (nor Docker: the sandbox seam has that).
 """
 
 from __future__ import annotations

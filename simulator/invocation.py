@@ -1,7 +1,8 @@
 """What one invocation carries in and brings back, and the platform log lines Lambda writes around it.
 
 The START / END / REPORT / INIT_START / INIT_REPORT lines are a wire format of their own (users grep
-CloudWatch for them), so they are written here and nowhere else.
+CloudWatch for them), so they are written here and nowhere else; so is the Lambda error body
+(`error_body`), which the platform's failures, the Runtime API and the Extensions API all answer with.
 https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html
 """
 

@@ -84,7 +84,7 @@ def function_configuration(description: FunctionDescription) -> dict[str, Any]:
     shape["RevisionId"] = description.revision_id
     if description.layers:
         shape["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code_size} for layer in description.layers]
-    if function.vpc is not None:  # VpcConfigResponse (issue 8); lsim's VPCs are named, so no VpcId
+    if function.vpc is not None:  # VpcConfigResponse; lsim's VPCs are named, so no VpcId
         shape["VpcConfig"] = {
             "SubnetIds": list(function.vpc.subnets),
             "SecurityGroupIds": list(function.vpc.security_groups),

@@ -2,6 +2,10 @@
 
 Exit codes: 0 success, 1 function error (including timeouts and crashes), 2 bad input or usage,
 3 throttled.
+
+Every command module is imported to build the command tree, even for `lsim --help`, so each imports only
+typer and light modules at its top; the Simulator, the project loader (pydantic), aiohttp and Docker are
+imported inside the commands that use them (tests/test_lazy_imports.py, benchmarks/bench_cli.py).
 """
 
 from __future__ import annotations

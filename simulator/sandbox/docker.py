@@ -172,7 +172,7 @@ class DockerSandbox(Sandbox):
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
         loop = asyncio.get_running_loop()
         self._exit = loop.create_future()
-        if self.spec.attach_delay_s:  # the VPC attachment's cold-start cost (issue 8)
+        if self.spec.attach_delay_s:  # the cold-start cost of attaching to a VPC (Hyperplane ENI)
             await asyncio.sleep(self.spec.attach_delay_s)
         container_id = await self.backend.call(self._create, runtime_api)
         self.container_id = container_id
