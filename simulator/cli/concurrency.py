@@ -5,8 +5,6 @@ Only `lsim dlq replay` starts execution environments (to run the replayed events
 Docker engine.
 """
 
-from __future__ import annotations
-
 import json
 import re
 import time

@@ -4,8 +4,6 @@ lsim generate-event sqs receive-message --body '{"id": 1}' > events/sqs.json
 lsim invoke worker --event events/sqs.json
 """
 
-from __future__ import annotations
-
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -44,7 +42,7 @@ Base64 = Annotated[bool, typer.Option("--base64", help="base64-encode the body (
 Attributes = Annotated[list[str] | None, typer.Option("--attribute", help="message attribute NAME=VALUE (repeatable)")]
 
 
-def _account(ctx: typer.Context, region: str | None, account_id: str | None) -> Account:
+def _account(ctx: typer.Context, region: str | None, account_id: str | None) -> "Account":
     """The project's Region and account (when a project is found), unless given on the command line."""
     from ..sample_events import Account
 

@@ -1,8 +1,6 @@
 """`lsim config`, `lsim publish-version`, `lsim versions`, `lsim alias`: a function's configuration, its
 published versions and its aliases, as Lambda's API manages them. No Docker engine needed."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """`lsim invoke`: one invocation, the payload on stdout and the log on stderr."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any

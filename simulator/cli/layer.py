@@ -3,8 +3,6 @@
 These commands need no Docker engine: they work on the project's store (`.lsim/`).
 """
 
-from __future__ import annotations
-
 import re
 import subprocess
 import sys

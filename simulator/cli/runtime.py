@@ -1,7 +1,5 @@
 """`lsim runtime build` and `lsim clean`: the images and containers lsim manages."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

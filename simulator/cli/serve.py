@@ -6,8 +6,6 @@ synchronous calls in flight finish (bounded by their functions' timeouts) and ar
 execution environments are removed. A second signal stops at once.
 """
 
-from __future__ import annotations
-
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -156,7 +154,7 @@ def serve(
         raise fail(describe(error), exit_code(error)) from None
 
 
-def _drain_bound(simulator: Simulator, project: ProjectConfig) -> float:
+def _drain_bound(simulator: "Simulator", project: "ProjectConfig") -> float:
     """How long the calls in flight may take: the longest function timeout, a cold start and a margin."""
     timeouts = [function.timeout for function in project.functions.values()]
     for name in project.functions:  # a timeout raised through UpdateFunctionConfiguration counts
@@ -167,7 +165,7 @@ def _drain_bound(simulator: Simulator, project: ProjectConfig) -> float:
     return max(timeouts, default=3) + project.limits.init_timeout_s + 10.0
 
 
-async def _serve(project: ProjectConfig, options: Options) -> None:
+async def _serve(project: "ProjectConfig", options: Options) -> None:
     import asyncio
 
     from ..api import ApiServer

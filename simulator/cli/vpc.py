@@ -1,7 +1,5 @@
 """`lsim vpc show` and `lsim vpc clean`: the project's fake VPCs and what lsim left of them in Docker."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
