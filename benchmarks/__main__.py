@@ -2,7 +2,7 @@
 
 import asyncio
 
-from . import bench_api, bench_concurrency, bench_invoke, bench_layers, bench_loadtest, bench_sam, bench_vpc
+from . import bench_api, bench_cli, bench_concurrency, bench_invoke, bench_layers, bench_loadtest, bench_sam, bench_vpc
 
 print("== lsim benchmarks: each figure beside a baseline measured in the same run ==")
 asyncio.run(bench_invoke.main())
@@ -12,3 +12,4 @@ asyncio.run(bench_api.main())
 bench_concurrency.main()
 asyncio.run(bench_loadtest.main())
 bench_sam.main()
+bench_cli.main()

@@ -1,4 +1,4 @@
-"""Issue 2's figures: warm-invocation overhead, cold start, and no container left behind.
+"""The figures of warm invocation: its overhead, the cold start, and no container left behind.
 
 Run with `make bench` (or `python -m benchmarks.bench_invoke`). Every figure is printed beside a
 baseline measured in the same run, never compared with a fixed time.
@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import docker
 
 from simulator import Simulator, load_project
-from simulator.sandbox.docker import LABEL
+from simulator.sandbox import labels
 
 from .common import PROJECT, figure, median, percentile
 
@@ -111,7 +111,7 @@ async def main() -> None:
         )
 
     client = docker.from_env()
-    left = client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"lsim.session={session}"]})
+    left = client.containers.list(all=True, filters=labels.selector(session=session))
     print(
         f"containers left behind after {WARM_N + 1} warm and {COLD_N} cold invocations and close: {len(left)} (target 0)"
     )

@@ -1,9 +1,13 @@
-"""One execution environment: a sandbox running a runtime, plus the Runtime API endpoint it talks to.
+"""One execution environment: a sandbox running a runtime, plus the channel its runtime talks to.
 
 It carries Lambda's lifecycle: the init phase (at most 10 s, unthrottled CPU), invocations handed out
 through the Runtime API, the timeout (the environment is stopped and the next invocation is a cold
 start), a runtime that exits (Runtime.ExitError), and the platform log lines around each invocation.
 https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+
+The environment speaks to its runtime and extensions through a RuntimeChannel (channels/), in domain
+values; the HTTP endpoint that carries them (runtime_api.py) is reached through the small RuntimeEndpoints
+interface, so this module needs no web framework (nor Docker: the sandbox seam has that).
 """
 
 from __future__ import annotations
@@ -18,21 +22,21 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from . import secrets
+from .channels import RuntimeChannel, RuntimeOutcome
 from .config import FunctionConfig, Limits, ProjectConfig
 from .invocation import (
     Invocation,
     InvocationResult,
     Report,
     end_line,
-    error_payload,
+    error_body,
     init_report_line,
     init_start_line,
     start_line,
 )
-from .runtime_api import RuntimeApiServer, RuntimeChannel, RuntimeOutcome
 from .sandbox import ExitStatus, Sandbox, SandboxBackend, SandboxSpec
 from .sandbox.scratch import ScratchDisk
 
@@ -88,6 +92,18 @@ def lambda_environment(function: FunctionConfig, version: str, project: ProjectC
     return env
 
 
+class RuntimeEndpoints(Protocol):
+    """Where runtimes reach their Runtime API: one endpoint per environment (runtime_api.RuntimeApiServer)."""
+
+    async def open(self, host: str, channel: RuntimeChannel) -> str:
+        """Listen on `host` for the environment whose state is `channel`; returns `host:port`."""
+        ...
+
+    async def close_endpoint(self, address: str) -> None:
+        """Stop serving the endpoint `open` returned."""
+        ...
+
+
 class State(enum.Enum):
     NEW = "new"
     IDLE = "idle"
@@ -115,7 +131,7 @@ class ExecutionEnvironment:
         version: str,
         spec: SandboxSpec,
         backend: SandboxBackend,
-        runtime_api: RuntimeApiServer,
+        runtime_api: RuntimeEndpoints,
         limits: Limits,
         log_sink: LogSink | None = None,
     ) -> None:
@@ -209,7 +225,7 @@ class ExecutionEnvironment:
         self._sandbox = self.backend.create(self.spec, self._scratch.path if self._scratch else None)
         self._generation += 1
         await self._sandbox.start(self._address, self._sink())
-        # Its Runtime API answers this sandbox only, as on AWS (runtime_api.py).
+        # Its Runtime API answers this sandbox only, as on AWS (channels/runtime.py, runtime_api.py).
         self._channel.admit(self._sandbox.runtime_address, self._sandbox.owns_connection)
 
     async def init(self, timeout_s: float) -> InitOutcome:
@@ -389,7 +405,7 @@ class ExecutionEnvironment:
         error_type: str | None = None
         function_error: str | None
         if isinstance(outcome, _Failure):
-            payload = outcome.body or error_payload(outcome.error_type, outcome.message)
+            payload = outcome.body or error_body(outcome.error_type, outcome.message)
             function_error, status, error_type = "Unhandled", outcome.status, outcome.error_type
             self.reset_soon("timeout" if status == "timeout" else "failure")  # Lambda resets it after a failure
         else:

@@ -1,7 +1,8 @@
 """What one invocation carries in and brings back, and the platform log lines Lambda writes around it.
 
 The START / END / REPORT / INIT_START / INIT_REPORT lines are a wire format of their own (users grep
-CloudWatch for them), so they are written here and nowhere else.
+CloudWatch for them), so they are written here and nowhere else; so is the Lambda error body
+(`error_body`), which the platform's failures, the Runtime API and the Extensions API all answer with.
 https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html
 """
 
@@ -88,9 +89,23 @@ def init_report_line(duration_ms: float, phase: str, status: str, error_type: st
     return f"{line}\tError Type: {error_type}" if error_type else line
 
 
-def error_payload(error_type: str, message: str) -> bytes:
-    """The body Lambda returns for an error the platform (not the function) reports."""
-    return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+def error_body(error_type: str, message: str, stack_trace: list[str] | None = None) -> bytes:
+    """A Lambda error body, `{"errorMessage", "errorType"(, "stackTrace")}`: what Lambda returns for an
+    error the platform (not the function) reports, and what the Runtime and Extensions APIs answer with.
+    https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html (ErrorRequest, ErrorResponse)"""
+    body: dict[str, Any] = {"errorMessage": message, "errorType": error_type}
+    if stack_trace is not None:
+        body["stackTrace"] = stack_trace
+    return json.dumps(body).encode()
+
+
+def error_type_of(body: bytes | None) -> str | None:
+    """The errorType of an error body, None when it has none (or is not JSON)."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return None
+    return str(parsed["errorType"]) if isinstance(parsed, dict) and parsed.get("errorType") else None
 
 
 @dataclass

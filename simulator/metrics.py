@@ -13,10 +13,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .clock import Clock
-from .store import Store
+if TYPE_CHECKING:  # annotations only: `lsim metrics` reads these names without the store's machinery
+    from .clock import Clock
+    from .store import Store
 
 PERIOD_S = 60
 ACCOUNT = ""  # the function name under which account-wide metrics are kept

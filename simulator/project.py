@@ -1,6 +1,7 @@
-"""Finding and reading the project file, `lsim.toml`, into a ProjectConfig.
+"""Finding and reading the project file, `lsim.toml` (or a SAM template), into a ProjectConfig.
 
-Errors name the file, the field, what Lambda allows and the fix, so a user never has to guess.
+Errors name the file, the field, what Lambda allows and the fix, so a user never has to guess. The SAM
+reader (YAML, CloudFormation's intrinsic functions) is imported only for a template.
 """
 
 from __future__ import annotations
@@ -8,14 +9,16 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from .config import FunctionConfig, Limits, ProjectConfig, Settings
 from .errors import ProjectFileError
-from .sam import Warn, apply_env_vars, find_template, is_template, load_template, parse_parameter_overrides
 from .vpc import VpcConfig, check_function_vpcs
+
+if TYPE_CHECKING:
+    from .sam import Warn
 
 PROJECT_FILE = "lsim.toml"
 
@@ -23,6 +26,8 @@ PROJECT_FILE = "lsim.toml"
 def find_project_file(start: Path | None = None) -> Path:
     """The nearest lsim.toml in `start` (default: the current folder) or one of its parents; a folder with
     no lsim.toml but a SAM template (template.yaml, .yml, .json) gives that template."""
+    from .sam import find_template
+
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / PROJECT_FILE
@@ -47,6 +52,8 @@ def load_project(
     """Read and validate a project file (lsim.toml, or a SAM template); `path` may be the file or its
     folder. `parameter_overrides` (SAM's `Key=Value`) set a template's Parameters; `env_vars` is SAM's
     `--env-vars` JSON, applied to either kind. `warn` hears what a template uses that lsim leaves out."""
+    from .sam import apply_env_vars, find_template, is_template, load_template, parse_parameter_overrides
+
     if path is None:
         path = find_project_file()
     elif path.is_dir():

@@ -1,205 +1,96 @@
-"""The Lambda Runtime API (2018-06-01) that each execution environment's runtime talks to.
+"""The HTTP server of the Lambda Runtime API (2018-06-01) and Extensions API (2020-01-01): the wire format.
 
-lsim serves it on the host, one listening port per execution environment, so an environment is known by
-the port its runtime connected to. On Docker the port is bound to the gateway address of the
-environment's network: that address stays reachable from a container even on an `--internal` network.
+Each execution environment's runtime (and its extensions) talk to lsim over HTTP on one listening port per
+environment, so an environment is known by the port its runtime connected to. On Docker the port is bound
+to the gateway address of the environment's network: that address stays reachable from a container even
+on an `--internal` network.
+
+This module reads requests and renders answers; what they mean is decided by the environment's channels
+(simulator/channels/: RuntimeChannel, ExtensionsChannel), which speak in domain values and know nothing of
+HTTP. Paths, headers, status codes and error bodies follow AWS's OpenAPI specs, so AWS's own runtime
+interface clients and extensions work unchanged; this module is the only place that knows that wire format.
+https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
+https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html
 
 On AWS the Runtime API is reachable only from inside its own sandbox. Here every container on the host can
 reach every port, so each connection is checked once, when it is accepted: it must come from the address the
 environment's sandbox has (and, where environments share an address, from a socket the environment owns).
 Anything else is reset before a byte is read. The warm path pays nothing for it: a runtime keeps its
 connection open.
-
-Paths, headers, status codes and error bodies follow AWS's OpenAPI spec of the Runtime API
-(https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html), so AWS's own runtime interface
-clients work unchanged. This module is the only place that knows that wire format.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Literal
 
 from aiohttp import web
 
-from .extensions_api import PREFIX as EXTENSIONS
-from .extensions_api import ExtensionsChannel
-from .invocation import Invocation
+from .channels import (
+    RESPONSE_LIMIT_SLACK,
+    Accepted,
+    EnvironmentGone,
+    ExtensionEvent,
+    Refused,
+    Registered,
+    RuntimeChannel,
+)
+from .invocation import error_body
+
+__all__ = ["RESPONSE_LIMIT_SLACK", "RuntimeApiServer", "RuntimeChannel"]
 
 PREFIX = "/2018-06-01"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 # AWS's runtime clients send an error's X-Ray cause (Lambda-Runtime-Function-XRay-Error-Cause) as a header
 # of up to 1 MiB (awslambdaric drops a larger one): aiohttp's 8 KB default refused a long error message.
 XRAY_CAUSE_MAX_BYTES = 1024 * 1024 + 1024
-# AWS answers 413 on a response (or error) of more than 6 MB plus a little framing: 6291556 bytes, the
-# figure in its message "Exceeded maximum allowed payload size (6291556 bytes)."
-# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (6 MB each way, synchronous)
-RESPONSE_LIMIT_SLACK = 100
 
+EXTENSIONS = "/2020-01-01/extension"
+NAME_HEADER = "Lambda-Extension-Name"
+IDENTIFIER_HEADER = "Lambda-Extension-Identifier"
+EXTENSION_ERROR_TYPE_HEADER = "Lambda-Extension-Function-Error-Type"
+EVENT_IDENTIFIER_HEADER = "Lambda-Extension-Event-Identifier"
 
-@dataclass(frozen=True)
-class RuntimeOutcome:
-    """What the runtime posted for an invocation (or at init)."""
+#: The status code of each refusal a channel gives, as AWS's specs answer them.
+REFUSAL_STATUS = {
+    "InvalidRequestID": 400,
+    "InvalidStateTransition": 403,
+    "RequestEntityTooLarge": 413,
+    "InvalidRequest": 400,
+    "InvalidEventType": 400,
+    "Extension.RegistrationForbidden": 403,
+    "Extension.TooManyExtensions": 403,
+    "Extension.UnknownExtensionIdentifier": 403,
+}
 
-    kind: Literal["response", "error"]
-    body: bytes
-    error_type: str | None = None
-    at: float = 0.0  # time.monotonic() when it arrived
-
-
-def _json_error(status: int, error_type: str, message: str) -> web.Response:
-    body = json.dumps({"errorMessage": message, "errorType": error_type})
-    return web.Response(status=status, text=body, content_type="application/json")
-
-
-def _container_error() -> web.HTTPInternalServerError:
-    """AWS's answer once the environment is broken or going away; the runtime should exit."""
-    return web.HTTPInternalServerError(
-        text='{"errorMessage":"Container error. Non-recoverable state. Runtime should exit promptly.",'
-        '"errorType":"Runtime.ExitError"}',
-        content_type="application/json",
-    )
-
-
-_CLOSED = object()  # queued to wake a waiting `next` when the environment closes
 #: How long a connection that arrives before lsim knows the sandbox's address waits for it (the address comes
 #: right after the container starts: one inspect).
 ADMISSION_WAIT_S = 30.0
 
-#: Whether a connection ((peer host, port), (local host, port)) belongs to the environment, for environments
-#: that share one address (the execution environments of a Hyperplane ENI).
-ConnectionCheck = Callable[[tuple[str, int], tuple[str, int]], bool]
+
+def _render(answer: Accepted | Refused | Registered | ExtensionEvent) -> web.Response:
+    """A channel's answer on the wire."""
+    if isinstance(answer, Accepted):
+        return web.Response(status=202, text='{"status":"OK"}', content_type="application/json")
+    if isinstance(answer, Refused):
+        return web.Response(
+            status=REFUSAL_STATUS[answer.error_type],
+            body=error_body(answer.error_type, answer.message),
+            content_type="application/json",
+            charset="utf-8",
+        )
+    if isinstance(answer, Registered):
+        return web.json_response(dict(answer.identity), headers={IDENTIFIER_HEADER: answer.extension_id})
+    return web.json_response(answer.event, headers={EVENT_IDENTIFIER_HEADER: answer.event_id})
 
 
-@dataclass(frozen=True)
-class Admission:
-    """Who may connect to an environment's Runtime API: `address` (None: anyone, for a backend that cannot tell
-    sandboxes apart), and `owns` to tell apart environments sharing that address."""
-
-    address: str | None
-    owns: ConnectionCheck | None = None
-
-    def admits(self, peer: Any, local: Any) -> bool:
-        if self.address is None:
-            return True
-        if not peer or peer[0] != self.address:
-            return False
-        return self.owns is None or self.owns(peer, local)
-
-
-def _accepted() -> web.Response:
-    return web.Response(status=202, text='{"status":"OK"}', content_type="application/json")
-
-
-class RuntimeChannel:
-    """The state one execution environment shares with its runtime: the queue of invocations handed to
-    it, the ones in flight, and whether init has finished (the runtime's first `next`) or failed."""
-
-    def __init__(
-        self, response_limit: int, identity: dict[str, str] | None = None, expected_extensions: int = 0
-    ) -> None:
-        self.response_limit = response_limit
-        self.extensions = ExtensionsChannel(identity or {}, expected_extensions)
-        self.ready = asyncio.Event()  # set when the runtime first asks for work: init is done
-        self.polling = asyncio.Event()  # set while the runtime waits in `next`: done with its last event
-        self.init_error: asyncio.Future[RuntimeOutcome] = asyncio.get_running_loop().create_future()
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._in_flight: dict[str, asyncio.Future[RuntimeOutcome]] = {}
-        self._finished: set[str] = set()
-        self.handed_out_at: float = 0.0
-        self.handed_out_id: str | None = None  # the last invocation the runtime took
-        self.ready_at: float = 0.0
-        self.closed = False
-        self.admission: Admission | None = None  # None until the sandbox has started
-        self.admitted = asyncio.Event()  # set once `admission` is known, or the environment closes
-
-    def admit(self, address: str | None, owns: ConnectionCheck | None = None) -> None:
-        """Accept connections from the environment's own sandbox only, from now on (see Admission)."""
-        self.admission = Admission(address, owns)
-        self.admitted.set()
-
-    def close(self) -> None:
-        """The environment is going away: wake a runtime waiting in `next` so its request ends."""
-        self.closed = True
-        self._queue.put_nowait(_CLOSED)
-        self.admitted.set()
-
-    # -- lsim's side -------------------------------------------------------------------------------
-    def submit(self, invocation: Invocation) -> asyncio.Future[RuntimeOutcome]:
-        """Queue an invocation for the runtime's next `next`; the future resolves with its outcome."""
-        future: asyncio.Future[RuntimeOutcome] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((invocation, future))
-        return future
-
-    # -- the runtime's side ------------------------------------------------------------------------
-    async def next(self, alive: Callable[[], bool] | None = None) -> tuple[Invocation, int]:
-        """Wait for the next invocation; returns it with its deadline in epoch milliseconds. `alive`
-        says whether the runtime that asked is still connected: a runtime that died while waiting
-        never takes the invocation, which stays queued (its environment is then found dead)."""
-        if not self.ready.is_set():
-            self.ready_at = time.monotonic()
-            self.ready.set()
-        self.polling.set()
-        while True:
-            item = await self._queue.get()
-            if item is _CLOSED or self.closed:
-                self._queue.put_nowait(_CLOSED)  # for any other waiter too
-                raise _container_error()
-            invocation, future = item
-            if future.done():  # a cancelled invocation is never handed out
-                continue
-            if alive is not None and not alive():
-                self._queue.put_nowait(item)
-                raise _container_error()
-            break
-        self.polling.clear()
-        self.handed_out_at = time.monotonic()
-        self.handed_out_id = invocation.request_id
-        self._in_flight[invocation.request_id] = future
-        deadline_ms = int((time.time() + invocation.timeout_s) * 1000)
-        self.extensions.invoke(invocation, deadline_ms)
-        return invocation, deadline_ms
-
-    async def initialized(self) -> None:
-        """The init phase is over: the runtime and every registered extension asked for their next
-        event. `ready_at` is then when the last of them did."""
-        await self.ready.wait()
-        if self.extensions.expected or self.extensions.extensions:
-            await self.extensions.initialized()
-            self.ready_at = time.monotonic()
-        self.extensions.registration_open = False
-
-    def resolve(self, request_id: str, outcome: RuntimeOutcome) -> web.Response:
-        future = self._in_flight.pop(request_id, None)
-        if future is None:
-            if request_id in self._finished:
-                return _json_error(
-                    403,
-                    "InvalidStateTransition",
-                    "State transition from ResponseSent to InvocationResponse failed for runtime. "
-                    "Error: State transition is not allowed",
-                )
-            return _json_error(400, "InvalidRequestID", "Invalid request ID")
-        self._finished.add(request_id)
-        if len(self._finished) > 1024:
-            self._finished.clear()
-            self._finished.add(request_id)
-        if not future.done():
-            future.set_result(outcome)
-        return _accepted()
-
-    def fail_init(self, outcome: RuntimeOutcome) -> web.Response:
-        if self.ready.is_set() or self.init_error.done():
-            return _json_error(
-                403, "InvalidStateTransition", "State transition from Ready to InitError failed for runtime."
-            )
-        self.init_error.set_result(outcome)
-        return _accepted()
+def _container_error() -> web.HTTPInternalServerError:
+    """AWS's answer once the environment is broken or going away (EnvironmentGone); the runtime should exit."""
+    message = "Container error. Non-recoverable state. Runtime should exit promptly."
+    return web.HTTPInternalServerError(
+        text=error_body("Runtime.ExitError", message).decode(), content_type="application/json"
+    )
 
 
 class _Doorman(asyncio.Protocol):
@@ -387,10 +278,14 @@ class RuntimeApiServer:
 
     async def _next(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        invocation, deadline_ms = await channel.next(lambda: _connected(request))
+        try:
+            handed = await channel.next(lambda: _connected(request))
+        except EnvironmentGone:
+            raise _container_error() from None
+        invocation = handed.invocation
         headers = {
             "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
-            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+            "Lambda-Runtime-Deadline-Ms": str(handed.deadline_ms),
             "Lambda-Runtime-Invoked-Function-Arn": invocation.invoked_function_arn,
             "Lambda-Runtime-Trace-Id": invocation.trace_id,
         }
@@ -415,84 +310,63 @@ class RuntimeApiServer:
 
     async def _response(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        body = await self._read_limited(request, channel.response_limit + RESPONSE_LIMIT_SLACK)
+        body = await self._read_limited(request, channel.accepted_bytes)
         request_id = request.match_info["request_id"]
         if body is None:
-            return _too_large(channel, request_id)
-        return channel.resolve(request_id, RuntimeOutcome("response", body, None, time.monotonic()))
+            return _render(channel.too_large(request_id))
+        return _render(channel.respond(request_id, body))
 
     async def _error(self, request: web.Request) -> web.Response:
         """An error payload counts against the same limit as a response."""
         channel = self._channel(request)
-        body = await self._read_limited(request, channel.response_limit + RESPONSE_LIMIT_SLACK)
+        body = await self._read_limited(request, channel.accepted_bytes)
         request_id = request.match_info["request_id"]
         if body is None:
-            return _too_large(channel, request_id)
-        outcome = RuntimeOutcome("error", body, _error_type(request, body), time.monotonic())
-        return channel.resolve(request_id, outcome)
+            return _render(channel.too_large(request_id))
+        return _render(channel.fail(request_id, body, request.headers.get(ERROR_TYPE_HEADER)))
 
     async def _init_error(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        body = await self._read_limited(request, channel.response_limit + RESPONSE_LIMIT_SLACK)
+        body = await self._read_limited(request, channel.accepted_bytes)
         if body is None:
-            return _too_large(channel, None)
-        return channel.fail_init(RuntimeOutcome("error", body, _error_type(request, body), time.monotonic()))
+            return _render(channel.too_large(None))
+        return _render(channel.runtime_init_error(body, request.headers.get(ERROR_TYPE_HEADER)))
 
-    # -- the Extensions API (extensions_api.py holds its state) -----------------------------------------
+    # -- the Extensions API (channels/extensions.py holds its state) --------------------------------------
     async def _extension_register(self, request: web.Request) -> web.Response:
-        return self._channel(request).extensions.register(request, await request.read())
+        extensions = self._channel(request).extensions
+        body = await request.read()
+        name = request.headers.get(NAME_HEADER, "")
+        if not name:
+            return _render(Refused("InvalidRequest", f"missing header {NAME_HEADER}: give the extension's file name"))
+        return _render(extensions.register(name, body))
 
     async def _extension_next(self, request: web.Request) -> web.Response:
         extensions = self._channel(request).extensions
-        extension = extensions.find(request)
-        return extension if isinstance(extension, web.Response) else await extensions.next_event(extension)
+        extension = extensions.find(request.headers.get(IDENTIFIER_HEADER, ""))
+        if extension is None:
+            return _render(_UNKNOWN_EXTENSION)
+        return _render(await extensions.next_event(extension))
 
     async def _extension_init_error(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
-        extension = channel.extensions.find(request)
-        if isinstance(extension, web.Response):
-            return extension
-        error_type = channel.extensions.error(extension, request, "init")
-        message = f"extension {extension.name} failed to initialize: {error_type}"
-        body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
-        return channel.fail_init(RuntimeOutcome("error", body, error_type, time.monotonic()))
+        extension = channel.extensions.find(request.headers.get(IDENTIFIER_HEADER, ""))
+        if extension is None:
+            return _render(_UNKNOWN_EXTENSION)
+        return _render(channel.extension_init_error(extension, request.headers.get(EXTENSION_ERROR_TYPE_HEADER)))
 
     async def _extension_exit_error(self, request: web.Request) -> web.Response:
         extensions = self._channel(request).extensions
-        extension = extensions.find(request)
-        if isinstance(extension, web.Response):
-            return extension
-        extensions.error(extension, request, "exit")
-        return _accepted()
+        extension = extensions.find(request.headers.get(IDENTIFIER_HEADER, ""))
+        if extension is None:
+            return _render(_UNKNOWN_EXTENSION)
+        extensions.error(extension, request.headers.get(EXTENSION_ERROR_TYPE_HEADER), "exit")
+        return _render(Accepted())
+
+
+_UNKNOWN_EXTENSION = Refused("Extension.UnknownExtensionIdentifier", f"{IDENTIFIER_HEADER} is missing or unknown")
 
 
 def _connected(request: web.Request) -> bool:
     transport = request.transport
     return transport is not None and not transport.is_closing()
-
-
-def _too_large(channel: RuntimeChannel, request_id: str | None) -> web.Response:
-    """A body over the limit: the invocation (or the init phase, when `request_id` is None) fails with
-    Function.ResponseSizeTooLarge, and the runtime is answered 413 as AWS answers it."""
-    limit = channel.response_limit + RESPONSE_LIMIT_SLACK
-    message = f"Response payload size exceeded maximum allowed payload size ({limit} bytes)."
-    error = json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}).encode()
-    outcome = RuntimeOutcome("error", error, "Function.ResponseSizeTooLarge", time.monotonic())
-    if request_id is None:
-        refused = channel.fail_init(outcome)
-        if refused.status != 202:  # init was already over: the runtime hears that instead
-            return refused
-    else:
-        channel.resolve(request_id, outcome)
-    return _json_error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes).")
-
-
-def _error_type(request: web.Request, body: bytes) -> str:
-    """The error type: the body's errorType if it has one, else the header, else AWS's fallback."""
-    try:
-        parsed = json.loads(body)
-        if isinstance(parsed, dict) and isinstance(parsed.get("errorType"), str):
-            return parsed["errorType"]
-    except ValueError:
-        pass
-    return request.headers.get(ERROR_TYPE_HEADER) or "Runtime.Unknown"

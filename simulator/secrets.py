@@ -9,9 +9,12 @@ lsim's stand-in for the values teams keep in a secrets manager.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import ProjectConfig
 from .errors import InvalidParameterValueException
+
+if TYPE_CHECKING:
+    from .config import ProjectConfig
 
 PREFIX = "secret:"
 MASK = "***"

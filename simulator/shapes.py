@@ -14,15 +14,17 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import secrets
-from .concurrency_settings import FunctionConcurrency, ProvisionedConcurrencyConfig
-from .descriptions import AccountSettings, FunctionDescription, FunctionPage
 from .errors import LambdaError, TooManyRequestsException
-from .invocation import InvocationResult
-from .layers import LayerVersion
-from .versions import Alias
+
+if TYPE_CHECKING:  # annotations only: the CLI imports this module and should not load the domain for it
+    from .concurrency_settings import FunctionConcurrency, ProvisionedConcurrencyConfig
+    from .descriptions import AccountSettings, FunctionDescription, FunctionPage
+    from .invocation import InvocationResult
+    from .layers import LayerVersion
+    from .versions import Alias
 
 LOG_TAIL_BYTES = 4096  # X-Amz-Log-Result carries the last 4 KB of the log
 
@@ -82,7 +84,7 @@ def function_configuration(description: FunctionDescription) -> dict[str, Any]:
     shape["RevisionId"] = description.revision_id
     if description.layers:
         shape["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code_size} for layer in description.layers]
-    if function.vpc is not None:  # VpcConfigResponse (issue 8); lsim's VPCs are named, so no VpcId
+    if function.vpc is not None:  # VpcConfigResponse; lsim's VPCs are named, so no VpcId
         shape["VpcConfig"] = {
             "SubnetIds": list(function.vpc.subnets),
             "SecurityGroupIds": list(function.vpc.security_groups),

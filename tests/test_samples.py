@@ -9,7 +9,7 @@ import pytest
 
 from simulator.blocking import BlockingSimulator
 from simulator.project import load_project
-from simulator.sandbox.docker import LABEL, SESSION_LABEL
+from simulator.sandbox import labels
 
 from .conftest import REPO
 
@@ -66,5 +66,5 @@ def test_no_container_is_left_behind() -> None:
         lsim.invoke("sleepy", {"seconds": 5})  # a timeout: its environment is stopped
         lsim.invoke("crash", {"code": 1})
     client = docker.from_env()
-    left = client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"{SESSION_LABEL}={session}"]})
+    left = client.containers.list(all=True, filters=labels.selector(session=session))
     assert left == []

@@ -2,9 +2,14 @@
 
 Exit codes: 0 success, 1 function error (including timeouts and crashes), 2 bad input or usage,
 3 throttled.
-"""
 
-from __future__ import annotations
+Every command module is imported to build the command tree, even for `lsim --help`, so each imports only
+typer and light modules at its top; the Simulator, the project loader (pydantic), aiohttp and Docker are
+imported inside the commands that use them (tests/test_lazy_imports.py, benchmarks/bench_cli.py). For the
+same reason the command modules do without `from __future__ import annotations`: typer reads the annotations
+of every command at each start, and string annotations would be compiled and evaluated each time (a third
+of `lsim --help`'s own time); names only imported for type checking are quoted instead.
+"""
 
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +22,7 @@ app = typer.Typer(
     name="lsim",
     help="A local AWS Lambda execution simulator: real execution environments, faithful to Lambda.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain-text help: Rich's costs `lsim --help` a third of a second
     add_completion=False,
     pretty_exceptions_enable=False,
 )

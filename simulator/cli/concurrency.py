@@ -5,9 +5,6 @@ Only `lsim dlq replay` starts execution environments (to run the replayed events
 Docker engine.
 """
 
-from __future__ import annotations
-
-import asyncio
 import json
 import re
 import time
@@ -19,6 +16,7 @@ import typer
 
 from .. import shapes
 from ..errors import LsimError
+from ..invocation import error_type_of
 from ..metrics import (
     ASYNC_EVENTS_DROPPED,
     ASYNC_EVENTS_RECEIVED,
@@ -32,13 +30,10 @@ from ..metrics import (
     THROTTLES,
     FunctionMetrics,
 )
-from .common import describe, exit_code, fail, project_of
+from .common import describe, exit_code, fail, group, project_of
 
-app = typer.Typer(
-    help="Reserved concurrency, as PutFunctionConcurrency / GetFunctionConcurrency / DeleteFunctionConcurrency.",
-    no_args_is_help=True,
-)
-dlq_app = typer.Typer(help="Events Lambda gave up on: list them, put them back on the queue.", no_args_is_help=True)
+app = group("Reserved concurrency, as PutFunctionConcurrency / GetFunctionConcurrency / DeleteFunctionConcurrency.")
+dlq_app = group("Events Lambda gave up on: list them, put them back on the queue.")
 
 SINCE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -46,6 +41,8 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def _run(ctx: typer.Context, work: Callable[[Any], Coroutine[Any, Any, Any]], *, start: bool = False) -> Any:
     """Run `work(simulator)` on a Simulator of the project: never started (no Docker) unless `start`."""
+    import asyncio
+
     from ..simulator import Simulator
 
     async def run() -> Any:
@@ -126,7 +123,7 @@ def dlq_list(
         f"{'FAILED AT (UTC)':<19}  REPLAYED AS"
     )
     for letter in letters:
-        error = (_error_type(letter.response_payload) or letter.function_error or "-")[:24]
+        error = (error_type_of(letter.response_payload) or letter.function_error or "-")[:24]
         typer.echo(
             f"{letter.request_id:<36}  {letter.function_name[:20]:<20} {letter.condition:<17} "
             f"{letter.approximate_invoke_count:>5}  {error:<24} {_when(letter.failed_at):<19}  "
@@ -141,14 +138,6 @@ def dlq_list(
         )
 
 
-def _error_type(body: bytes | None) -> str | None:
-    try:
-        parsed = json.loads(body) if body else None
-    except ValueError:
-        return None
-    return str(parsed.get("errorType")) if isinstance(parsed, dict) and parsed.get("errorType") else None
-
-
 @dlq_app.command("replay")
 def dlq_replay(
     ctx: typer.Context,
@@ -161,6 +150,8 @@ def dlq_replay(
 ) -> None:
     """Put dead letters back on the asynchronous queue as new events, and (by default) run them now,
     with Lambda's retries, until each is delivered or dead-lettered again."""
+    import asyncio
+
     ctx.obj = {**(ctx.obj or {}), "backend": backend}
 
     async def replay(simulator: Any) -> list[tuple[str, str]]:

@@ -4,29 +4,26 @@ lsim generate-event sqs receive-message --body '{"id": 1}' > events/sqs.json
 lsim invoke worker --event events/sqs.json
 """
 
-from __future__ import annotations
-
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import LsimError
-from ..sample_events import Account, generate
-from .common import fail, key_values
+from .common import fail, group, key_values
 
-app = typer.Typer(
-    help="Print a sample event of a service that invokes functions (pipe it to `lsim invoke NAME --event -`).",
-    no_args_is_help=True,
-)
-apigateway = typer.Typer(help="API Gateway: REST API and HTTP API proxy requests.", no_args_is_help=True)
-sqs = typer.Typer(help="Amazon SQS: a batch of messages.", no_args_is_help=True)
-sns = typer.Typer(help="Amazon SNS: a notification.", no_args_is_help=True)
-s3 = typer.Typer(help="Amazon S3: object created or deleted.", no_args_is_help=True)
-eventbridge = typer.Typer(help="Amazon EventBridge: an event on a bus.", no_args_is_help=True)
-dynamodb = typer.Typer(help="Amazon DynamoDB Streams: a stream record.", no_args_is_help=True)
-kinesis = typer.Typer(help="Amazon Kinesis Data Streams: a batch of records.", no_args_is_help=True)
-cloudwatch = typer.Typer(help="Amazon EventBridge (CloudWatch Events): a schedule rule.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from ..sample_events import Account
+
+app = group("Print a sample event of a service that invokes functions (pipe it to `lsim invoke NAME --event -`).")
+apigateway = group("API Gateway: REST API and HTTP API proxy requests.")
+sqs = group("Amazon SQS: a batch of messages.")
+sns = group("Amazon SNS: a notification.")
+s3 = group("Amazon S3: object created or deleted.")
+eventbridge = group("Amazon EventBridge: an event on a bus.")
+dynamodb = group("Amazon DynamoDB Streams: a stream record.")
+kinesis = group("Amazon Kinesis Data Streams: a batch of records.")
+cloudwatch = group("Amazon EventBridge (CloudWatch Events): a schedule rule.")
 for _name, _group in [
     ("apigateway", apigateway), ("sqs", sqs), ("sns", sns), ("s3", s3), ("eventbridge", eventbridge),
     ("dynamodb", dynamodb), ("kinesis", kinesis), ("cloudwatch", cloudwatch),
@@ -45,8 +42,10 @@ Base64 = Annotated[bool, typer.Option("--base64", help="base64-encode the body (
 Attributes = Annotated[list[str] | None, typer.Option("--attribute", help="message attribute NAME=VALUE (repeatable)")]
 
 
-def _account(ctx: typer.Context, region: str | None, account_id: str | None) -> Account:
+def _account(ctx: typer.Context, region: str | None, account_id: str | None) -> "Account":
     """The project's Region and account (when a project is found), unless given on the command line."""
+    from ..sample_events import Account
+
     if region is None or account_id is None:
         from ..project import load_project
 
@@ -65,6 +64,8 @@ def _account(ctx: typer.Context, region: str | None, account_id: str | None) -> 
 def _print(
     ctx: typer.Context, region: str | None, account_id: str | None, service: str, event: str, **options: Any
 ) -> None:
+    from ..sample_events import generate
+
     account = _account(ctx, region, account_id)
     try:
         payload = generate(service, event, account, **options)

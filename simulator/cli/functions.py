@@ -1,8 +1,6 @@
 """`lsim config`, `lsim publish-version`, `lsim versions`, `lsim alias`: a function's configuration, its
 published versions and its aliases, as Lambda's API manages them. No Docker engine needed."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,12 +9,10 @@ import typer
 from .. import shapes
 from ..errors import LsimError
 from ..secrets import parse_dotenv
-from .common import call, describe, fail, key_values, print_json, project_of
+from .common import call, describe, fail, group, key_values, print_json, project_of
 
-config_app = typer.Typer(help="A function's configuration ($LATEST): show, set, reset.", no_args_is_help=True)
-alias_app = typer.Typer(
-    help="Aliases: a name for a version, optionally weighted to a second one.", no_args_is_help=True
-)
+config_app = group("A function's configuration ($LATEST): show, set, reset.")
+alias_app = group("Aliases: a name for a version, optionally weighted to a second one.")
 
 
 @config_app.command("show")

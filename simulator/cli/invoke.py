@@ -1,8 +1,5 @@
 """`lsim invoke`: one invocation, the payload on stdout and the log on stderr."""
 
-from __future__ import annotations
-
-import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +7,6 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import LsimError
-from ..shapes import LOG_TAIL_BYTES
 from .common import EXIT_FUNCTION_ERROR, EXIT_OK, describe, exit_code, fail, project_of
 
 
@@ -50,7 +46,10 @@ def invoke(
     ] = 0,
 ) -> None:
     """Invoke a function once: the payload on stdout, the log (START / END / REPORT) on stderr."""
+    import asyncio
+
     from ..retry import retry_async
+    from ..shapes import LOG_TAIL_BYTES
     from ..simulator import Simulator
 
     body = _read_event(event, payload)

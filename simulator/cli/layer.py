@@ -3,8 +3,6 @@
 These commands need no Docker engine: they work on the project's store (`.lsim/`).
 """
 
-from __future__ import annotations
-
 import re
 import subprocess
 import sys
@@ -15,11 +13,10 @@ from typing import Annotated, TypeVar
 import typer
 
 from .. import shapes
-from ..archive import zip_folder
-from .common import call, fail, print_json
+from .common import call, fail, group, print_json
 
 T = TypeVar("T")
-app = typer.Typer(help="Layers: build, publish as immutable versions, list, get, delete.", no_args_is_help=True)
+app = group("Layers: build, publish as immutable versions, list, get, delete.")
 
 
 @app.command()
@@ -34,6 +31,8 @@ def build(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="where to write the zip")] = None,
 ) -> None:
     """Build a layer zip: packages installed for Lambda's platform into python/, or a prepared folder."""
+    from ..archive import zip_folder
+
     if (requirements is None) == (from_dir is None):
         raise fail("give exactly one of --requirements FILE or --from DIR")
     if arch not in ("x86_64", "arm64"):
@@ -62,6 +61,8 @@ def build(
 def _pip_layer(requirements: Path, python: str, arch: str) -> bytes:
     """Install the requirements as Lambda needs them: wheels for manylinux on the target architecture and
     Python version, into python/ (which Lambda puts on sys.path as /opt/python)."""
+    from ..archive import zip_folder
+
     if not requirements.is_file():
         raise fail(f"--requirements {requirements}: no such file")
     platform = f"manylinux2014_{'x86_64' if arch == 'x86_64' else 'aarch64'}"

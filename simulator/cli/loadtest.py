@@ -1,8 +1,5 @@
 """`lsim load-test`: real traffic through the Simulator (with a live display), or a model in virtual time."""
 
-from __future__ import annotations
-
-import asyncio
 import contextlib
 import json
 import sys
@@ -12,11 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..config import Limits, ProjectConfig
 from ..errors import LsimError, ProjectFileError
 from .common import describe, exit_code, fail, project_of
 
 if TYPE_CHECKING:
+    from ..config import ProjectConfig
     from ..loadtest import LoadPlan, LoadReport, ModelParameters
     from ..loadtest.runner import LoadRunner
 
@@ -54,8 +51,10 @@ def _payloads(event: Path | None, events: Path | None, payload: str | None) -> l
     return [body or b"{}" for _, body in found]
 
 
-def _with_limits(project: ProjectConfig, overrides: list[str]) -> ProjectConfig:
+def _with_limits(project: "ProjectConfig", overrides: list[str]) -> "ProjectConfig":
     """`--limit concurrent_executions=3000`: a what-if change of [limits], for this run only."""
+    from ..config import Limits
+
     if not overrides:
         return project
     changes: dict[str, str] = {}
@@ -135,6 +134,8 @@ def load_test(
 
     Real mode runs real execution environments; --model plays the same concurrency rules in virtual time
     at any scale. Either way: sent, succeeded, function errors, timeouts, throttles by reason."""
+    import asyncio
+
     from ..loadtest import (
         LoadPlan,
         ModelAccount,
@@ -202,7 +203,7 @@ def load_test(
             report = run_model(plan, account, parameters)
         else:
 
-            async def real() -> LoadReport:
+            async def real() -> "LoadReport":
                 async with Simulator(
                     project, backend=backend, progress=_say, event_queue=invocation_type == "Event"
                 ) as simulator:
@@ -230,7 +231,7 @@ def load_test(
         raise fail(f"cannot write the report: {error}") from None
 
 
-async def _calibrate(project: ProjectConfig, plan: LoadPlan, backend: str) -> ModelParameters:
+async def _calibrate(project: "ProjectConfig", plan: "LoadPlan", backend: str) -> "ModelParameters":
     from ..loadtest import calibrate
     from ..simulator import Simulator
 
@@ -244,9 +245,11 @@ async def _calibrate(project: ProjectConfig, plan: LoadPlan, backend: str) -> Mo
 
 
 @contextlib.asynccontextmanager
-async def _live_display(runner: LoadRunner, duration_s: float) -> AsyncIterator[None]:
+async def _live_display(runner: "LoadRunner", duration_s: float) -> AsyncIterator[None]:
     """elapsed, sent, ok, errors, throttles and the function's concurrency, refreshed 4 times a second on
     a terminal (from the event loop: the counters are read where they change)."""
+    import asyncio
+
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text

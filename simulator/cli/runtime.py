@@ -1,16 +1,13 @@
 """`lsim runtime build` and `lsim clean`: the images and containers lsim manages."""
 
-from __future__ import annotations
-
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ..errors import LsimError
-from ..store import STATE_FOLDER
-from .common import describe, fail, project_of
+from .common import describe, fail, group, project_of
 
-app = typer.Typer(help="Runtime images: lsim builds them itself, offline.", no_args_is_help=True)
+app = group("Runtime images: lsim builds them itself, offline.")
 
 
 @app.command("build")
@@ -18,17 +15,16 @@ def build(
     runtimes: Annotated[list[str] | None, typer.Argument(help="e.g. python3.11 provided.al2023")] = None,
 ) -> None:
     """Build runtime images (done automatically on first use; this does it ahead)."""
-    import docker
-
+    from ..sandbox.engine import connect
     from ..sandbox.images import ensure_runtime_image
 
-    client = docker.from_env(timeout=600)
-    for runtime in runtimes or ["python3.11", "provided.al2023"]:
-        try:
+    try:
+        client = connect(timeout=600)
+        for runtime in runtimes or ["python3.11", "provided.al2023"]:
             tag = ensure_runtime_image(client, runtime, progress=lambda line: typer.echo(line, err=True))
-        except LsimError as error:
-            raise fail(str(error)) from None
-        typer.echo(f"{runtime}: {tag}")
+            typer.echo(f"{runtime}: {tag}")
+    except LsimError as error:
+        raise fail(str(error)) from None
 
 
 def clean(
@@ -51,6 +47,8 @@ def clean(
     networks, /tmp disks, staging folders. Live lsim processes and other projects are left alone."""
     from ..lifetime import project_id
     from ..sandbox import leftovers
+    from ..sandbox.engine import connect_or_none
+    from ..store import STATE_FOLDER
 
     state_folder = None
     if everything:
@@ -62,9 +60,12 @@ def clean(
             raise fail(f"{describe(error)} (lsim clean works on a project; `lsim clean --all` on everything)") from None
         projects = {project_id(project.root)}
         state_folder = project.root / STATE_FOLDER
-    client = _docker_client()
-    found = leftovers.find(client, projects, dead_only=not everything, state_folder=state_folder)
-    done = found if dry_run else leftovers.remove(client, found)
+    client = connect_or_none(timeout=30)  # without an engine the folders can still be cleaned
+    try:
+        found = leftovers.find(client, projects, dead_only=not everything, state_folder=state_folder)
+        done = found if dry_run else leftovers.remove(client, found)
+    except LsimError as error:
+        raise fail(describe(error)) from None
     for line in done.describe():
         typer.echo(f"{'would remove' if dry_run else 'removed'} {line}")
     where = "on this machine" if projects is None else "of this project" if not everything else "of those projects"
@@ -73,14 +74,3 @@ def clean(
         f"network(s), {len(done.disks)} /tmp disk folder(s) and {len(done.staging)} staging folder(s) {where}"
         + ("" if client is not None else " (no Docker engine answered: containers and networks not checked)")
     )
-
-
-def _docker_client() -> Any | None:
-    try:
-        import docker
-
-        client = docker.from_env(timeout=30)
-        client.ping()
-    except Exception:  # no engine: the folders can still be cleaned
-        return None
-    return client

@@ -6,10 +6,6 @@ synchronous calls in flight finish (bounded by their functions' timeouts) and ar
 execution environments are removed. A second signal stops at once.
 """
 
-from __future__ import annotations
-
-import asyncio
-import configparser
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -19,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..config import ProjectConfig
 from ..errors import LsimError
 from .common import describe, exit_code, fail, project_of
 
 if TYPE_CHECKING:
+    from ..config import ProjectConfig
     from ..simulator import Simulator
 
 
@@ -72,6 +68,8 @@ def read_credentials(
     """The access key id -> secret pairs --verify-sigv4 checks signatures against: the pair given as
     options (or LSIM_ACCESS_KEY_ID / LSIM_SECRET_ACCESS_KEY) and every section of an AWS-style
     credentials file. None when signatures are not verified."""
+    import configparser
+
     if not verify:
         if access_key_id or credentials_file:
             raise fail("--access-key-id and --credentials-file take effect with --verify-sigv4: add it")
@@ -140,6 +138,8 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the Lambda API (Invoke, GetFunction, ListFunctions, ...) for boto3 and the AWS CLI."""
+    import asyncio
+
     try:
         project = project_of(ctx)
     except LsimError as error:
@@ -154,7 +154,7 @@ def serve(
         raise fail(describe(error), exit_code(error)) from None
 
 
-def _drain_bound(simulator: Simulator, project: ProjectConfig) -> float:
+def _drain_bound(simulator: "Simulator", project: "ProjectConfig") -> float:
     """How long the calls in flight may take: the longest function timeout, a cold start and a margin."""
     timeouts = [function.timeout for function in project.functions.values()]
     for name in project.functions:  # a timeout raised through UpdateFunctionConfiguration counts
@@ -165,7 +165,9 @@ def _drain_bound(simulator: Simulator, project: ProjectConfig) -> float:
     return max(timeouts, default=3) + project.limits.init_timeout_s + 10.0
 
 
-async def _serve(project: ProjectConfig, options: Options) -> None:
+async def _serve(project: "ProjectConfig", options: Options) -> None:
+    import asyncio
+
     from ..api import ApiServer
     from ..api.server import raise_file_limit
     from ..simulator import Simulator

@@ -1,24 +1,19 @@
 """`lsim vpc show` and `lsim vpc clean`: the project's fake VPCs and what lsim left of them in Docker."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
 
 from ..errors import LsimError
-from ..sandbox import labels
-from .common import describe, exit_code, fail, project_of
+from .common import describe, exit_code, fail, group, project_of
 
-app = typer.Typer(
-    help="Fake VPCs: subnets, security groups, Hyperplane ENIs (README: 'Functions in a VPC').",
-    no_args_is_help=True,
-)
+app = group("Fake VPCs: subnets, security groups, Hyperplane ENIs (README: 'Functions in a VPC').")
 
 
 @app.command("show")
 def show(ctx: typer.Context) -> None:
     """VPCs, subnets with used and free addresses, Hyperplane ENIs and the functions that share them."""
+    from ..sandbox.network import running_enis
     from ..simulator import Simulator
 
     try:
@@ -29,7 +24,7 @@ def show(ctx: typer.Context) -> None:
     if not described:
         typer.echo("this project has no [vpcs.NAME] tables (see the README's 'Functions in a VPC')")
         return
-    running = _running_enis()
+    running = running_enis()
     for vpc in described:
         typer.echo(f"VPC {vpc.name}  {vpc.cidr}")
         rows: list[tuple[str, ...]] = [("subnet", "cidr", "zone", "0.0.0.0/0 via", "used", "free")]
@@ -69,18 +64,17 @@ def clean(
     this project (`lsim clean` also removes their execution environments and /tmp disks)."""
     from ..lifetime import project_id
     from ..sandbox import leftovers
+    from ..sandbox.engine import connect
 
     projects = None if everything else {project_id(_project(ctx).root)}
     try:
-        import docker
-
-        client = docker.from_env()
+        client = connect()
         found = leftovers.find(client, projects, dead_only=not everything)
         found.containers = [c for c in found.containers if c.role in ("eni", "resource")]
         found.disks = []
         gone = leftovers.remove(client, found)
-    except docker.errors.DockerException as error:
-        raise fail(f"error: no Docker engine is reachable ({error})") from None
+    except LsimError as error:
+        raise fail(describe(error)) from None
     typer.echo(f"removed {len(gone.containers)} container(s) and {len(gone.networks)} network(s)")
 
 
@@ -89,24 +83,6 @@ def _project(ctx: typer.Context) -> Any:
         return project_of(ctx)
     except LsimError as error:
         raise fail(f"{describe(error)} (or give --all)", exit_code(error)) from None
-
-
-def _running_enis() -> dict[str, int]:
-    """ENI id -> how many lsim sessions run a container for it now (none when Docker is unreachable)."""
-    try:
-        import docker
-
-        client = docker.from_env(timeout=5)
-        containers: list[Any] = client.containers.list(filters=labels.selector(role="eni"))
-        client.close()
-    except Exception:  # no engine: the plan alone is still worth showing
-        return {}
-    counts: dict[str, int] = {}
-    for container in containers:
-        eni = container.labels.get(labels.ENI)
-        if eni:
-            counts[eni] = counts.get(eni, 0) + 1
-    return counts
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:

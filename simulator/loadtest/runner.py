@@ -12,7 +12,6 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
-import json
 import random
 import time
 from collections.abc import Awaitable
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import LsimError, TooManyRequestsException
-from ..invocation import InvocationResult
+from ..invocation import InvocationResult, error_type_of
 from ..retry import retry_async
 from ..simulator import Simulator
 from .plan import THROTTLED_CLIENT_PAUSE_S, LoadPlan
@@ -307,7 +306,7 @@ class LoadRunner:
             elif letter.condition == "EventAgeExceeded":
                 recorder.outcome(sent_at, THROTTLED, "EventAgeExceeded")
             else:
-                error_type = _error_type(letter.response_payload) or letter.function_error
+                error_type = error_type_of(letter.response_payload) or letter.function_error
                 kind = TIMEOUT if error_type == TIMEOUT_ERROR_TYPE else FUNCTION_ERROR
                 self.progress.errors += 1
                 recorder.outcome(sent_at, kind, error_type, latency)
@@ -427,14 +426,6 @@ def _cross_check(plan: LoadPlan, recorder: Recorder, delta: dict[str, Any]) -> l
     if delta["Throttles"] != throttles:
         notes.append(f"lsim's Throttles metric counted {delta['Throttles']}, the load test {throttles}")
     return notes
-
-
-def _error_type(body: bytes | None) -> str | None:
-    try:
-        parsed = json.loads(body) if body else None
-    except ValueError:
-        return None
-    return str(parsed["errorType"]) if isinstance(parsed, dict) and parsed.get("errorType") else None
 
 
 async def run_load_test(target: InvokeTarget, plan: LoadPlan) -> LoadReport:

@@ -29,6 +29,7 @@ from ..errors import DockerUnavailableError
 from ..lifetime import current_owner
 from . import labels as lsim_labels
 from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec, VpcPlumbing
+from .engine import connect, ignoring_docker_errors
 from .scratch import ScratchDisk
 from .sockets import owner_check
 
@@ -36,43 +37,17 @@ if TYPE_CHECKING:
     from .leftovers import Leftovers
 
 NETWORK = "lsim"
-LABEL = lsim_labels.MANAGED
-SESSION_LABEL = lsim_labels.SESSION
 CPU_PERIOD_US = 100_000
 LAMBDA_USER = "993:990"  # sbx_user1051, the user Lambda runs functions as
-START_HINT = (
-    "start it with `sudo dockerd > /var/log/dockerd.log 2>&1 &` (or `sudo systemctl start docker`), "
-    "or run `make setup`, which installs and starts it; or use --backend process"
-)
-
-
-def docker_problem() -> str | None:
-    """None when a Docker engine answers; otherwise what is wrong and how to fix it."""
-    try:
-        import docker
-
-        client = docker.from_env(timeout=5)
-        client.ping()
-        client.close()
-    except Exception as exc:  # docker-py raises several unrelated types here
-        return f"no Docker engine is reachable ({type(exc).__name__}): {START_HINT}"
-    return None
 
 
 class DockerBackend(SandboxBackend):
     name = "docker"
 
     def __init__(self, warn: Callable[[str], None] | None = None) -> None:
-        import docker
-
         self.warn = warn
         self._scratch_warned = False
-
-        try:
-            self.client = docker.from_env(max_pool_size=64, timeout=120)
-            self.client.ping()
-        except Exception as exc:
-            raise DockerUnavailableError(f"no Docker engine is reachable: {START_HINT} ({exc})") from exc
+        self.client = connect(max_pool_size=64, timeout=120)
         self.session = uuid.uuid4().hex[:12]
         self.owner = current_owner()
         self.project = ""  # lifetime.project_id, once a simulator adopts this backend for its project
@@ -102,8 +77,6 @@ class DockerBackend(SandboxBackend):
 
     def _ensure_network(self, name: str) -> str:
         """The gateway address of `name`, creating lsim's own bridge network on first use."""
-        import docker.errors
-
         if name.startswith("container:"):  # a Hyperplane ENI's namespace: its label names the address (network.py)
             eni = self.client.api.inspect_container(name.removeprefix("container:"))
             labels = eni["Config"]["Labels"] or {}
@@ -117,9 +90,9 @@ class DockerBackend(SandboxBackend):
         networks = self.client.networks.list(names=[name])
         network = next((n for n in networks if n.name == name), None)
         if network is None and name == NETWORK:
-            try:
-                network = self.client.networks.create(name, driver="bridge", labels={LABEL: "1"})
-            except docker.errors.APIError:  # another process created it meanwhile
+            with ignoring_docker_errors():  # another process created it meanwhile
+                network = self.client.networks.create(name, driver="bridge", labels={lsim_labels.MANAGED: "1"})
+            if network is None:
                 network = self.client.networks.get(name)
         if network is None:
             raise DockerUnavailableError(f"Docker network {name!r} does not exist")
@@ -212,7 +185,7 @@ class DockerSandbox(Sandbox):
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
         loop = asyncio.get_running_loop()
         self._exit = loop.create_future()
-        if self.spec.attach_delay_s:  # the VPC attachment's cold-start cost
+        if self.spec.attach_delay_s:  # the cold-start cost of attaching to a VPC (Hyperplane ENI)
             await asyncio.sleep(self.spec.attach_delay_s)
         container_id = await self.backend.call(self._create, runtime_api)
         self.container_id = container_id

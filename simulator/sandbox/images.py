@@ -38,6 +38,7 @@ from typing import IO, TYPE_CHECKING
 from ..config import RUNTIMES
 from ..errors import RuntimeUnavailableError
 from . import labels
+from .engine import connect, docker_errors, ignoring_docker_errors
 
 if TYPE_CHECKING:
     import docker
@@ -55,7 +56,6 @@ _RECIPE_VERSION = "1"
 
 BASE_REPOSITORY = "lsim/base"
 RUNTIME_REPOSITORY = "lsim/runtime"
-MANAGED_LABEL = labels.MANAGED  # the same label marks lsim's containers (sandbox/docker.py)
 DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
 # The Python each offline base suite provides (Debian's python3 package).
@@ -181,8 +181,6 @@ def prune_runtime_images(client: docker.DockerClient) -> list[str]:
     """Remove the runtime image tags that the current ``runtimes/`` files no longer produce (left behind
     by edits of a bootstrap) and that no container uses. Never automatic: another lsim process may
     still be about to start a container from an older tag. Returns the removed tags."""
-    import docker.errors
-
     current: set[str] = set()
     for runtime, recipe in _RECIPES.items():
         bases = [recipe.registry_base] + ([f"{BASE_REPOSITORY}:{recipe.suite}"] if recipe.suite else [])
@@ -192,14 +190,12 @@ def prune_runtime_images(client: docker.DockerClient) -> list[str]:
                 digest = context_hash(runtimes_dir() / recipe.kind, base_id, runtime)
                 current.add(runtime_image_tag(runtime, digest))
     removed = []
-    for image in client.api.images(name=RUNTIME_REPOSITORY, filters={"label": f"{MANAGED_LABEL}=1"}):
+    for image in client.api.images(name=RUNTIME_REPOSITORY, filters={"label": f"{labels.MANAGED}=1"}):
         for tag in image.get("RepoTags") or ():
             if tag.startswith(f"{RUNTIME_REPOSITORY}:") and tag not in current:
-                try:
+                with ignoring_docker_errors():  # in use by a container, or already gone
                     client.api.remove_image(tag)
-                except docker.errors.APIError:  # in use by a container, or already gone
-                    continue
-                removed.append(tag)
+                    removed.append(tag)
     clear_cache()
     return removed
 
@@ -230,8 +226,6 @@ def _build_runtime_image(
     progress: Progress | None,
 ) -> str:
     """Build the runtime image with the engine's (legacy) builder; the caller holds the build lock."""
-    import docker.errors
-
     say = progress or _quiet
     if source == "registry":
         _pull(client, base_ref, say)
@@ -254,13 +248,13 @@ def _build_runtime_image(
         tag=tag,
         # FROM the id, not the name: the image is built from exactly the base that was hashed.
         buildargs={"BASE_IMAGE": base_id, "LAMBDA_OS": recipe.lambda_os},
-        labels={MANAGED_LABEL: "1", labels.RUNTIME: runtime, labels.RUNTIME_HASH: digest},
+        labels={labels.MANAGED: "1", labels.RUNTIME: runtime, labels.RUNTIME_HASH: digest},
         rm=True,
         forcerm=True,
         pull=False,
         decode=True,
     )
-    try:
+    with docker_errors(f"building the {runtime} image failed", RuntimeUnavailableError):
         for chunk in stream:
             if "error" in chunk:
                 detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
@@ -270,8 +264,6 @@ def _build_runtime_image(
             for line in str(chunk.get("stream", "")).splitlines():
                 if line.strip():
                     say(line)
-    except docker.errors.APIError as error:
-        raise RuntimeUnavailableError(f"building the {runtime} image failed: {error}") from error
     if _image_id(client, tag) is None:
         raise RuntimeUnavailableError(f"building the {runtime} image reported success but {tag} is missing")
     say(f"lsim: built {tag} in {time.monotonic() - started:.1f} s")
@@ -369,7 +361,11 @@ def ensure_base_image(
 def _build_base_image(client: docker.DockerClient, suite: str, ref: str, say: Progress) -> None:
     """debootstrap a trimmed Debian into the cache folder, stream it as a tar into ``docker import``."""
     say(f"lsim: building base image {ref} with debootstrap (once per machine, about a minute)")
-    changes = [f"LABEL lsim.base-suite={suite}", f"LABEL lsim.python={_SUITE_PYTHON[suite]}", 'CMD ["/bin/bash"]']
+    changes = [
+        f"LABEL {labels.BASE_SUITE}={suite}",
+        f"LABEL {labels.PYTHON}={_SUITE_PYTHON[suite]}",
+        'CMD ["/bin/bash"]',
+    ]
     import_rootfs(client, ref, suite, BASE_PACKAGES, changes, say)
 
 
@@ -403,7 +399,7 @@ def import_rootfs(
         try:
             repository, _, tag = ref.partition(":")
             everything = [
-                f"LABEL {MANAGED_LABEL}=1",
+                f"LABEL {labels.MANAGED}=1",
                 "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 *changes,
             ]
@@ -499,30 +495,23 @@ def _resolve_source(source: str) -> str:
 
 
 def _image_id(client: docker.DockerClient, ref: str) -> str | None:
-    import docker.errors
-
-    try:
+    with ignoring_docker_errors(missing_only=True):
         return str(client.api.inspect_image(ref)["Id"])
-    except docker.errors.ImageNotFound:
-        return None
+    return None
 
 
 def _pull(client: docker.DockerClient, ref: str, say: Progress) -> None:
     """Pull a registry base image unless it is already here."""
-    import docker.errors
-
     if _image_id(client, ref) is not None:
         return
     say(f"lsim: pulling {ref}")
     repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
-    try:
+    with docker_errors(lambda error: _pull_failed(ref, str(error)), RuntimeUnavailableError):
         for chunk in client.api.pull(repository, tag=tag, stream=True, decode=True):
             if "error" in chunk:
                 raise RuntimeUnavailableError(_pull_failed(ref, str(chunk["error"])))
             if chunk.get("status") and not chunk.get("progressDetail"):
                 say(f"{chunk.get('id', ref)}: {chunk['status']}")
-    except docker.errors.APIError as error:
-        raise RuntimeUnavailableError(_pull_failed(ref, str(error))) from error
 
 
 def _pull_failed(ref: str, error: str) -> str:
@@ -600,8 +589,6 @@ def main(argv: list[str] | None = None) -> int:
     """Build (or find) the images of the runtimes named on the command line (default: python3.11 and
     provided.al2023, what the tests use), printing progress; ``-v`` shows every build line, ``--prune``
     first removes superseded runtime images."""
-    import docker
-
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args or "--verbose" in args
     runtimes = [a for a in args if not a.startswith("-")] or ["python3.11", "provided.al2023"]
@@ -610,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         if verbose or line.startswith("lsim: "):
             print(line if line.startswith("lsim: ") else f"    {line}", flush=True)
 
-    client = docker.from_env()
+    client = connect()
     if "--prune" in args:
         for tag in prune_runtime_images(client):
             print(f"lsim: removed {tag}", flush=True)

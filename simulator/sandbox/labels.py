@@ -22,9 +22,11 @@ SECURITY_GROUPS = "lsim.security-groups"
 RESOURCE = "lsim.resource"
 #: the address the Runtime API must listen on for environments that join an ENI container's namespace
 RUNTIME_API_HOST = "lsim.runtime-api-host"
-RUNTIME = "lsim.runtime"
+RUNTIME = "lsim.runtime"  # runtime images: the runtime, and the hash of what built the image
 RUNTIME_HASH = "lsim.runtime-hash"
-IMAGE_ROLE_VPC = "vpc-image"
+BASE_SUITE = "lsim.base-suite"  # the offline base image: its Debian suite and the Python it provides
+PYTHON = "lsim.python"
+IMAGE_ROLE_VPC = "vpc-image"  # the ROLE of the Hyperplane ENI image
 
 
 def owned(project: str, owner: str, session: str) -> dict[str, str]:

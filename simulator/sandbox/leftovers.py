@@ -19,6 +19,7 @@ from typing import Any
 
 from ..lifetime import dead_run_folders, owner_alive
 from . import labels
+from .engine import docker_errors
 from .network import remove_network
 from .scratch import remove_scratch, scratch_leftovers
 
@@ -88,15 +89,16 @@ def find(
     only unless `dead_only` is False; `state_folder` (a project's .lsim) adds its dead run folders."""
     found = Leftovers()
     if client is not None:
-        for container in client.containers.list(all=True, filters=labels.selector()):
-            item = _leftover("container", container, container.name)
-            if _chosen(item, projects, dead_only):
-                found.containers.append(item)
-        found.containers.sort(key=lambda o: _ROLE_ORDER.get(o.role, -1))
-        for network in client.networks.list(filters=labels.selector()):
-            item = _leftover("network", network, network.name)
-            if item.role in ("vpc", "internet") and _chosen(item, projects, dead_only):
-                found.networks.append(item)
+        with docker_errors("Docker could not list lsim's containers and networks"):
+            for container in client.containers.list(all=True, filters=labels.selector()):
+                item = _leftover("container", container, container.name)
+                if _chosen(item, projects, dead_only):
+                    found.containers.append(item)
+            found.containers.sort(key=lambda o: _ROLE_ORDER.get(o.role, -1))
+            for network in client.networks.list(filters=labels.selector()):
+                item = _leftover("network", network, network.name)
+                if item.role in ("vpc", "internet") and _chosen(item, projects, dead_only):
+                    found.networks.append(item)
     found.disks = scratch_leftovers(projects, dead_only)
     if state_folder is not None:
         found.staging = dead_run_folders(state_folder)

@@ -38,16 +38,11 @@ from ..lifetime import current_owner
 from ..vpc import Hyperplane, HyperplaneEni, Permission, PlacedResource, VpcConfig
 from . import labels
 from .base import VpcPlumbing
+from .engine import connect_or_none, docker_errors, explanation, ignoring_docker_errors
 
 if TYPE_CHECKING:
     from .docker import DockerBackend
 
-MANAGED_LABEL = labels.MANAGED
-SESSION_LABEL = labels.SESSION
-ROLE_LABEL = labels.ROLE  # vpc | internet | eni | resource
-VPC_LABEL = labels.VPC
-ENI_LABEL = labels.ENI
-RUNTIME_API_HOST_LABEL = labels.RUNTIME_API_HOST
 INTERNET_NETWORK = "lsim-internet"
 RUNTIME_API_CHAIN = "LSIM-RUNTIME-API"  # in an ENI's filter: the Runtime API ports it may reach on the host
 
@@ -81,22 +76,19 @@ class VpcNetworks:
     # -- VPCs and resources ------------------------------------------------------------------------------
     def create_vpc(self, vpc: VpcConfig) -> str:
         """The VPC's internal bridge network; returns the VPC router's address (the host side)."""
-        import docker.errors
         from docker.types import IPAMConfig, IPAMPool
 
         name = f"lsim-vpc-{vpc.name}-{self.session[:8]}"
         gateway = str(vpc.router_address)
         ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=vpc.cidr, gateway=gateway)])
-        try:
+        with docker_errors(lambda error: _network_failure(vpc, error)):
             self.client.networks.create(
                 name,
                 driver="bridge",
                 internal=True,
                 ipam=ipam,
-                labels={**self._labels("vpc"), VPC_LABEL: vpc.name},
+                labels={**self._labels("vpc"), labels.VPC: vpc.name},
             )
-        except docker.errors.APIError as error:
-            raise DockerUnavailableError(_network_failure(vpc, error)) from None
         with self._lock:
             if not self._closed:
                 self._vpcs[vpc.name] = _Vpc(vpc, name, gateway)
@@ -110,45 +102,39 @@ class VpcNetworks:
     def create_resource(self, placed: PlacedResource, root: Path) -> str:
         """Run (image) or connect (container) one resource at its address; returns its container id. `root`:
         the folder volumes' host paths are relative to (lsim.toml's)."""
-        import docker.errors
-
         vpc = self._vpcs[placed.vpc]
         resource = placed.config
         api = self.client.api
         endpoint = api.create_endpoint_config(ipv4_address=str(placed.ip), aliases=[resource.name])
         if resource.container is not None:
-            try:
+            with docker_errors(
+                lambda error: (
+                    f"resource {resource.name}: could not connect {resource.container} to VPC "
+                    f"{placed.vpc}: {explanation(error)}"
+                ),
+                missing=f"resource {resource.name}: no container {resource.container!r}: start it first, or give "
+                "image = ... so that lsim runs one",
+            ):
                 api.connect_container_to_network(
                     resource.container, vpc.network, ipv4_address=str(placed.ip), aliases=[resource.name]
                 )
-            except docker.errors.NotFound:
-                raise DockerUnavailableError(
-                    f"resource {resource.name}: no container {resource.container!r}: start it first, or give "
-                    "image = ... so that lsim runs one"
-                ) from None
-            except docker.errors.APIError as error:
-                raise DockerUnavailableError(
-                    f"resource {resource.name}: could not connect {resource.container} to VPC {placed.vpc}: "
-                    f"{error.explanation or error}"
-                ) from None
             with self._lock:
                 self._connected.append((resource.container, vpc.network))
             return str(api.inspect_container(resource.container)["Id"])
         assert resource.image is not None
-        try:
+        with docker_errors(
+            f"resource {resource.name}: could not inspect image {resource.image}",
+            missing=f"resource {resource.name}: image {resource.image} is not on this machine: build it or "
+            f"`docker pull {resource.image}` first (lsim pulls nothing)",
+        ):
             api.inspect_image(resource.image)
-        except docker.errors.ImageNotFound:
-            raise DockerUnavailableError(
-                f"resource {resource.name}: image {resource.image} is not on this machine: build it or "
-                f"`docker pull {resource.image}` first (lsim pulls nothing)"
-            ) from None
         command = list(resource.command) if isinstance(resource.command, tuple) else resource.command
         created = api.create_container(
             resource.image,
             command=command,
             environment=dict(resource.environment),
             name=f"lsim-{placed.vpc}-{resource.name}-{self.session[:8]}",
-            labels={**self._labels("resource"), VPC_LABEL: placed.vpc, labels.RESOURCE: resource.name},
+            labels={**self._labels("resource"), labels.VPC: placed.vpc, labels.RESOURCE: resource.name},
             host_config=api.create_host_config(network_mode=vpc.network, binds=_binds(resource.volumes, root)),
             networking_config=api.create_networking_config({vpc.network: endpoint}),
         )
@@ -168,11 +154,11 @@ class VpcNetworks:
             name=f"lsim-{eni.eni_id}-{self.session[:8]}",
             labels={
                 **self._labels("eni"),
-                VPC_LABEL: eni.key.vpc,
-                ENI_LABEL: eni.eni_id,
+                labels.VPC: eni.key.vpc,
+                labels.ENI: eni.eni_id,
                 labels.SUBNET: eni.key.subnet,
                 labels.SECURITY_GROUPS: ",".join(eni.key.security_groups),
-                RUNTIME_API_HOST_LABEL: vpc.gateway,
+                labels.RUNTIME_API_HOST: vpc.gateway,
             },
             host_config=api.create_host_config(
                 network_mode=vpc.network,
@@ -270,7 +256,7 @@ class VpcNetworks:
                 api.remove_network(internet)
 
     def _labels(self, role: str) -> dict[str, str]:
-        return {**self._owned, ROLE_LABEL: role}
+        return {**self._owned, labels.ROLE: role}
 
 
 class DockerVpcPlumbing(VpcPlumbing):
@@ -322,19 +308,16 @@ class DockerVpcPlumbing(VpcPlumbing):
 def ensure_internet_network(client: Any) -> tuple[str, str]:
     """``lsim-internet`` (created on first use, shared by sessions): the network that stands for the internet
     behind NAT gateways. Returns (name, gateway address)."""
-    import docker.errors
-
     with _internet_lock:
         found = [n for n in client.networks.list(names=[INTERNET_NETWORK]) if n.name == INTERNET_NETWORK]
-        if found:
-            network = found[0]
-        else:
-            try:
+        network = found[0] if found else None
+        if network is None:
+            with ignoring_docker_errors():  # another process created it meanwhile
                 network = client.networks.create(
-                    INTERNET_NETWORK, driver="bridge", labels={MANAGED_LABEL: "1", ROLE_LABEL: "internet"}
+                    INTERNET_NETWORK, driver="bridge", labels={labels.MANAGED: "1", labels.ROLE: "internet"}
                 )
-            except docker.errors.APIError:  # another process created it meanwhile
-                network = client.networks.get(INTERNET_NETWORK)
+        if network is None:
+            network = client.networks.get(INTERNET_NETWORK)
         network.reload()
     for config in network.attrs.get("IPAM", {}).get("Config") or []:
         if config.get("Gateway"):
@@ -473,3 +456,19 @@ def _network_failure(vpc: VpcConfig, error: Any) -> str:
             "otherwise give the VPC a CIDR no Docker network uses (`docker network inspect` shows theirs)."
         )
     return f"VPC {vpc.name}: Docker could not create its network: {detail}"
+
+
+def running_enis() -> dict[str, int]:
+    """ENI id -> how many lsim sessions run a container for it now (`lsim vpc show`); none when no Docker
+    engine answers, for the plan alone is still worth showing."""
+    client = connect_or_none(timeout=5)
+    if client is None:
+        return {}
+    counts: dict[str, int] = {}
+    with ignoring_docker_errors():
+        for container in client.containers.list(filters=labels.selector(role="eni")):
+            eni = container.labels.get(labels.ENI)
+            if eni:
+                counts[eni] = counts.get(eni, 0) + 1
+    client.close()
+    return counts

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import RuntimeUnavailableError
 from . import labels
+from .engine import docker_errors
 from .images import (
-    MANAGED_LABEL,
     _build_lock,
     _image_id,
     _pull,
@@ -68,19 +68,17 @@ def ensure_vpc_image(client: docker.DockerClient, *, source: str = "auto", progr
 
 def _build_offline(client: docker.DockerClient, tag: str, say: Progress) -> None:
     say(f"lsim: building the ENI image {tag} with debootstrap (once per machine, 20-50 s)")
-    import_rootfs(client, tag, SUITE, PACKAGES, ["LABEL lsim.role=vpc-image"], say)
+    import_rootfs(client, tag, SUITE, PACKAGES, [f"LABEL {labels.ROLE}={labels.IMAGE_ROLE_VPC}"], say)
 
 
 def _build_from_registry(client: docker.DockerClient, tag: str, say: Progress) -> None:
-    import docker.errors
-
     _pull(client, REGISTRY_BASE, say)
     say(f"lsim: building the ENI image {tag} from {REGISTRY_BASE}")
-    try:
+    with docker_errors(f"building {tag} failed", RuntimeUnavailableError):
         for chunk in client.api.build(
             fileobj=io.BytesIO(_REGISTRY_DOCKERFILE.encode()),
             tag=tag,
-            labels={MANAGED_LABEL: "1", labels.ROLE: labels.IMAGE_ROLE_VPC},
+            labels={labels.MANAGED: "1", labels.ROLE: labels.IMAGE_ROLE_VPC},
             rm=True,
             forcerm=True,
             pull=False,
@@ -88,8 +86,6 @@ def _build_from_registry(client: docker.DockerClient, tag: str, say: Progress) -
         ):
             if "error" in chunk:
                 raise RuntimeUnavailableError(f"building {tag} failed: {chunk['error'].strip()}")
-    except docker.errors.APIError as error:
-        raise RuntimeUnavailableError(f"building {tag} failed: {error}") from error
 
 
 def _quiet(_line: str) -> None:

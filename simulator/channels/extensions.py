@@ -1,15 +1,15 @@
-"""The Lambda Extensions API (2020-01-01), served beside the Runtime API on each environment's port.
+"""The extensions of one execution environment and the events they are owed (the Extensions API's state).
 
 External extensions are executables in /opt/extensions (usually from a layer); the environment starts
-them before the runtime. Each registers (`POST /extension/register`, header `Lambda-Extension-Name`,
-answered with `Lambda-Extension-Identifier`) and then long-polls `GET /extension/event/next` for INVOKE
-and SHUTDOWN events. As on Lambda:
+them before the runtime. Each registers and then long-polls for INVOKE and SHUTDOWN events. As on Lambda:
 - the init phase ends when the runtime and every registered extension have asked for their next event;
 - registration closes with the init phase; at most 10 extensions;
 - after an invocation the environment is busy until every extension subscribed to INVOKE has asked for
   its next event again (the caller has its response already);
 - on shutdown, extensions subscribed to SHUTDOWN get it and 2,000 ms to finish.
 https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html
+
+The wire format (paths, headers) is runtime_api.py's; here are the rules, answered with answers.py's values.
 """
 
 from __future__ import annotations
@@ -21,16 +21,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from ..invocation import Invocation
+from .answers import ExtensionEvent, Refused, Registered
 
-from .invocation import Invocation
-
-PREFIX = "/2020-01-01/extension"
-NAME_HEADER = "Lambda-Extension-Name"
-IDENTIFIER_HEADER = "Lambda-Extension-Identifier"
-ERROR_TYPE_HEADER = "Lambda-Extension-Function-Error-Type"
 MAX_EXTENSIONS = 10
 SHUTDOWN_GRACE_S = 2.0  # external extensions get 2,000 ms after SHUTDOWN
+EVENTS = frozenset({"INVOKE", "SHUTDOWN"})
 
 
 @dataclass
@@ -40,10 +36,6 @@ class Extension:
     events: frozenset[str]
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     polling: asyncio.Event = field(default_factory=asyncio.Event)  # waiting in event/next: idle
-
-
-def _error(status: int, error_type: str, message: str) -> web.Response:
-    return web.json_response({"errorMessage": message, "errorType": error_type}, status=status)
 
 
 class ExtensionsChannel:
@@ -100,39 +92,36 @@ class ExtensionsChannel:
             wait.cancel()
 
     # -- the extensions' side ----------------------------------------------------------------------
-    def register(self, request: web.Request, body: bytes) -> web.Response:
-        name = request.headers.get(NAME_HEADER, "")
-        if not name:
-            return _error(400, "InvalidRequest", f"missing header {NAME_HEADER}: give the extension's file name")
+    def register(self, name: str, body: bytes) -> Registered | Refused:
+        """Register the extension called `name` (its file name) for the events `body` lists."""
         if not self.registration_open:
-            return _error(403, "Extension.RegistrationForbidden", "extensions register during the init phase only")
+            return Refused("Extension.RegistrationForbidden", "extensions register during the init phase only")
         if len(self.extensions) >= MAX_EXTENSIONS:
-            return _error(403, "Extension.TooManyExtensions", f"at most {MAX_EXTENSIONS} extensions per function")
+            return Refused("Extension.TooManyExtensions", f"at most {MAX_EXTENSIONS} extensions per function")
         try:
             events = frozenset(json.loads(body or b"{}").get("events", []))
         except (ValueError, AttributeError):
-            return _error(400, "InvalidRequest", 'the body is JSON: {"events": ["INVOKE", "SHUTDOWN"]}')
-        if not events <= {"INVOKE", "SHUTDOWN"}:
-            return _error(400, "InvalidEventType", f"unknown events {sorted(events - {'INVOKE', 'SHUTDOWN'})}")
+            return Refused("InvalidRequest", 'the body is JSON: {"events": ["INVOKE", "SHUTDOWN"]}')
+        if not events <= EVENTS:
+            return Refused("InvalidEventType", f"unknown events {sorted(events - EVENTS)}")
         extension = Extension(str(uuid.uuid4()), name, events)
         self.extensions[extension.id] = extension
         self.registered.set()
-        return web.json_response(self.identity, headers={IDENTIFIER_HEADER: extension.id})
+        return Registered(extension.id, self.identity)
 
-    def find(self, request: web.Request) -> Extension | web.Response:
-        extension = self.extensions.get(request.headers.get(IDENTIFIER_HEADER, ""))
-        if extension is None:
-            return _error(403, "Extension.UnknownExtensionIdentifier", f"{IDENTIFIER_HEADER} is missing or unknown")
-        return extension
+    def find(self, identifier: str) -> Extension | None:
+        """The registered extension with this identifier, if any."""
+        return self.extensions.get(identifier)
 
-    async def next_event(self, extension: Extension) -> web.Response:
+    async def next_event(self, extension: Extension) -> ExtensionEvent:
+        """The extension is idle until its next event arrives."""
         extension.polling.set()
         event = await extension.queue.get()
-        return web.json_response(event, headers={"Lambda-Extension-Event-Identifier": str(uuid.uuid4())})
+        return ExtensionEvent(event, str(uuid.uuid4()))
 
-    def error(self, extension: Extension, request: web.Request, phase: str) -> str:
-        """init/error or exit/error: the error type the extension reported."""
-        error_type = request.headers.get(ERROR_TYPE_HEADER) or f"Extension.{'Init' if phase == 'init' else 'Exit'}Error"
+    def error(self, extension: Extension, reported: str | None, phase: str) -> str:
+        """init/error or exit/error: the error type the extension reported (or Lambda's default)."""
+        error_type = reported or f"Extension.{'Init' if phase == 'init' else 'Exit'}Error"
         if phase == "exit":
             self.exit_error = error_type
         extension.polling.set()
