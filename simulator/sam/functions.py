@@ -89,6 +89,7 @@ class FunctionReader:
         self.globals_ = globals_  # the template's Globals section
 
     def read(self, logical_id: str, resource: YamlMap, kind: str) -> FunctionConfig | None:
+        """The function's configuration; None when lsim skips it (a runtime lsim does not run)."""
         line = self.template.resources.line_of(logical_id)
         function = _Function(logical_id, kind, line)
         properties = resource.get("Properties") or YamlMap(line=line)
