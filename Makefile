@@ -19,10 +19,11 @@ test-fast:  ## the tests that need no Docker engine
 bench: setup  ## the benchmarks: each figure printed against a baseline measured in the same run
 	$(PYTHON) -m benchmarks
 
-lint:
+lint:  ## ruff, mypy, and the architecture's rules: import contracts (pyproject.toml) and module length
 	$(PYTHON) -m ruff check simulator tests benchmarks
 	$(PYTHON) -m ruff format --check simulator
 	$(PYTHON) -m mypy simulator
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
 clean:  ## remove every lsim container, VPC network and /tmp disk on this Docker engine (lsim clean --all)
 	$(PYTHON) -m simulator.cli clean --all

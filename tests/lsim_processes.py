@@ -1,7 +1,8 @@
-"""Real `lsim serve` processes for the hardening tests: start one on a project, invoke through it, kill it.
+"""Real `lsim` processes: `lsim serve` for the hardening tests (start one on a project, invoke through it, kill
+it), and one-off commands whose test is about the process.
 
-Each process is `python -m simulator.cli serve --port 0` with this checkout on PYTHONPATH; its URL is read
-from the line it prints once the simulator has started (and so has removed what dead processes left).
+Each is `python -m simulator.cli ...` with this checkout on PYTHONPATH; a server's URL is read from the line
+it prints once the simulator has started (and so has removed what dead processes left).
 """
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ def lsim_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
 
 
-def lsim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run one `lsim` command of this checkout."""
+def lsim_process(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one `lsim` command of this checkout in a process of its own, for a test about the process itself
+    (its entry point, its stdin pipe, its file descriptors); tests/cli.py runs the others in this one."""
     return subprocess.run(
         [sys.executable, "-m", "simulator.cli", *args],
         cwd=cwd,
-        env=lsim_env(),
+        env={**lsim_env(), **(env or {})},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=300,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import lsim
 from tests.test_api import write_project
 
 BANNER = re.compile(r"the Lambda API on (http://127\.0\.0\.1:(\d+))")
@@ -162,12 +163,7 @@ def test_aws_cli_shows_lambdas_errors(served: Served, tmp_path: Path) -> None:
 
 def test_a_port_in_use_is_named_and_the_command_exits_2(served: Served, tmp_path: Path) -> None:
     folder = write_project(tmp_path / "other")
-    result = subprocess.run(
-        [sys.executable, "-m", "simulator.cli", "--project", str(folder), "serve", "--port", str(served.port)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = lsim("--project", str(folder), "serve", "--port", str(served.port))
     assert result.returncode == 2
     assert f"port {served.port} is already in use on 127.0.0.1" in result.stderr
     assert "--port" in result.stderr

@@ -1,37 +1,28 @@
-"""`lsim invoke` as a user runs it: a real process, real exit codes, payload on stdout, log on stderr."""
+"""`lsim invoke` as a user runs it: real exit codes, payload on stdout, log on stderr. The commands run in this
+process (tests/cli.py); the first tests run a real `lsim` process, reading a real stdin pipe."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from .cli import Ran
+from .cli import lsim as lsim_in_process
 from .conftest import HERE, REPO
+from .lsim_processes import lsim_process
 
 PROJECT = HERE / "project"
 
 
-def lsim(
-    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path = PROJECT
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+def lsim(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path = PROJECT) -> Ran:
+    return lsim_in_process(*args, stdin=stdin, env=env, cwd=cwd)
 
 
 @pytest.mark.docker
 def test_invoke_prints_payload_on_stdout_and_log_on_stderr() -> None:
-    done = lsim("invoke", "echo", "--payload", '{"a": 1}')
+    done = lsim_process("invoke", "echo", "--payload", '{"a": 1}', cwd=PROJECT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"event": {"a": 1}, "greeting": "hi"}
     assert "START RequestId:" in done.stderr and "END RequestId:" in done.stderr
@@ -43,9 +34,8 @@ def test_event_from_a_file_and_from_stdin(tmp_path: Path) -> None:
     event = tmp_path / "event.json"
     event.write_text('{"from": "file"}')
     assert json.loads(lsim("invoke", "echo", "--event", str(event)).stdout)["event"] == {"from": "file"}
-    assert json.loads(lsim("invoke", "echo", "--event", "-", stdin='{"from": "stdin"}').stdout)["event"] == {
-        "from": "stdin"
-    }
+    piped = lsim_process("invoke", "echo", "--event", "-", stdin='{"from": "stdin"}', cwd=PROJECT)
+    assert json.loads(piped.stdout)["event"] == {"from": "stdin"}
 
 
 @pytest.mark.docker
@@ -102,9 +92,7 @@ def test_invalid_project_file_exits_2_naming_the_field(tmp_path: Path) -> None:
 
 
 def test_docker_engine_not_running_says_how_to_start_it(tmp_path: Path) -> None:
-    done = lsim(
-        "invoke", "echo", "--backend", "docker", env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
-    )
+    done = lsim("invoke", "echo", "--backend", "docker", env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
     assert done.returncode == 2
     assert "no Docker engine is reachable" in done.stderr
     assert "start it with" in done.stderr and "--backend process" in done.stderr

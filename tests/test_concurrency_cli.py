@@ -1,31 +1,24 @@
-"""`lsim concurrency`, `lsim invoke --retry`, `lsim metrics` and `lsim dlq` as a user runs them: real
-processes, real exit codes, state shared through the project's `.lsim/state.db`."""
+"""`lsim concurrency`, `lsim invoke --retry`, `lsim metrics` and `lsim dlq` as a user runs them:
+real exit codes, state shared between commands through the project's `.lsim/state.db` (each command runs
+in this process, tests/cli.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from simulator.blocking import BlockingSimulator
 from simulator.clock import VirtualClock
 from simulator.project import load_project
 
+from .cli import Ran
+from .cli import lsim as run_lsim
 from .conftest import REPO
 from .test_events import T0, project_in, records, status, wait_for
 
 
-def lsim(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator.cli", "--project", str(root), *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
+def lsim(root: Path, *args: str) -> Ran:
+    return run_lsim("--project", str(root), *args, cwd=REPO)
 
 
 def test_put_get_delete_function_concurrency(tmp_path: Path) -> None:

@@ -6,10 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,8 @@ from simulator.blocking import BlockingSimulator
 from simulator.project import load_project
 from simulator.sample_events import EVENTS, TEMPLATES, Account, generate
 
+from .cli import Ran
+from .cli import lsim as run_lsim
 from .conftest import HERE, REPO
 
 READER = HERE / "sam_templates" / "events-reader"
@@ -96,11 +95,8 @@ def field(event: Any, path: str) -> Any:
     return event
 
 
-def lsim(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator.cli", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)},
-    )  # fmt: skip
+def lsim(*args: str, cwd: Path = REPO) -> Ran:
+    return run_lsim(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from .lsim_processes import SRC, Serve, lsim, serve
+from .cli import lsim
+from .lsim_processes import SRC, Serve, serve
 
 pytestmark = pytest.mark.docker
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from .lsim_processes import Serve, lsim, serve
+from .cli import lsim
+from .lsim_processes import Serve, serve
 
 pytestmark = pytest.mark.docker
 

@@ -9,8 +9,6 @@ import json
 import multiprocessing
 import os
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -28,6 +26,8 @@ from simulator.layers import LayerRegistry
 from simulator.project import parse_project
 from simulator.store import Store
 
+from .cli import Ran
+from .cli import lsim as run_lsim
 from .conftest import REPO
 
 
@@ -323,19 +323,17 @@ def test_custom_runtime_from_a_layer() -> None:
 @pytest.mark.docker
 def test_sample_layer_built_from_requirements(tmp_path: Path) -> None:
     sample = REPO / "samples" / "layer-requirements"
-    env = {**os.environ}
-    subprocess.run([sys.executable, "-m", "simulator.cli", "layer", "build", "deps", "--requirements",
-                    "requirements.txt"], cwd=sample, check=True, env=env, timeout=300)  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "simulator.cli", "invoke", "when", "--payload",
-                           '{"date": "27 Nov 2026 14:30"}'], cwd=sample, capture_output=True, text=True, timeout=120)  # fmt: skip
+    built = lsim(sample, "layer", "build", "deps", "--requirements", "requirements.txt")
+    assert built.returncode == 0, built.stderr
+    done = lsim(sample, "invoke", "when", "--payload", '{"date": "27 Nov 2026 14:30"}')
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["weekday"] == "Friday" and payload["dateutil_from"].startswith("/opt/python/")
 
 
 # -- the CLI ------------------------------------------------------------------------------------------
-def lsim(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+def lsim(cwd: Path, *args: str) -> Ran:
+    return run_lsim(*args, cwd=cwd)
 
 
 def test_seed_workflow_from_the_command_line(tmp_path: Path) -> None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +34,8 @@ from simulator.loadtest import (
 from simulator.project import load_project
 from simulator.simulator import Simulator
 
+from .cli import Ran
+from .cli import lsim as run_lsim
 from .conftest import HERE
 
 SOURCE = HERE / "loadtest_project"
@@ -255,15 +254,8 @@ def test_real_closed_loop_keeps_clients_busy_and_stops_on_time(project: ProjectC
 
 
 # -- the CLI ---------------------------------------------------------------------------------------------------
-def lsim(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=180,
-    )
+def lsim(root: Path, *args: str) -> Ran:
+    return run_lsim(*args, cwd=root, env={"COLUMNS": "200"})
 
 
 @pytest.mark.docker

@@ -4,10 +4,7 @@ what lsim leaves out is reported with its line, never dropped in silence."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,8 @@ from simulator.errors import ProjectFileError
 from simulator.project import find_project_file, load_project
 from simulator.sam import parse_parameter_overrides
 
+from .cli import Ran
+from .cli import lsim as run_lsim
 from .conftest import HERE, REPO
 
 TEMPLATES = HERE / "sam_templates"
@@ -527,11 +526,8 @@ def test_yml_and_json_templates(tmp_path: Path) -> None:
 
 
 # -- through the command line --------------------------------------------------------------------------------
-def lsim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator.cli", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)},
-    )  # fmt: skip
+def lsim(*args: str, cwd: Path) -> Ran:
+    return run_lsim(*args, cwd=cwd)
 
 
 def test_cli_template_overrides_and_env_vars(tmp_path: Path) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,9 @@ from simulator.errors import (
 )
 from simulator.project import load_project
 from simulator.store import StoreCorruptError
+
+from .cli import Ran
+from .cli import lsim as run_lsim
 
 HANDLER = "import os\nVERSION = {v!r}\ndef handler(event, context):\n    return {{'code': VERSION, 'stage': os.environ.get('STAGE'), 'memory': context.memory_limit_in_mb}}\n"
 
@@ -194,8 +195,8 @@ def test_secrets_reach_the_function_but_are_never_printed(project_dir: Path) -> 
 
 
 # -- the CLI ------------------------------------------------------------------------------------------
-def lsim_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+def lsim_cli(cwd: Path, *args: str) -> Ran:
+    return run_lsim(*args, cwd=cwd)
 
 
 def test_the_version_workflow_from_the_command_line(project_dir: Path) -> None:

@@ -1,0 +1,66 @@
+"""AWS SAM templates read into the same ProjectConfig that lsim.toml gives: nothing downstream knows where the
+configuration came from.
+
+    AWS::Serverless::Function, AWS::Lambda::Function     -> a function named by its logical ID (functions.py)
+    AWS::Serverless::LayerVersion, AWS::Lambda::LayerVersion
+                                                         -> `!Ref Layer` in Layers becomes the layer's local
+                                                            folder (absolute), which lsim publishes on the fly
+                                                            (resources.py)
+    Globals.Function                                     -> merged into every AWS::Serverless::Function
+    Parameters, Mappings, Conditions, pseudo-parameters  -> simulator/cfn.py
+    --parameter-overrides, --env-vars, samconfig.toml    -> options.py
+
+What lsim does not do (Events, Policies, other resources, unknown intrinsic functions, ...) is reported once,
+with its line (`template.yaml:12: ... not supported by lsim: ignored`), and the rest goes on. Only a function
+that cannot be built at all (no code folder, an invalid value) stops the load, with file, line and fix
+(notes.py). reader.py reads one template, top to bottom.
+
+https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-function.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..config import ProjectConfig
+from ..errors import ProjectFileError
+from .notes import Warn, stderr
+from .options import apply_env_vars, parse_parameter_overrides
+from .reader import SamReader
+from .resources import LocalLayer
+
+__all__ = [
+    "TEMPLATE_FILES",
+    "LocalLayer",
+    "Warn",
+    "apply_env_vars",
+    "find_template",
+    "is_template",
+    "load_template",
+    "parse_parameter_overrides",
+]
+
+TEMPLATE_FILES = ("template.yaml", "template.yml", "template.json")
+
+
+def find_template(folder: Path) -> Path | None:
+    """template.yaml (or .yml, .json) in `folder`, as `sam` looks for it."""
+    for name in TEMPLATE_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def is_template(path: Path) -> bool:
+    return path.suffix.lower() in (".yaml", ".yml", ".json")
+
+
+def load_template(
+    path: Path, *, parameter_overrides: Mapping[str, str] | None = None, warn: Warn | None = None
+) -> ProjectConfig:
+    """Read a SAM (or plain CloudFormation) template into a ProjectConfig rooted at its folder."""
+    if not path.is_file():
+        raise ProjectFileError(f"{path}: no such template; pass the path of an existing template.yaml")
+    return SamReader(path, dict(parameter_overrides or {}), warn or stderr).project()
