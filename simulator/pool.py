@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .config import FunctionConfig, ProjectConfig
 from .environment import ExecutionEnvironment, LogSink, State, lambda_environment
@@ -24,8 +24,16 @@ from .sandbox import SandboxBackend, SandboxSpec
 from .versions import VersionRegistry
 from .warm import RESET, SHELVES, WARM, WarmEnvironments
 
-if TYPE_CHECKING:
-    from .services.vpcs import VpcService
+
+class VpcAttachments(Protocol):
+    """What making and provisioning environments asks of the VPC service (services/vpcs.py), which sits above
+    them: the network a function's environments join, the cost of attaching one, and the wait for its ENI."""
+
+    def network(self, function: FunctionConfig) -> str | None: ...
+
+    def cold_start_s(self, function: FunctionConfig) -> float: ...
+
+    async def wait_function_active(self, function_name: str, timeout_s: float | None = None) -> object: ...
 
 
 class EnvironmentPool:
@@ -102,7 +110,7 @@ class EnvironmentPools:
         layers: LayerRegistry,
         versions: VersionRegistry,
         runtime_api: RuntimeApiServer,
-        vpcs: VpcService,
+        vpcs: VpcAttachments,
         warm: WarmEnvironments[Any],
         *,
         log_sink: LogSink | None = None,

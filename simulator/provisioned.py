@@ -13,16 +13,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .concurrency import ConcurrencyController
 from .config import FunctionConfig, Limits
 from .environment import ExecutionEnvironment, State
-from .pool import EnvironmentPools
+from .pool import EnvironmentPools, VpcAttachments
 from .warm import PROVISIONED, WarmEnvironments
-
-if TYPE_CHECKING:
-    from .services.vpcs import VpcService
 
 #: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
 INIT_TYPE = "provisioned-concurrency"
@@ -36,7 +33,7 @@ class ProvisionedEnvironments:
         pools: EnvironmentPools,
         warm: WarmEnvironments[Any],
         controller: ConcurrencyController,
-        vpcs: VpcService,
+        vpcs: VpcAttachments,
         limits: Limits,
         warn: Callable[[str], None],
     ) -> None:

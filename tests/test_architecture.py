@@ -29,7 +29,6 @@ LONGEST_LINES = 600
 #: modules over the limit that the renovation shortens. A strict xfail each: when one is short (or says why),
 #: its test passes, which fails the run until its line here is removed.
 SHORTENED_ELSEWHERE = {
-    "simulator/concurrency.py": "the services branch moves the warm environments out of it",
     "simulator/sandbox/images.py": "the runtimes branch rewrites it",
 }
 
