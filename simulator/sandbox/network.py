@@ -331,7 +331,9 @@ def clean(client: Any, session: str | None = None) -> tuple[int, int]:
     goes only with every session. Returns (containers, networks)."""
     removed_containers = 0
     for role in ("eni", "resource"):
-        for container in client.containers.list(all=True, filters=labels.selector(role=role, session=session)):
+        for container in client.containers.list(
+            all=True, filters=labels.selector(role=role, session=session), ignore_removed=True
+        ):
             with contextlib.suppress(Exception):
                 container.remove(force=True)
                 removed_containers += 1
@@ -466,7 +468,7 @@ def running_enis() -> dict[str, int]:
         return {}
     counts: dict[str, int] = {}
     with ignoring_docker_errors():
-        for container in client.containers.list(filters=labels.selector(role="eni")):
+        for container in client.containers.list(filters=labels.selector(role="eni"), ignore_removed=True):
             eni = container.labels.get(labels.ENI)
             if eni:
                 counts[eni] = counts.get(eni, 0) + 1
