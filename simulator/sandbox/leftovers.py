@@ -88,7 +88,8 @@ def find(
     only unless `dead_only` is False; `state_folder` (a project's .lsim) adds its dead run folders."""
     found = Leftovers()
     if client is not None:
-        for container in client.containers.list(all=True, filters=labels.selector()):
+        # other lsim processes remove their containers meanwhile: one gone before it is inspected is skipped
+        for container in client.containers.list(all=True, filters=labels.selector(), ignore_removed=True):
             item = _leftover("container", container, container.name)
             if _chosen(item, projects, dead_only):
                 found.containers.append(item)
