@@ -46,49 +46,55 @@ VIRTUAL = VirtualEnvironment()
 
 
 class Shelf(Generic[E]):
-    """The idle environments of one function version of one kind, oldest first."""
+    """The idle environments of one function version of one kind, oldest first. It sits on admission's hot
+    path (every invocation takes and puts), so it keeps two parallel deques rather than pairs."""
 
-    __slots__ = ("_entries", "_expired", "idle_timeout_s")
+    __slots__ = ("_environments", "_expired", "_since", "idle_timeout_s")
 
     def __init__(self, idle_timeout_s: float, expired: list[E] | None) -> None:
         self.idle_timeout_s = idle_timeout_s
-        self._entries: deque[tuple[float, E]] = deque()
+        self._since: deque[float] = deque()  # when each became idle
+        self._environments: deque[E] = deque()
         self._expired = expired  # where scaled-in environments go, to be stopped (None: dropped)
 
     def take(self, now: float) -> E | None:
         """The most recently used environment that is still within its idle timeout, or None."""
-        entries = self._entries
-        if not entries:
+        since = self._since
+        if not since:
             return None
-        if entries[0][0] < now - self.idle_timeout_s:
+        if since[0] < now - self.idle_timeout_s:
             self.expire(now)
-            if not entries:
+            if not since:
                 return None
-        return entries.pop()[1]
+        since.pop()
+        return self._environments.pop()
 
     def put(self, environment: E, now: float) -> None:
-        self._entries.append((now, environment))
+        self._since.append(now)
+        self._environments.append(environment)
 
     def expire(self, now: float) -> None:
         """Scale in the environments idle for longer than the idle timeout."""
-        entries, expired = self._entries, self._expired
+        since, environments, expired = self._since, self._environments, self._expired
         before = now - self.idle_timeout_s
-        while entries and entries[0][0] < before:
-            environment = entries.popleft()[1]
+        while since and since[0] < before:
+            since.popleft()
+            environment = environments.popleft()
             if expired is not None:
                 expired.append(environment)
 
     def clear(self) -> list[E]:
-        environments = list(self)
-        self._entries.clear()
+        environments = list(self._environments)
+        self._since.clear()
+        self._environments.clear()
         return environments
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._since)
 
     def __iter__(self) -> Iterator[E]:
         """The environments, oldest first."""
-        return (environment for _, environment in self._entries)
+        return iter(self._environments)
 
 
 class WarmEnvironments(Generic[E]):

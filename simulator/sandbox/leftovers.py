@@ -90,6 +90,7 @@ def find(
     found = Leftovers()
     if client is not None:
         with docker_errors("Docker could not list lsim's containers and networks"):
+            # other lsim processes remove their containers meanwhile: one gone before it is inspected is skipped
             for container in client.containers.list(all=True, filters=labels.selector(), ignore_removed=True):
                 item = _leftover("container", container, container.name)
                 if _chosen(item, projects, dead_only):
