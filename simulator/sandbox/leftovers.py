@@ -90,7 +90,8 @@ def find(
     found = Leftovers()
     if client is not None:
         with docker_errors("Docker could not list lsim's containers and networks"):
-            for container in client.containers.list(all=True, filters=labels.selector()):
+            # ignore_removed: a container another process removes between the list and its inspect is no error
+            for container in client.containers.list(all=True, filters=labels.selector(), ignore_removed=True):
                 item = _leftover("container", container, container.name)
                 if _chosen(item, projects, dead_only):
                     found.containers.append(item)

@@ -415,7 +415,7 @@ def running_enis() -> dict[str, int]:
         return {}
     counts: dict[str, int] = {}
     with ignoring_docker_errors():
-        for container in client.containers.list(filters=labels.selector(role="eni")):
+        for container in client.containers.list(filters=labels.selector(role="eni"), ignore_removed=True):
             eni = container.labels.get(labels.ENI)
             if eni:
                 counts[eni] = counts.get(eni, 0) + 1
