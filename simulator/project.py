@@ -26,20 +26,26 @@ PROJECT_FILE = "lsim.toml"
 def find_project_file(start: Path | None = None) -> Path:
     """The nearest lsim.toml in `start` (default: the current folder) or one of its parents; a folder with
     no lsim.toml but a SAM template (template.yaml, .yml, .json) gives that template."""
-    from .sam import find_template
-
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / PROJECT_FILE
         if candidate.is_file():
             return candidate
-        template = find_template(folder)
+        template = _template_in(folder)
         if template is not None:
             return template
     raise ProjectFileError(
         f"no {PROJECT_FILE} found (nor a SAM template.yaml) in {here} or any parent folder: create one (see the "
         "README's 'Project file' section) or pass --project PATH (--template FILE for a SAM template)"
     )
+
+
+def _template_in(folder: Path) -> Path | None:
+    """The SAM template in `folder`, if any, asked only where there is no lsim.toml: the SAM reader brings YAML's
+    and CloudFormation's parsers, which an lsim.toml project never needs."""
+    from .sam import find_template
+
+    return find_template(folder)
 
 
 def load_project(
@@ -52,12 +58,14 @@ def load_project(
     """Read and validate a project file (lsim.toml, or a SAM template); `path` may be the file or its
     folder. `parameter_overrides` (SAM's `Key=Value`) set a template's Parameters; `env_vars` is SAM's
     `--env-vars` JSON, applied to either kind. `warn` hears what a template uses that lsim leaves out."""
-    from .sam import apply_env_vars, find_template, is_template, load_template, parse_parameter_overrides
-
     if path is None:
         path = find_project_file()
     elif path.is_dir():
-        path = path / PROJECT_FILE if (path / PROJECT_FILE).is_file() else find_template(path) or path / PROJECT_FILE
+        path = path / PROJECT_FILE if (path / PROJECT_FILE).is_file() else _template_in(path) or path / PROJECT_FILE
+    if path.suffix.lower() == ".toml" and not parameter_overrides and env_vars is None:
+        return _load_toml(path)  # the common case, without the SAM reader
+    from .sam import apply_env_vars, is_template, load_template, parse_parameter_overrides
+
     if not path.is_file():
         wanted = "SAM template (template.yaml)" if is_template(path) else PROJECT_FILE
         raise ProjectFileError(f"{path}: no such project file; pass the path of an existing {wanted}")
@@ -70,14 +78,20 @@ def load_project(
                 f"{path}: --parameter-overrides sets a SAM template's Parameters; an lsim.toml has none "
                 "(use --env-vars to override environment variables)"
             )
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ProjectFileError(f"{path}: not valid TOML: {exc}") from exc
-        project = parse_project(data, root=path.parent, source=str(path))
+        project = _load_toml(path)
     if env_vars is not None:
         project = apply_env_vars(project, env_vars, warn=warn)
     return project
+
+
+def _load_toml(path: Path) -> ProjectConfig:
+    if not path.is_file():
+        raise ProjectFileError(f"{path}: no such project file; pass the path of an existing {PROJECT_FILE}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectFileError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_project(data, root=path.parent, source=str(path))
 
 
 def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FILE) -> ProjectConfig:

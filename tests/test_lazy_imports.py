@@ -70,3 +70,12 @@ def test_generate_event_needs_no_web_server_nor_docker(tmp_path: Path) -> None:
 def test_the_execution_environment_and_the_channels_need_no_web_framework() -> None:
     assert "aiohttp" not in loaded_after("import simulator.environment, simulator.channels")
     assert "docker" not in loaded_after("import simulator.environment, simulator.channels")
+
+
+def test_an_lsim_toml_project_loads_without_the_sam_reader() -> None:
+    code = f"from pathlib import Path\nfrom simulator.project import load_project\nload_project(Path({str(REPO / 'tests' / 'project')!r}))"
+    assert "yaml" not in loaded_after(code)
+    template = REPO / "samples" / "sam-app"
+    assert "yaml" in loaded_after(
+        f"from pathlib import Path\nfrom simulator.project import load_project\nload_project(Path({str(template)!r}))"
+    )

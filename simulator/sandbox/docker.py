@@ -161,9 +161,8 @@ class DockerBackend(SandboxBackend):
 def remove_containers(client: Any, session: str | None = None) -> int:
     """Force-remove lsim's containers (all of them, or one session's); returns how many."""
     removed = 0
-    for container in client.containers.list(
-        all=True, filters=lsim_labels.selector(session=session), ignore_removed=True
-    ):
+    mine = lsim_labels.selector(session=session)
+    for container in client.containers.list(all=True, filters=mine, ignore_removed=True):
         try:
             container.remove(force=True)
             removed += 1
