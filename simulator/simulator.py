@@ -361,6 +361,8 @@ class Simulator(LayerOperations, FunctionOperations, ConcurrencyOperations, Vers
             ephemeral_storage_mb=function.ephemeral_storage,
             network=self.vpc_network(function),  # its Hyperplane ENI's namespace, or None (facade/vpc.py)
             attach_delay_s=self.vpc_cold_start_s(function),
+            architecture=function.architecture,
+            image_build=function.image_build,
         )
 
     async def prepare(self, function_name: str) -> None:
