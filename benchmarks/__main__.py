@@ -2,7 +2,16 @@
 
 import asyncio
 
-from . import bench_api, bench_concurrency, bench_invoke, bench_layers, bench_loadtest, bench_sam, bench_vpc
+from . import (
+    bench_api,
+    bench_concurrency,
+    bench_invoke,
+    bench_layers,
+    bench_loadtest,
+    bench_runtimes,
+    bench_sam,
+    bench_vpc,
+)
 
 print("== lsim benchmarks: each figure beside a baseline measured in the same run ==")
 asyncio.run(bench_invoke.main())
@@ -12,3 +21,4 @@ asyncio.run(bench_api.main())
 bench_concurrency.main()
 asyncio.run(bench_loadtest.main())
 bench_sam.main()
+asyncio.run(bench_runtimes.main())

@@ -73,9 +73,10 @@ def elf_architecture(path: pathlib.Path) -> str | None:
     return next((name for name, facts in _FACTS.items() if facts[4] == machine), None)
 
 
-def check_can_run(architecture: str, binfmt_misc: pathlib.Path = BINFMT_MISC) -> None:
+def check_can_run(architecture: str, binfmt_misc: pathlib.Path | None = None) -> None:
     """Return if this machine can run ``architecture`` (natively, or emulated in containers); otherwise
     raise RuntimeUnavailableError saying why and how to fix it."""
+    binfmt_misc = binfmt_misc or BINFMT_MISC
     if architecture not in _FACTS:
         raise RuntimeUnavailableError(f"unknown architecture {architecture!r}: Lambda has x86_64 and arm64")
     if not needs_emulation(architecture):
@@ -83,12 +84,10 @@ def check_can_run(architecture: str, binfmt_misc: pathlib.Path = BINFMT_MISC) ->
     entry_name = _facts(architecture)[3]
     host = host_architecture()
     fix = (
-        f"Set it up once, as root: `apt-get install -y qemu-user-static binfmt-support` (Debian's packages "
-        f"register {entry_name} with the F flag), mounting binfmt_misc first if needed: `mount -t binfmt_misc "
-        f"binfmt_misc {binfmt_misc}` (`make setup` does both). Or run the function on x86_64 by removing "
-        '`architecture = "arm64"`.'
-        if architecture == "arm64"
-        else "Set it up once, as root: `apt-get install -y qemu-user-static binfmt-support`."
+        f"Set it up once, as root: `mount -t binfmt_misc binfmt_misc {binfmt_misc}` if it is not mounted, then "
+        f"`apt-get install -y qemu-user-static binfmt-support` (Debian's packages register {entry_name} with the "
+        "F flag); `sudo make setup` does both. In a container, the host must do it (the kernel is shared). lsim "
+        f"never runs an {architecture} function on {host} instead."
     )
     why = f"{architecture} functions run under QEMU user emulation on this {host} machine, and "
     if not sys_platform_is_linux():
@@ -112,7 +111,7 @@ def check_can_run(architecture: str, binfmt_misc: pathlib.Path = BINFMT_MISC) ->
     if "F" not in flags:
         raise RuntimeUnavailableError(
             why + f"{entry} lacks the F (fix binary) flag, without which the interpreter cannot be found inside "
-            "a container. Install Debian's qemu-user-static (its entries have it), or register it again with F."
+            f"a container: `update-binfmts --disable {entry_name}` and register Debian's entry instead. " + fix
         )
 
 

@@ -91,7 +91,7 @@ def inspect_tree(path: str | os.PathLike[str], runtime: str, architecture: str =
     root = root.resolve()
     executable = root / "bin" / f"python{want}"
     if not executable.is_file() or not (root / "lib" / f"python{want}" / "os.py").is_file():
-        found = sorted(p.name for p in (root / "bin").glob("python3.*") if p.name[7:].isdigit())
+        found = sorted(p.name for p in (root / "bin").glob("python3.*") if p.name[8:].isdigit())
         raise RuntimeUnavailableError(
             f"{root} is not a CPython {want} installation: it has no bin/python{want} with lib/python{want}"
             + (f" (it has {', '.join(found)})" if found else "")
@@ -217,6 +217,9 @@ def _no_interpreter(runtime: str, architecture: str) -> str:
         if candidates
         else f" (none found in ~/.pyenv, uv's folder or /opt: `pyenv install {version}` or "
         f"`uv python install {version}` makes one)"
+        if architecture == emulation.host_architecture()
+        else f" (none found: python-build-standalone's cpython-{version}.N-aarch64-unknown-linux-gnu install_only "
+        "archive, unpacked, is one)"
     )
     arch = " --arch arm64" if architecture == "arm64" else ""
     return (

@@ -108,7 +108,7 @@ def ensure_base_image(
     with build_lock():
         if image_id(client, ref) is None:  # not built by another process meanwhile
             python = SUITES[suite].python
-            minutes = "about a minute" if not emulation.needs_emulation(architecture) else "10-20 minutes, emulated"
+            minutes = "about a minute" if not emulation.needs_emulation(architecture) else "about 5 minutes, emulated"
             say(f"lsim: building base image {ref} with debootstrap (once per machine, {minutes})")
             changes = [f"LABEL lsim.base-suite={suite}", f"LABEL lsim.python={python}", 'CMD ["/bin/bash"]']
             import_rootfs(client, ref, suite, base_packages(suite), changes, say, architecture=architecture)
