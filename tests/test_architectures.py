@@ -96,9 +96,9 @@ def test_the_process_backend_refuses_arm64(tmp_path: Path) -> None:
     (tmp_path / "lsim.toml").write_text(
         '[functions.f]\nhandler = "app.handler"\nruntime = "python3.11"\ncode = "src"\narchitecture = "arm64"\n'
     )
-    with BlockingSimulator(load_project(tmp_path), backend="process") as lsim:
-        with pytest.raises(RuntimeUnavailableError, match="process backend runs functions on this machine's own x86_64"):
-            lsim.invoke("f", {})
+    refused = pytest.raises(RuntimeUnavailableError, match="process backend runs functions on this machine's own x86_64")
+    with BlockingSimulator(load_project(tmp_path), backend="process") as lsim, refused:
+        lsim.invoke("f", {})
 
 
 # --- real containers -------------------------------------------------------------------------------
