@@ -20,11 +20,12 @@ from simulator.sandbox import emulation
 
 from .common import figure, median
 
-COLD_N = 5
+COLD_N = 7
 WARM_N = 200
 PYTHONS = ["python3.10", "python3.11", "python3.12", "python3.13", "python3.14"]
 NOOP = "def handler(event, context):\n    return {}\n"
-WITH_BOTO3 = "import boto3\n\nclient = boto3.client('s3', region_name='us-east-1')\n\n" + NOOP
+BOTO3_CLIENT = "import boto3; boto3.client('s3', region_name='us-east-1')"
+WITH_BOTO3 = BOTO3_CLIENT.replace("; ", "\n") + "\n\n" + NOOP
 
 
 def _project(root: Path) -> Path:
@@ -41,24 +42,35 @@ def _project(root: Path) -> Path:
                 "memory_size = 1769\n"
             )
     for arch in ("x86_64", "arm64"):
-        functions.append(
-            f'[functions.py311-{arch}]\nhandler = "app.handler"\nruntime = "python3.11"\ncode = "noop"\n'
-            f'memory_size = 1769\narchitecture = "{arch}"\n'
-        )
+        for code in ("noop", "boto"):
+            functions.append(
+                f'[functions.py311-{code}-{arch}]\nhandler = "app.handler"\nruntime = "python3.11"\ncode = "{code}"\n'
+                f'memory_size = 1769\narchitecture = "{arch}"\n'
+            )
     (root / "lsim.toml").write_text("\n".join(functions))
     return root
 
 
-async def _cold(simulator: Simulator, name: str, n: int) -> list[float]:
-    samples = []
+async def _cold(simulator: Simulator, name: str) -> float:
+    """One cold invocation (ms): every environment is closed first, so the next one is new."""
+    for pool in simulator.pools().values():
+        await pool.close()
+    began = time.perf_counter()
+    result = await simulator.invoke(name, {})
+    assert result.ok and result.cold_start, result.body
+    return (time.perf_counter() - began) * 1000
+
+
+async def _cold_beside(
+    simulator: Simulator, name: str, image: str, code: str = "pass", n: int = COLD_N
+) -> tuple[float, float]:
+    """Medians of n cold invocations and of n `docker run`s of the same image, taken in turns so that the
+    load of the machine weighs on both alike."""
+    cold, baseline = [], []
     for _ in range(n):
-        for pool in simulator.pools().values():
-            await pool.close()  # the next invocation needs a new execution environment
-        began = time.perf_counter()
-        result = await simulator.invoke(name, {})
-        samples.append((time.perf_counter() - began) * 1000)
-        assert result.ok and result.cold_start, result.body
-    return samples
+        baseline.append(_docker_run(image, code))
+        cold.append(await _cold(simulator, name))
+    return median(cold), median(baseline)
 
 
 async def _warm(simulator: Simulator, name: str, n: int) -> list[float]:
@@ -72,14 +84,13 @@ async def _warm(simulator: Simulator, name: str, n: int) -> list[float]:
     return samples
 
 
-def _docker_run(image: str, n: int, code: str = "pass") -> list[float]:
-    samples = []
-    for _ in range(n):
-        began = time.perf_counter()
-        command = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "python3", image, "-c", code]
-        subprocess.run(command, check=True, capture_output=True)
-        samples.append((time.perf_counter() - began) * 1000)
-    return samples
+def _docker_run(image: str, code: str = "pass") -> float:
+    """`docker run --rm <image> python3 -c <code>` (ms), with the PYTHONPATH Lambda gives functions."""
+    began = time.perf_counter()
+    command = ["docker", "run", "--rm", "--network", "none", "-e", "PYTHONPATH=/var/runtime"]
+    command += ["--entrypoint", "python3", image, "-c", code]
+    subprocess.run(command, check=True, capture_output=True)
+    return (time.perf_counter() - began) * 1000
 
 
 async def _image(simulator: Simulator, name: str) -> str | None:
@@ -103,15 +114,11 @@ async def main() -> None:
                 if image is None:
                     continue
                 await _image(simulator, f"{name}-boto")
-                baseline = median(_docker_run(image, COLD_N))
-                cold = median(await _cold(simulator, f"{name}-noop", COLD_N))
+                cold, baseline = await _cold_beside(simulator, f"{name}-noop", image)
                 figure(
                     f"  {runtime} cold invocation", cold, "ms", baseline, "`docker run --rm <image> python3 -c pass`"
                 )
-                boto_baseline = median(
-                    _docker_run(image, COLD_N, "import boto3; boto3.client('s3', region_name='us-east-1')")
-                )
-                boto = median(await _cold(simulator, f"{name}-boto", COLD_N))
+                boto, boto_baseline = await _cold_beside(simulator, f"{name}-boto", image, BOTO3_CLIENT)
                 figure(
                     f"  {runtime} cold, boto3 client at init", boto, "ms", boto_baseline, "`docker run` doing the same"
                 )
@@ -123,22 +130,19 @@ async def main() -> None:
             except LsimError as error:
                 print(f"  skipped: {error}")
                 return
-            x86_image = await _image(simulator, "py311-x86_64")
-            arm_image = await _image(simulator, "py311-arm64")
+            x86_image = await _image(simulator, "py311-noop-x86_64")
+            arm_image = await _image(simulator, "py311-noop-arm64")
             if x86_image is None or arm_image is None:
                 return
-            figure(
-                "  docker run python3 -c pass, arm64",
-                median(_docker_run(arm_image, COLD_N)),
-                "ms",
-                median(_docker_run(x86_image, COLD_N)),
-                "the same on x86_64",
-            )
-            x86_cold = median(await _cold(simulator, "py311-x86_64", COLD_N))
-            arm_cold = median(await _cold(simulator, "py311-arm64", COLD_N))
+            arm_cold, arm_run = await _cold_beside(simulator, "py311-noop-arm64", arm_image)
+            x86_cold, x86_run = await _cold_beside(simulator, "py311-noop-x86_64", x86_image)
+            figure("  docker run python3 -c pass, arm64", arm_run, "ms", x86_run, "the same on x86_64")
             figure("  lsim cold invocation, arm64", arm_cold, "ms", x86_cold, "the same function on x86_64")
-            x86_warm = median(await _warm(simulator, "py311-x86_64", WARM_N))
-            arm_warm = median(await _warm(simulator, "py311-arm64", WARM_N))
+            arm_boto, _ = await _cold_beside(simulator, "py311-boto-arm64", arm_image, BOTO3_CLIENT, n=3)
+            x86_boto, _ = await _cold_beside(simulator, "py311-boto-x86_64", x86_image, BOTO3_CLIENT, n=3)
+            figure("  lsim cold, boto3 client at init, arm64", arm_boto, "ms", x86_boto, "the same on x86_64")
+            x86_warm = median(await _warm(simulator, "py311-noop-x86_64", WARM_N))
+            arm_warm = median(await _warm(simulator, "py311-noop-arm64", WARM_N))
             figure("  lsim warm invocation, arm64", arm_warm, "ms", x86_warm, "the same function on x86_64")
 
 
