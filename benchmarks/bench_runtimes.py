@@ -47,7 +47,9 @@ def _project(root: Path) -> Path:
                 f'[functions.py311-{code}-{arch}]\nhandler = "app.handler"\nruntime = "python3.11"\ncode = "{code}"\n'
                 f'memory_size = 1769\narchitecture = "{arch}"\n'
             )
-    (root / "lsim.toml").write_text("\n".join(functions))
+    # Emulated, boto3 at init takes about 10 s, Lambda's init limit: room for it (the x86_64 runs never need it).
+    limits = "[limits]\ninit_timeout_s = 60\n\n"
+    (root / "lsim.toml").write_text(limits + "\n".join(f + "timeout = 60\n" for f in functions))
     return root
 
 

@@ -89,6 +89,12 @@ class DockerBackend(SandboxBackend):
             from .images import function_image
 
             self._images[key] = await self.call(function_image, self.client, spec, progress)
+            if self.warn is not None:
+                from .emulation import emulation_note
+
+                note = emulation_note(spec.architecture)
+                if note:
+                    self.warn(f"note: {spec.function_name}: {note}")
         network = spec.network or NETWORK
         if network not in self._gateways:
             self._gateways[network] = await self.call(self._ensure_network, network)

@@ -115,6 +115,23 @@ def check_can_run(architecture: str, binfmt_misc: pathlib.Path | None = None) ->
         )
 
 
+#: what emulation cost here (benchmarks/bench_runtimes.py, README "arm64"): a cold start about 3x, a warm
+#: invocation about 5x, importing boto3 and making a client at init about 6x (10 s against 1.7 s)
+SLOWDOWN = "3-6x"
+
+
+def emulation_note(architecture: str) -> str | None:
+    """The one-line note lsim prints once per function that runs emulated: it is slower than on Lambda."""
+    if not needs_emulation(architecture):
+        return None
+    return (
+        f"{architecture} runs under QEMU user emulation on this {host_architecture()} machine, {SLOWDOWN} slower "
+        "than natively: code that Lambda initialises within its 10 s can time out here (importing boto3 and "
+        "making a client takes about 10 s). For local runs, raise `init_timeout_s` under [limits] and the "
+        "function's timeout."
+    )
+
+
 def sys_platform_is_linux() -> bool:
     return os.uname().sysname == "Linux"
 
