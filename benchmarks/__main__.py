@@ -2,7 +2,17 @@
 
 import asyncio
 
-from . import bench_api, bench_cli, bench_concurrency, bench_invoke, bench_layers, bench_loadtest, bench_sam, bench_vpc
+from . import (
+    bench_api,
+    bench_cli,
+    bench_concurrency,
+    bench_invoke,
+    bench_layers,
+    bench_loadtest,
+    bench_runtimes,
+    bench_sam,
+    bench_vpc,
+)
 
 print("== lsim benchmarks: each figure beside a baseline measured in the same run ==")
 asyncio.run(bench_invoke.main())
@@ -13,3 +23,4 @@ bench_concurrency.main()
 asyncio.run(bench_loadtest.main())
 bench_sam.main()
 bench_cli.main()
+asyncio.run(bench_runtimes.main())

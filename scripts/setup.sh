@@ -5,12 +5,17 @@
 #   sudo scripts/setup.sh        # fresh Debian machine: installs docker.io and debootstrap as well
 #   scripts/setup.sh             # again on a set-up machine: checks everything in about 2 s
 #
-# Idempotent. Environment: PYTHON (default python3), LSIM_RUNTIMES (default "python3.11 provided.al2023").
+# Idempotent. Environment: PYTHON (default python3); LSIM_RUNTIMES, the runtime images to build (default: what
+# the tests use, every Python runtime and provided.al2023); LSIM_ARM64_RUNTIMES, their arm64 images (default
+# python3.11; "" for none). python3.10 and python3.12 are built from a CPython installation of that version
+# found in pyenv's or uv's folder (or named by LSIM_PYTHON_3_10 / LSIM_PYTHON_3_12); without one they are
+# skipped with a note.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python3}
-RUNTIMES=${LSIM_RUNTIMES:-python3.11 provided.al2023}
+RUNTIMES=${LSIM_RUNTIMES:-python3.10 python3.11 python3.12 python3.13 python3.14 provided.al2023}
+ARM64_RUNTIMES=${LSIM_ARM64_RUNTIMES-python3.11}
 DOCKERD_LOG=/var/log/lsim-dockerd.log
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/lsim"
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -108,12 +113,75 @@ if [ ${#missing[@]} -gt 0 ]; then
     if is_root; then apt_install "${missing[@]}"; else say "note: ${missing[*]} missing (apt-get install ${missing[*]})"; fi
 fi
 
-# --- 3. the runtime images -------------------------------------------------------------------------
+# --- 3. arm64 emulation ----------------------------------------------------------------------------
+# arm64 functions run under QEMU user emulation: Debian's qemu-user-static registers its interpreters in the
+# kernel's binfmt_misc with the F flag, which containers need. lsim refuses arm64 functions without it.
+if [ -n "$ARM64_RUNTIMES" ] && [ "$(uname -m)" = x86_64 ]; then
+    if [ ! -e /proc/sys/fs/binfmt_misc/status ] && is_root; then
+        mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+    fi
+    if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+        if is_root && [ -e /proc/sys/fs/binfmt_misc/status ]; then
+            command -v qemu-aarch64-static >/dev/null || apt_install qemu-user-static binfmt-support
+            update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+        fi
+    fi
+    if grep -qs '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+        say "arm64 emulation: qemu-aarch64 registered in binfmt_misc"
+    else
+        say "note: arm64 emulation is not available here (binfmt_misc or qemu-user-static); arm64 images skipped"
+        ARM64_RUNTIMES=
+    fi
+fi
+
+# --- 4. the runtime images -------------------------------------------------------------------------
 # The offline base images come from debootstrap (root, once per machine); the rest needs only Docker.
 if ! command -v debootstrap >/dev/null && is_root; then
     apt_install debootstrap
 fi
-say "runtime images: $RUNTIMES"
-# shellcheck disable=SC2086  # RUNTIMES is a list of words
-(cd "$REPO" && "$PYTHON" -m simulator.sandbox.images $RUNTIMES)
+
+# A CPython installation of version $1 for the runtimes no Debian suite has: LSIM_PYTHON_3_X, else pyenv's or
+# uv's newest of that version; nothing if none.
+tree_for() {
+    local version=$1 var found
+    var="LSIM_PYTHON_${version//./_}"
+    if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
+    for found in $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".* \
+        "$HOME"/.local/share/uv/python/cpython-"$version".*-linux-x86_64-gnu 2>/dev/null | sort -V -r); do
+        if [ -x "$found/bin/python$version" ]; then echo "$found"; return; fi
+    done
+}
+
+has_image() { "$PYTHON" -c 'import docker, sys; docker.from_env().images.get(sys.argv[1])' "$1" >/dev/null 2>&1; }
+
+build_images() {  # build_images ARCH RUNTIME...
+    local arch=$1 runtime version tree
+    shift
+    for runtime in "$@"; do
+        version=${runtime#python}
+        case "$runtime" in
+        python3.10 | python3.12)
+            if has_image "lsim/lang:$runtime$([ "$arch" = arm64 ] && echo -arm64)"; then
+                tree=
+            else
+                tree=$(tree_for "$version")
+                if [ -z "$tree" ] || [ "$arch" != x86_64 ]; then
+                    say "note: $runtime ($arch) skipped: no CPython $version installation found (pyenv install $version, then run this again)"
+                    continue
+                fi
+            fi
+            (cd "$REPO" && "$PYTHON" -m simulator.sandbox.images --arch "$arch" ${tree:+--python "$tree"} "$runtime")
+            ;;
+        *)
+            (cd "$REPO" && "$PYTHON" -m simulator.sandbox.images --arch "$arch" "$runtime")
+            ;;
+        esac
+    done
+}
+
+say "runtime images: $RUNTIMES${ARM64_RUNTIMES:+; arm64: $ARM64_RUNTIMES}"
+# shellcheck disable=SC2086  # lists of words
+build_images x86_64 $RUNTIMES
+# shellcheck disable=SC2086
+[ -z "$ARM64_RUNTIMES" ] || build_images arm64 $ARM64_RUNTIMES
 say "done"

@@ -87,7 +87,8 @@ FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 HANDLER = re.compile(r"[^\s]{1,128}")
 Architecture = Literal["x86_64", "arm64"]
 #: the runtimes lsim can run; the others Lambda knows (nodejs, java...) are refused by name
-RUNTIMES = ("python3.11", "python3.12", "python3.13", "provided.al2023", "provided.al2")
+#: (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html, supported runtimes)
+RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14", "provided.al2023", "provided.al2")
 
 
 def _limits(info: ValidationInfo) -> Limits:
@@ -128,6 +129,9 @@ class FunctionConfig(BaseModel):
     runtime: str | None = None
     code: Path | None = None
     image: str | None = None
+    #: the `docker build` command that makes `image` (from a SAM template's Metadata), named in the error when
+    #: the image is missing; not part of the function's configuration on AWS
+    image_build: str | None = Field(default=None, exclude=True)
     memory_size: int = 128
     timeout: int = 3
     ephemeral_storage: int = 512

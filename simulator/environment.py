@@ -86,8 +86,9 @@ def lambda_environment(function: FunctionConfig, version: str, project: ProjectC
             "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
         )
         if (function.runtime or "").startswith("python"):
+            # PYTHONPATH is not set here: AWS's runtime sets it to /var/runtime for the function once it has
+            # built sys.path, and leaves the layers off sys.path when the function sets it itself.
             env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{function.runtime}"
-            env["PYTHONPATH"] = "/var/runtime"
     env.update(secrets.resolve(function.environment, project))
     return env
 

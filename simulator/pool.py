@@ -163,6 +163,8 @@ class EnvironmentPools:
             ephemeral_storage_mb=function.ephemeral_storage,
             network=self.vpcs.network(function),  # its Hyperplane ENI's, or None
             attach_delay_s=self.vpcs.cold_start_s(function),
+            architecture=function.architecture,
+            image_build=function.image_build,
         )
 
     async def pool(self, function: FunctionConfig, version: str) -> EnvironmentPool:

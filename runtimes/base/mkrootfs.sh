@@ -2,29 +2,39 @@
 # Build a small Debian root filesystem for lsim's offline images: the runtimes' base (lsim/base:<suite>)
 # and the VPC's ENI image (lsim/vpc, with the packages iptables,iproute2).
 #
-#   mkrootfs.sh <suite> <target-dir> [<mirror>] [<deb-cache-dir>] [<packages>]
+#   mkrootfs.sh <suite> <target-dir> [<mirror>] [<deb-cache-dir>] [<packages>] [<arch>] [<script>]
 #
-# Run as root. simulator/sandbox/images.py calls this, tars <target-dir> into `docker import`
+# Run as root. simulator/sandbox/rootfs.py calls this, tars <target-dir> into `docker import`
 # and deletes the folder. Only a Debian mirror is needed, no container registry.
+# <arch> is Debian's name (amd64, arm64); another than the host's is bootstrapped in two stages, the
+# second one run under QEMU user emulation (binfmt_misc must have it registered). <script> names the
+# debootstrap script to use for a suite this debootstrap does not know yet (e.g. forky with sid's).
 #
 # Why the base's packages (the default): python3 is the interpreter for the python runtimes,
 # ca-certificates lets function code speak HTTPS, curl is what AWS's own custom-runtime examples use in a
 # shell `bootstrap`, and locales is only kept long enough to compile en_US.UTF-8 (Lambda's LANG).
 set -euo pipefail
 
-usage="usage: mkrootfs.sh <suite> <target-dir> [<mirror>] [<deb-cache-dir>] [<packages>]"
+usage="usage: mkrootfs.sh <suite> <target-dir> [<mirror>] [<deb-cache-dir>] [<packages>] [<arch>] [<script>]"
 suite=${1:?$usage}
 target=${2:?$usage}
 mirror=${3:-http://deb.debian.org/debian}
 debcache=${4:-}
 packages=${5:-python3,ca-certificates,curl,locales}
+arch=${6:-$(dpkg --print-architecture)}
+script=${7:-}
 
 if [ "$(id -u)" != 0 ]; then
     echo "mkrootfs.sh: debootstrap needs root" >&2
     exit 1
 fi
 
-args=(--variant=minbase "--include=$packages")
+args=(--variant=minbase "--include=$packages" "--arch=$arch")
+foreign=
+if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+    foreign=1
+    args+=(--foreign)
+fi
 if [ -n "$debcache" ]; then
     # Keep the downloaded .debs, so rebuilding a deleted base image does not download again.
     mkdir -p "$debcache"
@@ -36,8 +46,12 @@ fi
 mkdir -p "$target/etc/dpkg/dpkg.cfg.d"
 echo force-unsafe-io >"$target/etc/dpkg/dpkg.cfg.d/lsim-unsafe-io"
 
-echo "lsim: debootstrap $suite ($packages) from $mirror into $target"
-debootstrap "${args[@]}" "$suite" "$target" "$mirror"
+echo "lsim: debootstrap $suite/$arch ($packages) from $mirror into $target"
+debootstrap "${args[@]}" "$suite" "$target" "$mirror" ${script:+"$script"}
+if [ -n "$foreign" ]; then
+    echo "lsim: second stage of debootstrap, under QEMU user emulation (several minutes)"
+    chroot "$target" /debootstrap/debootstrap --second-stage
+fi
 
 # Lambda sets LANG=en_US.UTF-8. Amazon Linux 2 has that locale, Amazon Linux 2023 only has C.UTF-8
 # (https://github.com/aws/aws-lambda-base-images/issues/229). Compile it here into its own folder;

@@ -536,23 +536,42 @@ class RuntimeClient:
 
 
 def configure_sys_path(task_root: str, opt_root: str) -> None:
-    """Lambda's search path: the code, then the layers, then the runtime's own site-packages.
+    """Lambda's search path, made the way AWS's runtime makes it, so that it matches entry for entry.
 
-    On AWS (python3.11+): /var/task, /opt/python/lib/python3.X/site-packages, /opt/python,
-    /var/lang/lib/python3.X/site-packages, /var/runtime, then the standard library.
+    Python starts with ``[/var/runtime (the script's folder), python3X.zip, the standard library,
+    lib-dynload, /var/lang/lib/python3.X/site-packages]``. AWS's /var/runtime/bootstrap.py then puts the
+    layers' folders first unless the function set PYTHONPATH itself, then the code
+    (``/var/task, /opt/python/lib/python3.X/site-packages, /opt/python``), and adds them as site folders, so
+    their ``.pth`` files count (a folder that does not exist is appended again at the end, as AWS prints
+    it). From python3.11 on, site-packages, where the runtime's boto3 is, comes before /var/runtime;
+    up to python3.10 boto3 is in /var/runtime, ahead of site-packages
+    (https://docs.aws.amazon.com/lambda/latest/dg/python-package.html#python-package-searchpath and
+    python-image.html). Measured on python3.13: /var/task, /opt/python/lib/python3.13/site-packages,
+    /opt/python, /var/lang/lib/python3.13/site-packages, /var/runtime, /var/lang/lib/python313.zip,
+    /var/lang/lib/python3.13, /var/lang/lib/python3.13/lib-dynload, /var/lang/lib/python3.13/site-packages,
+    /opt/python/lib/python3.13/site-packages, /opt/python.
     """
+    import site
+
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     runtime_dir = os.path.dirname(_THIS_FILE)
-    layers = os.path.join(opt_root, "python")
-    front = [task_root, os.path.join(layers, "lib", version, "site-packages"), layers]
-    rest = [p for p in sys.path if p and p != runtime_dir and p not in front]
-    site_dirs = [p for p in rest if p.endswith("site-packages")]
-    others = [p for p in rest if not p.endswith("site-packages")]
-    ordered: list[str] = []
-    for path in [*front, *site_dirs, runtime_dir, *others]:
-        if path not in ordered:
-            ordered.append(path)
-    sys.path[:] = ordered
+    if not sys.path or sys.path[0] != runtime_dir:  # started some other way than as a script
+        sys.path[:] = [runtime_dir, *(p for p in sys.path if p and p != runtime_dir)]
+    opt_site = os.path.join(opt_root, "python", "lib", version, "site-packages")
+    opt_python = os.path.join(opt_root, "python")
+    pythonpath_set = "PYTHONPATH" in os.environ
+    if sys.version_info >= (3, 11):
+        sys.path.insert(0, os.path.join(sys.prefix, "lib", version, "site-packages"))
+    if not pythonpath_set:
+        sys.path.insert(0, opt_python)
+        sys.path.insert(0, opt_site)
+    sys.path.insert(0, task_root)
+    site.addsitedir(task_root)
+    if not pythonpath_set:
+        site.addsitedir(opt_site)
+        site.addsitedir(opt_python)
+        # What the function sees, as on AWS (configuration-envvars: PYTHONPATH is $LAMBDA_RUNTIME_DIR).
+        os.environ["PYTHONPATH"] = os.environ.get("LAMBDA_RUNTIME_DIR") or runtime_dir
 
 
 def load_handler(handler: str) -> Callable[..., Any]:

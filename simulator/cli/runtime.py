@@ -12,16 +12,29 @@ app = group("Runtime images: lsim builds them itself, offline.")
 
 @app.command("build")
 def build(
-    runtimes: Annotated[list[str] | None, typer.Argument(help="e.g. python3.11 provided.al2023")] = None,
+    runtimes: Annotated[list[str] | None, typer.Argument(help="e.g. python3.12 provided.al2023")] = None,
+    python: Annotated[
+        str | None,
+        typer.Option(
+            "--python",
+            help="a CPython installation of the runtime's version (pyenv, uv or python-build-standalone folder) "
+            "to build a Python runtime from, for versions Debian has not (python3.10, python3.12)",
+        ),
+    ] = None,
+    arch: Annotated[str, typer.Option("--arch", help="x86_64 or arm64 (arm64 runs under QEMU emulation)")] = "x86_64",
 ) -> None:
     """Build runtime images (done automatically on first use; this does it ahead)."""
     from ..sandbox.engine import connect
     from ..sandbox.images import ensure_runtime_image
 
+    if arch not in ("x86_64", "arm64"):
+        raise fail(f"--arch {arch}: Lambda's architectures are x86_64 and arm64")
     try:
         client = connect(timeout=600)
         for runtime in runtimes or ["python3.11", "provided.al2023"]:
-            tag = ensure_runtime_image(client, runtime, progress=lambda line: typer.echo(line, err=True))
+            tag = ensure_runtime_image(
+                client, runtime, architecture=arch, python=python, progress=lambda line: typer.echo(line, err=True)
+            )
             typer.echo(f"{runtime}: {tag}")
     except LsimError as error:
         raise fail(str(error)) from None

@@ -429,12 +429,10 @@ class FunctionReader:
             )
         tag = f"{function.logical_id.lower()}:{text(metadata.get('DockerTag') or 'latest')}"
         context = self.root / text(metadata.get("DockerContext") or ".")
-        self.notes.report(
-            resource.line_of("Metadata"),
-            f"{where}.Metadata: lsim does not build images: it runs {tag}; build it with "
-            f"`docker build -t {tag} -f {context / text(metadata['Dockerfile'])} {context}`",
-        )
         function.set("image", tag, f"{where}.Metadata", resource.line_of("Metadata"))
+        # lsim does not build images: when the image is missing, the invocation's error names this command.
+        build = f"docker build -t {tag} -f {context / text(metadata['Dockerfile'])} {context}"
+        function.set("image_build", build, f"{where}.Metadata", resource.line_of("Metadata"))
         return FunctionConfig.model_validate(function.fields, context={"limits": self.limits})
 
     def _check_layers(self, function: _Function) -> None:

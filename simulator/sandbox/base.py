@@ -42,6 +42,8 @@ class SandboxSpec:
     network: str | None = None  # a Docker network, or container:<id> to join a Hyperplane ENI's namespace
     labels: dict[str, str] = field(default_factory=dict)
     attach_delay_s: float = 0.0  # a VPC attachment's cold-start cost, before the runtime starts
+    architecture: str = "x86_64"  # Lambda's x86_64 or arm64: what the runtime runs on (emulated if not the host's)
+    image_build: str | None = None  # how to build `image` when it is missing (a SAM template's Metadata)
 
 
 @dataclass(frozen=True)

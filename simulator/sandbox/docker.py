@@ -62,18 +62,23 @@ class DockerBackend(SandboxBackend):
         return await asyncio.get_running_loop().run_in_executor(self.executor, lambda: fn(*args, **kwargs))
 
     async def prepare(self, spec: SandboxSpec, progress: Callable[[str], None] | None = None) -> None:
-        if spec.image is None:
-            runtime = spec.runtime or ""
-            if runtime not in self._images:
-                from .images import ensure_runtime_image
+        key = _image_key(spec)
+        if key not in self._images:
+            from .images import function_image
 
-                self._images[runtime] = await self.call(ensure_runtime_image, self.client, runtime, progress=progress)
+            self._images[key] = await self.call(function_image, self.client, spec, progress)
+            if self.warn is not None:
+                from .emulation import emulation_note
+
+                note = emulation_note(spec.architecture)
+                if note:
+                    self.warn(f"note: {spec.function_name}: {note}")
         network = spec.network or NETWORK
         if network not in self._gateways:
             self._gateways[network] = await self.call(self._ensure_network, network)
 
     def image_for(self, spec: SandboxSpec) -> str:
-        return spec.image or self._images[spec.runtime or ""]
+        return self._images[_image_key(spec)]
 
     def _ensure_network(self, name: str) -> str:
         """The gateway address of `name`, creating lsim's own bridge network on first use."""
@@ -156,6 +161,10 @@ class DockerBackend(SandboxBackend):
         await self.call(remove_containers, self.client, self.session)
         self.executor.shutdown(wait=False)
         self.client.close()
+
+
+def _image_key(spec: SandboxSpec) -> str:
+    return spec.image or f"{spec.runtime}/{spec.architecture}"
 
 
 def remove_containers(client: Any, session: str | None = None) -> int:

@@ -26,6 +26,9 @@ RUNTIME = "lsim.runtime"  # runtime images: the runtime, and the hash of what bu
 RUNTIME_HASH = "lsim.runtime-hash"
 BASE_SUITE = "lsim.base-suite"  # the offline base image: its Debian suite and the Python it provides
 PYTHON = "lsim.python"
+PYTHON_SOURCE = "lsim.python-source"  # an interpreter image's Python: "debian bookworm", a registry image or a folder
+PYTHON_VERSION = "lsim.python-version"
+ARCHITECTURE = "lsim.architecture"  # x86_64 or arm64: Docker 20.10 ignores an imported image's platform
 IMAGE_ROLE_VPC = "vpc-image"  # the ROLE of the Hyperplane ENI image
 
 

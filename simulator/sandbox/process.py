@@ -43,6 +43,16 @@ class ProcessBackend(SandboxBackend):
                 f"function {spec.function_name} is a container image ({spec.image}): the process backend "
                 "cannot run images; start a Docker engine and use --backend docker"
             )
+        from .emulation import host_architecture
+
+        if spec.architecture != host_architecture():
+            from ..errors import RuntimeUnavailableError
+
+            raise RuntimeUnavailableError(
+                f"function {spec.function_name} runs on {spec.architecture}: the process backend runs functions on "
+                f"this machine's own {host_architecture()} CPU and cannot emulate another; use --backend docker "
+                "(QEMU user emulation), or remove the function's architecture setting"
+            )
 
     def runtime_api_host(self, spec: SandboxSpec) -> str:
         return "127.0.0.1"

@@ -1,6 +1,6 @@
 """The image of lsim's Hyperplane ENI containers, `lsim/vpc:<suite>-<hash12>`: Debian with iptables and iproute2.
 
-Built on this machine like the runtime images' base (images.py): offline with ``debootstrap`` from a Debian
+Built on this machine like the runtime images' base (rootfs.py): offline with ``debootstrap`` from a Debian
 mirror and ``docker import`` (needs root, once per machine, 20-50 s), or with ``LSIM_BASE=registry`` from
 ``debian:bookworm-slim`` and apt. The tag hashes the recipe (``runtimes/base/mkrootfs.sh`` and the package
 list), so editing it builds a new image.
@@ -16,14 +16,19 @@ from typing import TYPE_CHECKING
 from ..errors import RuntimeUnavailableError
 from . import labels
 from .engine import docker_errors
-from .images import (
-    _build_lock,
-    _image_id,
-    _pull,
-    _resolve_source,
-    import_rootfs,
-    runtimes_dir,
-)
+from .images import runtimes_dir
+from .rootfs import build_lock as _build_lock
+from .rootfs import image_id as _image_id
+from .rootfs import import_rootfs, resolve_source
+from .rootfs import pull as _pull
+
+
+def _resolve_source(source: str) -> str:
+    """ "local" or "registry": with LSIM_BASE=aws (AWS's base images for the runtimes), the ENI image, which
+    AWS has no counterpart of, is built offline as usual."""
+    resolved = resolve_source(source)
+    return "local" if resolved == "aws" else resolved
+
 
 if TYPE_CHECKING:
     import docker
