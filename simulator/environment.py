@@ -162,6 +162,7 @@ class ExecutionEnvironment:
         self._disposals: set[asyncio.Future[None]] = set()
         self._generation = 0  # bumped per sandbox: late output of a stopped one is dropped
         self._scratch: ScratchDisk | None = None
+        self._init_started = 0.0  # when the last init began (its sandbox started)
         self.platform_log = PlatformLog(function.logging_config)
         # With JSON, the application log level drops lines below it (print() counts as INFO).
         self._app_filter = ApplicationFilter(function.logging_config) if function.logging_config.is_json else None
@@ -251,6 +252,7 @@ class ExecutionEnvironment:
             raise
         assert self._channel is not None and self._sandbox is not None
         started = self._sandbox.started_at or time.monotonic()
+        self._init_started = started
         ready: asyncio.Future[Any] = asyncio.ensure_future(self._channel.initialized())
         exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
         init_error: asyncio.Future[Any] = self._channel.init_error
@@ -363,9 +365,10 @@ class ExecutionEnvironment:
         await self.reset()
         retried = time.monotonic()
         second = await self._init_phase(logs, "invoke", invocation.timeout_s, want_logs)
+        began = max(self._init_started, retried)  # lsim's own restart of the sandbox is not Lambda's
         if second.status == "ready":
-            return _ColdInit(spent_s=time.monotonic() - retried, invoke_began=retried)
-        return _ColdInit(_init_failure(invocation, second), invoke_began=retried)
+            return _ColdInit(spent_s=time.monotonic() - retried, invoke_began=began)
+        return _ColdInit(_init_failure(invocation, second), invoke_began=began)
 
     async def _init_phase(self, logs: list[str], phase: str, timeout_s: float, want_logs: bool) -> InitOutcome:
         """One init, with its platform lines: INIT_START (the first only, as Lambda prints it), what the

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from simulator.sam import load_template
 from simulator.store import Store
 
 from .test_api import Api, error_of, serve
+from .test_invoke_docker import report_of
 
 APP = """
 import logging, os
@@ -43,6 +46,13 @@ def handler(event, context):
     }
 """
 
+# Its import takes a while, then fails: every init fails, the first in the init phase, the second in the invoke
+BROKEN = """
+import time
+time.sleep(0.4)
+import a_module_that_is_not_there
+"""
+
 PROJECT = """
 [functions.text]
 handler = "app.handler"
@@ -61,6 +71,17 @@ runtime = "python3.11"
 code = "src"
 logging_config = { log_format = "JSON", application_log_level = "ERROR", system_log_level = "WARN", log_group = "my/group" }
 
+[functions.broken]
+handler = "broken.handler"
+runtime = "python3.11"
+code = "src"
+
+[functions.broken_json]
+handler = "broken.handler"
+runtime = "python3.11"
+code = "src"
+logging_config = { log_format = "JSON", system_log_level = "DEBUG" }
+
 [functions.chatty]
 handler = "app.handler"
 runtime = "python3.11"
@@ -72,6 +93,7 @@ logging_config = { log_format = "JSON", application_log_level = "DEBUG", system_
 def write_project(folder: Path, project: str = PROJECT) -> Path:
     (folder / "src").mkdir(parents=True, exist_ok=True)
     (folder / "src" / "app.py").write_text(APP)
+    (folder / "src" / "broken.py").write_text(BROKEN)
     (folder / "lsim.toml").write_text(project)
     return folder
 
@@ -279,3 +301,60 @@ def test_log_type_tail_carries_the_json_lines(tmp_path: Path) -> None:
         response = api.client().invoke(FunctionName="json", LogType="Tail", Payload=b"{}")
         tail = base64.b64decode(response["LogResult"]).decode()
         assert json_lines(tail)[-1]["type"] == "platform.report"
+
+
+INIT_REPORT = re.compile(
+    r"^INIT_REPORT Init Duration: (?P<init>\d+\.\d\d) ms\tPhase: (?P<phase>\w+)\tStatus: (?P<status>\w+)"
+    r"(?:\tError Type: (?P<type>\S+))?$",
+    re.MULTILINE,
+)
+
+
+@pytest.mark.docker
+def test_a_failed_init_reports_as_lambda_does(docker_lsim: BlockingSimulator) -> None:
+    """INIT_REPORT for the init phase, the suppressed re-init in the invoke phase with its own INIT_REPORT, then
+    START, END, REPORT: Duration covers the re-init (not the first init, nor lsim's restart of the sandbox),
+    and there is no Init Duration."""
+    result = docker_lsim.invoke("broken", {})
+    assert result.payload == {
+        "errorMessage": "Unable to import module 'broken': No module named 'a_module_that_is_not_there'",
+        "errorType": "Runtime.ImportModuleError",
+        "requestId": "",
+        "stackTrace": [],
+    }
+    lines = [line for line in result.logs.splitlines() if not line.startswith(("[", "\u00a0", "Traceback"))]
+    platform = [line.split(" ")[0] for line in lines]
+    assert platform == ["INIT_START", "INIT_REPORT", "INIT_REPORT", "START", "END", "REPORT"], result.logs
+    reports = list(INIT_REPORT.finditer(result.logs))
+    assert [(r["phase"], r["status"], r["type"]) for r in reports] == [
+        ("init", "error", "Runtime.ImportModuleError"),
+        ("invoke", "error", "Runtime.ImportModuleError"),
+    ]
+    assert result.logs.count("LAMBDA_WARNING: Unhandled exception") == 2  # the runtime ran twice
+    report = report_of(result.logs)
+    assert report["init"] is None
+    assert (report["status"], report["type"]) == ("error", "Runtime.ImportModuleError")
+    first, second, duration = float(reports[0]["init"]), float(reports[1]["init"]), float(report["duration"])
+    assert duration >= second >= 400  # the re-init's sleep is in both
+    assert duration < first + second  # the failed first init is not counted again
+    assert int(report["billed"]) == math.ceil(duration)
+
+
+@pytest.mark.docker
+def test_a_failed_init_in_json_platform_events(docker_lsim: BlockingSimulator) -> None:
+    result = docker_lsim.invoke("broken_json", {})
+    events = [(r["type"], r["record"]) for r in json_lines(result.logs) if "type" in r]
+    assert [(t, r.get("phase"), r.get("status")) for t, r in events] == [
+        ("platform.initStart", "init", None),
+        ("platform.initRuntimeDone", "init", "error"),
+        ("platform.initReport", "init", "error"),
+        ("platform.initStart", "invoke", None),
+        ("platform.initRuntimeDone", "invoke", "error"),
+        ("platform.initReport", "invoke", "error"),
+        ("platform.start", None, None),
+        ("platform.runtimeDone", None, "error"),
+        ("platform.report", None, "error"),
+    ]
+    report = events[-1][1]
+    assert report["errorType"] == "Runtime.ImportModuleError" and "initDurationMs" not in report["metrics"]
+    assert events[2][1]["errorType"] == "Runtime.ImportModuleError" and events[2][1]["metrics"]["durationMs"] > 0
