@@ -180,6 +180,7 @@ class ExecutionEnvironment:
     def _on_output(self, chunk: bytes) -> None:
         """Keep the last INVOCATION_OUTPUT_CAP bytes (IDLE_OUTPUT_CAP while idle) for the log; whole
         chunks are dropped from the front, so this stays O(1) however much a function prints."""
+        self.platform_log.output(chunk)  # to the Telemetry and Logs API subscribers, if any
         if self._app_filter is not None and not (chunk := self._app_filter.feed(chunk)):
             return
         self._output.append(chunk)
@@ -232,6 +233,8 @@ class ExecutionEnvironment:
             "handler": self.function.handler or "",
         }
         self._channel = RuntimeChannel(self.limits.sync_payload_bytes, identity, _external_extensions(self.spec))
+        self._channel.telemetry.attach = self.platform_log.subscribe
+        self._channel.telemetry.announce = self.platform_log.publish
         host = self.backend.runtime_api_host(self.spec)
         self._address = await self.runtime_api.open(host, self._channel)
         if self._scratch is None:  # /tmp outlives the sandbox: it survives a reset, as on Lambda
@@ -295,6 +298,7 @@ class ExecutionEnvironment:
         self, sandbox: Sandbox | None, address: str | None, channel: RuntimeChannel | None, reason: str
     ) -> None:
         if channel is not None and sandbox is not None and channel.extensions.extensions:
+            await channel.telemetry.flush()  # what the subscribers are owed, before they hear SHUTDOWN
             await channel.extensions.shutdown(reason)
         if address is not None:
             await self.runtime_api.close_endpoint(address)
@@ -374,6 +378,7 @@ class ExecutionEnvironment:
         """One init, with its platform lines: INIT_START (the first only, as Lambda prints it), what the
         init printed, and INIT_REPORT when it failed (with JSON: initStart, initRuntimeDone, initReport)."""
         runtime_version = init_start_line(self.function.runtime or "image")
+        self.platform_log.begin_init()
         start = events.init_start(
             time.time(), runtime_version.partition(": ")[2], self.function.name, self.version, phase
         )
@@ -386,6 +391,9 @@ class ExecutionEnvironment:
         error_type = _init_error_type(outcome)
         now = time.time()
         self.platform_log.emit(logs, events.init_runtime_done(now, phase, status, error_type))
+        for extension in self._channel.extensions.extensions.values() if self._channel is not None else ():
+            self.platform_log.emit(logs, events.extension(now, extension.name, sorted(extension.events)))
+        self.platform_log.end_init()
         text = None if status == "success" else init_report_line(outcome.duration_ms, phase, status, error_type)
         self.platform_log.emit(logs, events.init_report(now, phase, status, outcome.duration_ms, error_type), text)
         return outcome

@@ -16,6 +16,7 @@ start and a successful report INFO, anything that failed WARN.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -151,11 +152,11 @@ def logs_dropped(at: float, dropped_records: int, dropped_bytes: int) -> Platfor
     return PlatformEvent("platform.logsDropped", record, at, "WARN")
 
 
-def output_line(at: float, source: str, line: str) -> PlatformEvent:
-    """A line the function (or an extension) printed: a string with its newline, or, when the line is a
-    JSON object (the JSON log format), that object."""
+def output_line(at: float, source: str, line: str, is_json: bool = False) -> PlatformEvent:
+    """A line the function (or an extension) printed: a string with its newline, or, with the JSON log
+    format and a line that is a JSON object, that object."""
     record: Any = line
-    if line.startswith("{"):
+    if is_json and line.startswith("{"):
         try:
             parsed = json.loads(line)
         except ValueError:
@@ -175,12 +176,46 @@ class PlatformLog:
 
     config: LoggingConfig
     subscribers: list[Subscriber] = field(default_factory=list)
+    #: the events since the init phase began, replayed to a new subscriber; None once init is over
+    recording: list[PlatformEvent] | None = None
+    _partial: bytes = b""
+
+    def begin_init(self) -> None:
+        """A new sandbox: its subscribers start afresh, and hear the events from here on."""
+        self.subscribers.clear()
+        self.recording = []
+        self._partial = b""
+
+    def end_init(self) -> None:
+        self.recording = None
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        for event in self.recording or ():
+            subscriber(event)
+        self.subscribers.append(subscriber)
+
+    def publish(self, event: PlatformEvent) -> None:
+        """To the subscribers only (an event with no log line)."""
+        if self.recording is not None:
+            self.recording.append(event)
+        for subscriber in self.subscribers:
+            subscriber(event)
+
+    def output(self, chunk: bytes) -> None:
+        """What the sandbox printed, line by line as `function` records, when someone subscribed."""
+        if not self.subscribers and self.recording is None:
+            return
+        data = self._partial + chunk
+        cut = data.rfind(b"\n") + 1
+        self._partial = data[cut:]
+        now = time.time()
+        for line in data[:cut].decode("utf-8", "replace").splitlines():
+            self.publish(output_line(now, "function", line, self.config.is_json))
 
     def emit(self, logs: list[str], event: PlatformEvent, text_line: str | None = None) -> None:
         """Send `event` to the subscribers and put its line in `logs`: the JSON line if the system log
         level lets it through, or with Text the classic line (`text_line`; None when Text has none)."""
-        for subscriber in self.subscribers:
-            subscriber(event)
+        self.publish(event)
         if self.config.is_json:
             if self.config.system_allows(event.level):
                 logs.append(event.json_line())
