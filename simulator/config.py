@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .logging_config import LoggingConfig
 from .vpc import FunctionVpcConfig, VpcConfig
 
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
@@ -149,6 +150,8 @@ class FunctionConfig(BaseModel):
     maximum_retry_attempts: int = 2  # 0-2
     on_failure: str | None = None  # a destination ARN (kept locally), or a function of this project
     vpc: FunctionVpcConfig | None = None  # VpcConfig: subnets and security groups (issue 8, vpc.py)
+    #: LoggingConfig: log format, levels, log group (logging_config.py)
+    logging_config: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("reserved_concurrency")
     @classmethod

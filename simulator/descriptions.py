@@ -60,7 +60,7 @@ class FunctionDescription:
 
     @property
     def log_group(self) -> str:
-        return f"/aws/lambda/{self.function.name}"
+        return self.function.logging_config.group(self.function.name)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from . import platform_log as events
 from . import secrets
 from .channels import RuntimeChannel, RuntimeOutcome
 from .config import FunctionConfig, Limits, ProjectConfig
@@ -33,10 +34,12 @@ from .invocation import (
     Report,
     end_line,
     error_body,
+    error_type_of,
     init_report_line,
     init_start_line,
     start_line,
 )
+from .platform_log import ApplicationFilter, PlatformLog
 from .sandbox import ExitStatus, Sandbox, SandboxBackend, SandboxSpec
 from .sandbox.scratch import ScratchDisk
 
@@ -65,7 +68,7 @@ def lambda_environment(function: FunctionConfig, version: str, project: ProjectC
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
         "AWS_LAMBDA_FUNCTION_VERSION": version,
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        "AWS_LAMBDA_LOG_GROUP_NAME": function.logging_config.group(function.name),
         "AWS_LAMBDA_LOG_STREAM_NAME": f"{day}/[{version}]{uuid.uuid4().hex}",
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
@@ -89,6 +92,9 @@ def lambda_environment(function: FunctionConfig, version: str, project: ProjectC
             # PYTHONPATH is not set here: AWS's runtime sets it to /var/runtime for the function once it has
             # built sys.path, and leaves the layers off sys.path when the function sets it itself.
             env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{function.runtime}"
+    if function.logging_config.is_json:  # the runtime formats and filters its log records by these
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        env["AWS_LAMBDA_LOG_LEVEL"] = function.logging_config.application_level or "INFO"
     env.update(secrets.resolve(function.environment, project))
     return env
 
@@ -157,6 +163,10 @@ class ExecutionEnvironment:
         self._disposals: set[asyncio.Future[None]] = set()
         self._generation = 0  # bumped per sandbox: late output of a stopped one is dropped
         self._scratch: ScratchDisk | None = None
+        self._init_started = 0.0  # when the last init began (its sandbox started)
+        self.platform_log = PlatformLog(function.logging_config)
+        # With JSON, the application log level drops lines below it (print() counts as INFO).
+        self._app_filter = ApplicationFilter(function.logging_config) if function.logging_config.is_json else None
 
     # -- output ---------------------------------------------------------------------------------------
     def _sink(self) -> Callable[[bytes], None]:
@@ -171,6 +181,9 @@ class ExecutionEnvironment:
     def _on_output(self, chunk: bytes) -> None:
         """Keep the last INVOCATION_OUTPUT_CAP bytes (IDLE_OUTPUT_CAP while idle) for the log; whole
         chunks are dropped from the front, so this stays O(1) however much a function prints."""
+        self.platform_log.output(chunk)  # to the Telemetry and Logs API subscribers, if any
+        if self._app_filter is not None and not (chunk := self._app_filter.feed(chunk)):
+            return
         self._output.append(chunk)
         self._output_bytes += len(chunk)
         cap = IDLE_OUTPUT_CAP if self.state is State.IDLE else INVOCATION_OUTPUT_CAP
@@ -182,6 +195,8 @@ class ExecutionEnvironment:
             self.log_sink(self.function.name, chunk.decode("utf-8", "replace"))
 
     def _take_output(self) -> str:
+        if self._app_filter is not None and (rest := self._app_filter.flush()):
+            self._output.append(rest)
         data = b"".join(self._output)
         dropped = self._output_dropped
         if len(data) > INVOCATION_OUTPUT_CAP:
@@ -219,6 +234,8 @@ class ExecutionEnvironment:
             "handler": self.function.handler or "",
         }
         self._channel = RuntimeChannel(self.limits.sync_payload_bytes, identity, _external_extensions(self.spec))
+        self._channel.telemetry.attach = self.platform_log.subscribe
+        self._channel.telemetry.announce = self.platform_log.publish
         host = self.backend.runtime_api_host(self.spec)
         self._address = await self.runtime_api.open(host, self._channel)
         if self._scratch is None:  # /tmp outlives the sandbox: it survives a reset, as on Lambda
@@ -239,6 +256,7 @@ class ExecutionEnvironment:
             raise
         assert self._channel is not None and self._sandbox is not None
         started = self._sandbox.started_at or time.monotonic()
+        self._init_started = started
         ready: asyncio.Future[Any] = asyncio.ensure_future(self._channel.initialized())
         exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
         init_error: asyncio.Future[Any] = self._channel.init_error
@@ -281,6 +299,7 @@ class ExecutionEnvironment:
         self, sandbox: Sandbox | None, address: str | None, channel: RuntimeChannel | None, reason: str
     ) -> None:
         if channel is not None and sandbox is not None and channel.extensions.extensions:
+            await channel.telemetry.flush()  # what the subscribers are owed, before they hear SHUTDOWN
             await channel.extensions.shutdown(reason)
         if address is not None:
             await self.runtime_api.close_endpoint(address)
@@ -319,47 +338,66 @@ class ExecutionEnvironment:
         began = time.monotonic()
         for retry in (False, True):
             logs: list[str] = []
-            init_ms: float | None = None
+            init = _ColdInit()
             budget = invocation.timeout_s
             cold = self._sandbox is None
             if cold:
-                failure, init_ms, spent = await self._cold_init(invocation, logs, want_logs)
-                if failure is not None:  # init failed twice: the invocation fails with it
-                    return await self._finish(invocation, logs, began, failure, init_ms, cold, want_logs)
-                budget -= spent
-            if not logs or not logs[-1].startswith("START"):
-                logs.append(start_line(invocation.request_id, self.version))
+                init = await self._cold_init(invocation, logs, want_logs)
+                budget -= init.spent_s
+            self.platform_log.emit(
+                logs,
+                events.start(time.time(), invocation.request_id, self.version),
+                start_line(invocation.request_id, self.version),
+            )
+            if init.failure is not None:  # init failed twice: the invocation fails with it
+                return await self._finish(invocation, logs, began, init.failure, init, cold, want_logs)
             outcome = await self._run(invocation, budget, may_retry=not retry)
             if outcome is not _NOT_TAKEN:
                 break
             self._take_output()  # the dead sandbox's last words went to the log sink already
             self.reset_soon("failure")
         assert not isinstance(outcome, _NotTaken)
-        return await self._finish(invocation, logs, began, outcome, init_ms, cold, want_logs)
+        return await self._finish(invocation, logs, began, outcome, init, cold, want_logs)
 
-    async def _cold_init(
-        self, invocation: Invocation, logs: list[str], want_logs: bool = True
-    ) -> tuple[_Failure | None, float | None, float]:
+    async def _cold_init(self, invocation: Invocation, logs: list[str], want_logs: bool = True) -> _ColdInit:
         """The init phase. When it fails or passes 10 s, Lambda runs it again inside the invocation
         ("suppressed init"), bounded by the function's timeout; if that fails too, so does the
-        invocation. Returns (failure, init duration for REPORT, time the invoke phase spent on init)."""
-        logs.append(init_start_line(self.function.runtime or "image"))
-        first = await self.init(self.limits.init_timeout_s)
-        if want_logs and first.status == "ready":  # what init printed may still be in Docker's pipe
+        invocation. The failed init is the init phase's; the re-init is the invoke phase's, so REPORT's
+        Duration counts it (from its start) and REPORT has no Init Duration."""
+        first = await self._init_phase(logs, "init", self.limits.init_timeout_s, want_logs)
+        if first.status == "ready":
+            return _ColdInit(init_ms=first.duration_ms)
+        await self.reset()
+        retried = time.monotonic()
+        second = await self._init_phase(logs, "invoke", invocation.timeout_s, want_logs)
+        began = max(self._init_started, retried)  # lsim's own restart of the sandbox is not Lambda's
+        if second.status == "ready":
+            return _ColdInit(spent_s=time.monotonic() - retried, invoke_began=began)
+        return _ColdInit(_init_failure(invocation, second), invoke_began=began)
+
+    async def _init_phase(self, logs: list[str], phase: str, timeout_s: float, want_logs: bool) -> InitOutcome:
+        """One init, with its platform lines: INIT_START (the first only, as Lambda prints it), what the
+        init printed, and INIT_REPORT when it failed (with JSON: initStart, initRuntimeDone, initReport)."""
+        runtime_version = init_start_line(self.function.runtime or "image")
+        self.platform_log.begin_init()
+        start = events.init_start(
+            time.time(), runtime_version.partition(": ")[2], self.function.name, self.version, phase
+        )
+        self.platform_log.emit(logs, start, runtime_version if phase == "init" else None)
+        outcome = await self.init(timeout_s)
+        if want_logs and outcome.status == "ready":  # what init printed may still be in Docker's pipe
             await self._settle_output(time.monotonic())
         logs.append(self._take_output().rstrip("\n"))
-        if first.status == "ready":
-            return None, first.duration_ms, 0.0
-        logs.append(init_report_line(first.duration_ms, "init", _init_status(first), _init_error_type(first)))
-        await self.reset()
-        logs.append(start_line(invocation.request_id, self.version))
-        retried = time.monotonic()
-        second = await self.init(invocation.timeout_s)
-        logs.append(self._take_output().rstrip("\n"))
-        if second.status == "ready":
-            return None, None, time.monotonic() - retried
-        logs.append(init_report_line(second.duration_ms, "invoke", _init_status(second), _init_error_type(second)))
-        return _init_failure(invocation, second), None, 0.0
+        status = "success" if outcome.status == "ready" else _init_status(outcome)
+        error_type = _init_error_type(outcome)
+        now = time.time()
+        self.platform_log.emit(logs, events.init_runtime_done(now, phase, status, error_type))
+        for extension in self._channel.extensions.extensions.values() if self._channel is not None else ():
+            self.platform_log.emit(logs, events.extension(now, extension.name, sorted(extension.events)))
+        self.platform_log.end_init()
+        text = None if status == "success" else init_report_line(outcome.duration_ms, phase, status, error_type)
+        self.platform_log.emit(logs, events.init_report(now, phase, status, outcome.duration_ms, error_type), text)
+        return outcome
 
     async def _run(
         self, invocation: Invocation, budget_s: float, may_retry: bool = False
@@ -394,13 +432,14 @@ class ExecutionEnvironment:
         logs: list[str],
         began: float,
         outcome: RuntimeOutcome | _Failure,
-        init_ms: float | None,
+        init: _ColdInit,
         cold: bool,
         want_logs: bool,
     ) -> InvocationResult:
         ended = outcome.at if isinstance(outcome, RuntimeOutcome) else time.monotonic()
         handed_out = self._channel.handed_out_at if self._channel is not None else began
-        duration_ms = max(0.0, (ended - max(handed_out, began)) * 1000)
+        since = init.invoke_began if init.invoke_began is not None else max(handed_out, began)
+        duration_ms = max(0.0, (ended - since) * 1000)
         max_memory = self._sandbox.max_memory_used_mb() if self._sandbox is not None else 0
         status: str | None = None
         error_type: str | None = None
@@ -424,11 +463,19 @@ class ExecutionEnvironment:
             duration_ms=duration_ms,
             memory_size_mb=self.function.memory_size,
             max_memory_used_mb=max_memory,
-            init_duration_ms=init_ms,
+            init_duration_ms=init.init_ms,
             status=status,
             error_type=error_type,
         )
-        logs += [end_line(invocation.request_id), report.line()]
+        now = time.time()
+        taken = self._channel is not None and self._channel.handed_out_id == invocation.request_id
+        latency = (now - (time.monotonic() - handed_out), (ended - handed_out) * 1000) if taken else None
+        done_status = status or ("error" if function_error else "success")
+        done_type = error_type or (error_type_of(payload) if function_error else None)
+        produced = len(payload) if function_error is None else None
+        done = events.runtime_done(now, invocation.request_id, done_status, done_type, duration_ms, produced, latency)
+        self.platform_log.emit(logs, done, end_line(invocation.request_id))
+        self.platform_log.emit(logs, events.report(now, report), report.line())
         self.last_used = time.monotonic()
         if self.state is State.BUSY:
             self.state = State.IDLE
@@ -442,6 +489,17 @@ class ExecutionEnvironment:
             report=report,
             cold_start=cold,
         )
+
+
+@dataclass
+class _ColdInit:
+    """How a cold start's init went: the failure of a suppressed init too, the Init Duration for REPORT (a
+    successful first init), the time a suppressed init took from the invocation, and when it began."""
+
+    failure: _Failure | None = None
+    init_ms: float | None = None
+    spent_s: float = 0.0
+    invoke_began: float | None = None
 
 
 class _NotTaken:

@@ -35,6 +35,7 @@ from .channels import (
     Refused,
     Registered,
     RuntimeChannel,
+    Subscription,
 )
 from .invocation import error_body
 
@@ -51,6 +52,8 @@ NAME_HEADER = "Lambda-Extension-Name"
 IDENTIFIER_HEADER = "Lambda-Extension-Identifier"
 EXTENSION_ERROR_TYPE_HEADER = "Lambda-Extension-Function-Error-Type"
 EVENT_IDENTIFIER_HEADER = "Lambda-Extension-Event-Identifier"
+TELEMETRY = "/2022-07-01/telemetry"
+LOGS = "/2020-08-15/logs"
 
 #: The status code of each refusal a channel gives, as AWS's specs answer them.
 REFUSAL_STATUS = {
@@ -62,6 +65,11 @@ REFUSAL_STATUS = {
     "Extension.RegistrationForbidden": 403,
     "Extension.TooManyExtensions": 403,
     "Extension.UnknownExtensionIdentifier": 403,
+    "Extension.MissingExtensionIdentifier": 403,
+    "ValidationError": 400,
+    "Logs.ValidationError": 400,
+    "Telemetry.SubscriptionClosed": 403,
+    "Logs.SubscriptionClosed": 403,
 }
 
 #: How long a connection that arrives before lsim knows the sandbox's address waits for it (the address comes
@@ -69,8 +77,10 @@ REFUSAL_STATUS = {
 ADMISSION_WAIT_S = 30.0
 
 
-def _render(answer: Accepted | Refused | Registered | ExtensionEvent) -> web.Response:
+def _render(answer: Accepted | Refused | Registered | ExtensionEvent | Subscription) -> web.Response:
     """A channel's answer on the wire."""
+    if isinstance(answer, Subscription):  # the Telemetry and Logs APIs answer 200 with the JSON string "OK"
+        return web.Response(status=200, text='"OK"', content_type="application/json")
     if isinstance(answer, Accepted):
         return web.Response(status=202, text='{"status":"OK"}', content_type="application/json")
     if isinstance(answer, Refused):
@@ -178,6 +188,8 @@ class RuntimeApiServer:
         app.router.add_get(f"{EXTENSIONS}/event/next", self._extension_next)
         app.router.add_post(f"{EXTENSIONS}/init/error", self._extension_init_error)
         app.router.add_post(f"{EXTENSIONS}/exit/error", self._extension_exit_error)
+        app.router.add_put(TELEMETRY, self._subscribe)
+        app.router.add_put(LOGS, self._subscribe)
         self._runner = web.AppRunner(
             app,
             access_log=None,
@@ -362,6 +374,19 @@ class RuntimeApiServer:
             return _render(_UNKNOWN_EXTENSION)
         extensions.error(extension, request.headers.get(EXTENSION_ERROR_TYPE_HEADER), "exit")
         return _render(Accepted())
+
+    async def _subscribe(self, request: web.Request) -> web.Response:
+        """PUT /2022-07-01/telemetry or /2020-08-15/logs, by a registered extension."""
+        channel = self._channel(request)
+        identifier = request.headers.get(IDENTIFIER_HEADER, "")
+        if not identifier:
+            return _render(Refused("Extension.MissingExtensionIdentifier", f"Missing {IDENTIFIER_HEADER} header"))
+        extension = channel.extensions.find(identifier)
+        if extension is None:
+            return _render(Refused("Extension.UnknownExtensionIdentifier", f"Unknown extension {identifier}"))
+        api = "telemetry" if request.path == TELEMETRY else "logs"
+        body = await request.read()
+        return _render(channel.telemetry.subscribe(api, extension.id, extension.name, body))
 
 
 _UNKNOWN_EXTENSION = Refused("Extension.UnknownExtensionIdentifier", f"{IDENTIFIER_HEADER} is missing or unknown")

@@ -100,7 +100,7 @@ def function_configuration(description: FunctionDescription) -> dict[str, Any]:
             "Architectures": [function.architecture],
             "EphemeralStorage": {"Size": function.ephemeral_storage},
             "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
-            "LoggingConfig": {"LogFormat": "Text", "LogGroup": description.log_group},
+            "LoggingConfig": function.logging_config.shape(function.name),
         }
     )
     return shape

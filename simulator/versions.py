@@ -38,6 +38,7 @@ from .errors import (
 )
 from .invocation import LATEST
 from .layers import LayerRegistry
+from .logging_config import LEVELS_NEED_JSON, LoggingConfig
 from .store import Store
 
 ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
@@ -52,6 +53,7 @@ UPDATABLE = (
     "environment",
     "layers",
     "description",
+    "logging_config",
 )
 
 SCHEMA = [
@@ -164,7 +166,7 @@ class VersionRegistry:
         rows = self.store.query("SELECT changes FROM function_updates WHERE function_name = ?", (name,))
         if not rows:
             return function
-        return function.model_copy(update=json.loads(rows[0]["changes"]))
+        return function.model_copy(update=_typed(json.loads(rows[0]["changes"])))
 
     def update_function_configuration(
         self, name: str, changes: dict[str, Any], *, revision_id: str | None = None
@@ -182,14 +184,13 @@ class VersionRegistry:
                 "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API "
                 "to retrieve the latest Revision Id"
             )
+        if isinstance(changes.get("logging_config"), dict):  # members given replace, the others stay
+            changes = {**changes, "logging_config": current.logging_config.updated(changes["logging_config"])}
         merged = {**current.model_dump(), **changes, "name": name}
         try:
             updated = FunctionConfig.model_validate(merged, context={"limits": self.project.limits})
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'configuration'}: {e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors()
-            )
+            problems = "; ".join(_problem(e) for e in exc.errors())
             raise InvalidParameterValueException(problems) from None
         with self.store.transaction() as db:
             row = db.execute("SELECT changes FROM function_updates WHERE function_name = ?", (name,)).fetchone()
@@ -294,7 +295,7 @@ class VersionRegistry:
 
     def _version(self, row: sqlite3.Row) -> FunctionVersion:
         stored = json.loads(row["config"])
-        config = FunctionConfig.model_construct(**{**stored, "code": None})
+        config = FunctionConfig.model_construct(**_typed({**stored, "code": None}))
         return FunctionVersion(
             function_name=row["function_name"],
             version=str(row["version"]),
@@ -439,3 +440,18 @@ def _alias(row: sqlite3.Row) -> Alias:
 def _image_identity(function: FunctionConfig) -> str:
     """A container-image function's 'code' is its image reference (lsim does not snapshot images)."""
     return hashlib.sha256((function.image or "").encode()).hexdigest()
+
+
+def _problem(error: Any) -> str:
+    """One validation error in the words the API answers with (Lambda's own sentence where it has one)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if message == LEVELS_NEED_JSON:
+        return message
+    return f"{'.'.join(str(p) for p in error['loc']) or 'configuration'}: {message}"
+
+
+def _typed(stored: dict[str, Any]) -> dict[str, Any]:
+    """Stored fields as FunctionConfig holds them (model_copy and model_construct do not validate)."""
+    if isinstance(stored.get("logging_config"), dict):
+        stored = {**stored, "logging_config": LoggingConfig.model_validate(stored["logging_config"])}
+    return stored

@@ -321,11 +321,10 @@ class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         record.levelno = min(50, max(0, record.levelno)) // 10 * 10
         record.levelname = logging.getLevelName(record.levelno)
-        created = time.gmtime(record.created)
-        millis = int(record.created * 1000) % 1000
         exc_info = record.exc_info
         result: dict[str, Any] = {
-            "timestamp": time.strftime(_DATE_FORMAT, created) + f".{millis:03d}Z",
+            # whole seconds, as awslambdaric writes it ("%Y-%m-%dT%H:%M:%SZ")
+            "timestamp": time.strftime(_DATE_FORMAT, time.gmtime(record.created)) + "Z",
             "level": record.levelname,
             "message": record.getMessage(),
             "logger": record.name,
@@ -381,7 +380,8 @@ def log_error(error: dict[str, Any]) -> None:
     One write, so concurrent output can't split it; in the JSON log format, one JSON line.
     """
     if _log_format_is_json():
-        stamped = {"timestamp": time.strftime(_DATE_FORMAT, time.gmtime()), "level": "ERROR", **error}
+        # awslambdaric's key here is log_level, not level (its log records' key)
+        stamped = {"timestamp": time.strftime(_DATE_FORMAT, time.gmtime()) + "Z", "log_level": "ERROR", **error}
         _log_stream.write(to_json(stamped) + "\n")
         return
     description = "[ERROR]"

@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from .. import shapes
 from ..config import ProjectConfig
 from ..errors import InvalidParameterValueException, ValidationException
+from ..logging_config import APPLICATION_LOG_LEVELS, LOG_FORMATS, SYSTEM_LOG_LEVELS, from_api
 
 Members = dict[str, Any]
 
@@ -76,7 +77,27 @@ def configuration_changes(members: Members) -> Members:
         members["Environment"] = dict(members["Environment"].get("Variables") or {})
     if "EphemeralStorage" in members:
         members["EphemeralStorage"] = members["EphemeralStorage"].get("Size")
+    if "LoggingConfig" in members:
+        members["LoggingConfig"] = logging_config_member(members["LoggingConfig"])
     return members
+
+
+def logging_config_member(given: Members) -> Members:
+    """LoggingConfig's members in lsim.toml's keys; a value outside an enum is AWS's ValidationException."""
+    enums = {
+        "LogFormat": LOG_FORMATS,
+        "ApplicationLogLevel": APPLICATION_LOG_LEVELS,
+        "SystemLogLevel": SYSTEM_LOG_LEVELS,
+    }
+    for member, allowed in enums.items():
+        value = given.get(member)
+        if value is not None and value not in allowed:
+            where = f"loggingConfig.{member[0].lower()}{member[1:]}"
+            raise ValidationException(
+                f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+            )
+    return from_api(given)
 
 
 def routing_config(members: Members) -> Members:

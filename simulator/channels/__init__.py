@@ -10,6 +10,7 @@ place.
 
 - `runtime.py`: RuntimeChannel, the invocations handed to the runtime and what it posted back.
 - `extensions.py`: ExtensionsChannel, the registered extensions and the events they are owed.
+- `telemetry.py`: TelemetryChannel, the Telemetry and Logs API subscriptions and their deliveries.
 - `answers.py`: the answers both give (Accepted, Refused, NextInvocation, Registered, ExtensionEvent).
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 from .answers import Accepted, EnvironmentGone, ExtensionEvent, NextInvocation, Refused, Registered
 from .extensions import Extension, ExtensionsChannel
 from .runtime import RESPONSE_LIMIT_SLACK, Admission, ConnectionCheck, RuntimeChannel, RuntimeOutcome
+from .telemetry import Subscription, TelemetryChannel
 
 __all__ = [
     "RESPONSE_LIMIT_SLACK",
@@ -33,4 +35,6 @@ __all__ = [
     "Registered",
     "RuntimeChannel",
     "RuntimeOutcome",
+    "Subscription",
+    "TelemetryChannel",
 ]

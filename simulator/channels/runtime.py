@@ -20,6 +20,7 @@ from typing import Any, Literal
 from ..invocation import Invocation, error_body
 from .answers import Accepted, EnvironmentGone, NextInvocation, Refused
 from .extensions import Extension, ExtensionsChannel
+from .telemetry import TelemetryChannel
 
 # AWS answers 413 on a response (or error) of more than 6 MB plus a little framing: 6291556 bytes, the
 # figure in its message "Exceeded maximum allowed payload size (6291556 bytes)."
@@ -71,6 +72,8 @@ class RuntimeChannel:
     ) -> None:
         self.response_limit = response_limit
         self.extensions = ExtensionsChannel(identity or {}, expected_extensions)
+        self.telemetry = TelemetryChannel()
+        self.telemetry.address = lambda: self.admission.address if self.admission is not None else None
         self.ready = asyncio.Event()  # set when the runtime first asks for work: init is done
         self.polling = asyncio.Event()  # set while the runtime waits in `next`: done with its last event
         self.init_error: asyncio.Future[RuntimeOutcome] = asyncio.get_running_loop().create_future()
@@ -99,6 +102,7 @@ class RuntimeChannel:
         self.closed = True
         self._queue.put_nowait(_CLOSED)
         self.admitted.set()
+        self.telemetry.close()
 
     # -- lsim's side -------------------------------------------------------------------------------
     def submit(self, invocation: Invocation) -> asyncio.Future[RuntimeOutcome]:
@@ -115,6 +119,7 @@ class RuntimeChannel:
             await self.extensions.initialized()
             self.ready_at = time.monotonic()
         self.extensions.registration_open = False
+        self.telemetry.open = False
 
     # -- the runtime's side ------------------------------------------------------------------------
     async def next(self, alive: Callable[[], bool] | None = None) -> NextInvocation:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ..cfn import NO_VALUE, Template, Unresolvable, YamlList, YamlMap, line_of, text
 from ..config import RUNTIMES, FunctionConfig, Limits
 from ..errors import ProjectFileError
+from ..logging_config import MEMBERS, from_api
 from ..vpc import VpcConfig
 from .notes import Notes, display
 from .resources import SERVERLESS_FUNCTION, LocalLayer
@@ -46,7 +47,7 @@ PROPERTY_OF = {
     "handler": "Handler", "runtime": "Runtime", "code": "CodeUri", "image": "ImageUri",
     "memory_size": "MemorySize", "timeout": "Timeout", "ephemeral_storage": "EphemeralStorage.Size",
     "architecture": "Architectures", "layers": "Layers", "environment": "Environment.Variables",
-    "description": "Description",
+    "description": "Description", "logging_config": "LoggingConfig",
 }  # fmt: skip
 
 
@@ -158,6 +159,11 @@ class FunctionReader:
             function.set("ephemeral_storage", self._integer(size["Size"], line, path), path + ".Size", line)
         elif key == "Architectures":
             self._architectures(function, resolve(value, line), line, path)
+        elif key == "LoggingConfig":  # SAM passes it through to AWS::Lambda::Function unchanged
+            config = resolve(value, line)
+            if not isinstance(config, dict) or not set(config) <= set(MEMBERS):
+                raise self.notes.error(line, f"{path}: write LoggingConfig: {{{', '.join(MEMBERS)}}}")
+            function.set("logging_config", from_api({k: text(v) for k, v in config.items()}), path, line)
         elif key == "Environment":
             self._environment(function, value, line, path)
         elif key == "Layers":

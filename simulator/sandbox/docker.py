@@ -274,8 +274,13 @@ class DockerSandbox(Sandbox):
         )
         environment = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api}
         labels = {**self.backend.labels(), lsim_labels.FUNCTION: spec.function_name}
+        # sandbox.localdomain (and sandbox) name the execution environment itself, as on Lambda: where
+        # Telemetry and Logs API listeners bind. A container in an ENI's network namespace cannot have them.
+        own_network = not str(spec.network or NETWORK).startswith("container:")
+        names = {"hostname": "sandbox", "domainname": "localdomain"} if own_network else {}
         created = api.create_container(
             self.backend.image_for(spec),
+            **names,
             environment=environment,
             user=LAMBDA_USER,
             labels={**labels, **spec.labels},
