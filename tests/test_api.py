@@ -387,6 +387,8 @@ def test_configuration_versions_and_aliases(api: Api) -> None:
     )
     assert updated["MemorySize"] == 512 and updated["Environment"] == {"Variables": {"MODE": "v1"}}
     assert updated["EphemeralStorage"] == {"Size": 1024}
+    listed = {f["FunctionName"]: f for f in client.list_functions()["Functions"]}
+    assert listed["chatty"]["MemorySize"] == 512, "ListFunctions shows $LATEST as updated, as GetFunction does"
     published = client.publish_version(FunctionName="chatty", Description="first")
     assert published["ResponseMetadata"]["HTTPStatusCode"] == 201 and published["Version"] == "1"
     versions = client.list_versions_by_function(FunctionName="chatty")["Versions"]

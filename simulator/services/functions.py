@@ -97,7 +97,7 @@ class FunctionService:
         start = _decode_marker(marker, names)
         size = max_items or LIST_PAGE_SIZE
         chosen = names[start : start + size]
-        functions = [self.project.functions[name] for name in chosen]
+        functions = [self.lookup.resolve(name, None)[0] for name in chosen]  # $LATEST as updated, not as read
         described = await asyncio.to_thread(lambda: [self.describe(f, LATEST, None) for f in functions])
         following = start + size
         next_marker = _encode_marker(names[following]) if following < len(names) else None
