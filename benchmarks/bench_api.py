@@ -1,4 +1,4 @@
-"""Issue 6's figures: what `lsim serve` adds to a warm invocation made with boto3, and how many
+"""What `lsim serve` adds to a warm invocation made with boto3, and how many
 invocations a second it sustains for 8 client threads.
 
 Run with `make bench` (or `python -m benchmarks.bench_api`). Baselines are measured in the same run:

@@ -1,4 +1,4 @@
-"""Issue 3's figures: what publishing and attaching a 20 MB layer adds to the first cold start, against
+"""What publishing and attaching a 20 MB layer adds to the first cold start, against
 `unzip` of the same file, and what it adds to later cold starts (nothing: the merged /opt is reused).
 
 Run with `make bench` (or `python -m benchmarks.bench_layers`).

@@ -1,4 +1,4 @@
-"""Issue 13's figures: a cold start on each Python runtime beside `docker run` of the same image, and arm64
+"""A cold start on each Python runtime beside `docker run` of the same image, and arm64
 under QEMU emulation beside x86_64.
 
 Run with `make bench` (or `python -m benchmarks.bench_runtimes`). Every figure is printed beside a baseline

@@ -1,4 +1,4 @@
-"""Issue 9's figures: what reading a SAM template costs against reading the equivalent lsim.toml, per load and
+"""What reading a SAM template costs against reading the equivalent lsim.toml, per load and
 per `lsim invoke` command (a cold start in a real container, the way a user runs it).
 
 Run with `make bench` (or `python -m benchmarks.bench_sam`).

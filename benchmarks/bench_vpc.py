@@ -1,4 +1,4 @@
-"""Issue 8's figures: how long a function stays Pending while lsim makes its VPC network and Hyperplane ENI
+"""How long a function stays Pending while lsim makes its VPC network and Hyperplane ENI
 (packet filter included), against plain Docker doing the bare minimum (`docker network create` and
 `docker run -d` of a container on it); and what a VPC attachment adds to a cold start (nothing: the
 environment joins the ENI's namespace instead of getting a network endpoint of its own).

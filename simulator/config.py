@@ -39,7 +39,7 @@ class Limits(BaseModel):
     init_timeout_s: float = 10.0
     #: how long an idle execution environment stays warm before lsim stops it (AWS does not publish this)
     idle_timeout_s: float = 600.0
-    # -- concurrency and scaling (issue 4): https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html
+    # -- concurrency and scaling: https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html
     #: the account's concurrency quota per Region, shared by every function
     concurrent_executions: int = Field(default=1000, ge=1)
     #: reserved concurrency must leave at least this much unreserved
@@ -61,7 +61,7 @@ class Limits(BaseModel):
     #: a throttled or system-failed event is retried after 1 s, doubling up to 5 minutes
     async_backoff_initial_s: float = Field(default=1.0, gt=0)
     async_backoff_max_s: float = Field(default=300.0, gt=0)
-    # -- VPC (issue 8): https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+    # -- VPC: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
     #: elastic network interfaces per VPC: Lambda's Hyperplane ENIs and the resources' interfaces
     enis_per_vpc: int = Field(default=500, ge=1)
     #: how long creating a Hyperplane ENI keeps its functions Pending, on top of the real time it takes
@@ -143,13 +143,13 @@ class FunctionConfig(BaseModel):
     #: SAM's AutoPublishAlias: when a simulator starts, $LATEST is published (a new version only if it
     #: changed) and this alias is pointed at it
     auto_publish_alias: str | None = None
-    # -- concurrency and asynchronous invocation (issue 4)
+    # -- concurrency and asynchronous invocation
     reserved_concurrency: int | None = None  # PutFunctionConcurrency: the function's floor and ceiling
     provisioned_concurrency: dict[str, int] = Field(default_factory=dict)  # qualifier -> environments
     maximum_event_age_in_seconds: int = 21600  # PutFunctionEventInvokeConfig: 60-21600 (6 h)
     maximum_retry_attempts: int = 2  # 0-2
     on_failure: str | None = None  # a destination ARN (kept locally), or a function of this project
-    vpc: FunctionVpcConfig | None = None  # VpcConfig: subnets and security groups (issue 8, vpc.py)
+    vpc: FunctionVpcConfig | None = None  # VpcConfig: subnets and security groups (vpc/)
     #: LoggingConfig: log format, levels, log group (logging_config.py)
     logging_config: LoggingConfig = Field(default_factory=LoggingConfig)
 
@@ -299,7 +299,7 @@ class ProjectConfig(BaseModel):
     settings: Settings = Field(default_factory=Settings)
     limits: Limits = Field(default_factory=Limits)
     functions: dict[str, FunctionConfig] = Field(default_factory=dict)
-    vpcs: dict[str, VpcConfig] = Field(default_factory=dict)  # [vpcs.NAME] (issue 8, vpc.py)
+    vpcs: dict[str, VpcConfig] = Field(default_factory=dict)  # [vpcs.NAME] (vpc/)
 
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.settings.region}:{self.settings.account_id}:function:{name}"

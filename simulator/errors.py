@@ -137,7 +137,7 @@ class UnknownOperationException(LambdaError):
     status = 404
 
 
-# -- VPC (issue 8): Invoke answers these with 502 while the function is Failed (botocore's model)
+# -- VPC: Invoke answers these with 502 while the function is Failed (botocore's model)
 class SubnetIPAddressLimitReachedException(LambdaError):
     type = "SubnetIPAddressLimitReachedException"
     status = 502
