@@ -385,7 +385,7 @@ def test_unsupported_properties_are_reported_and_the_rest_goes_on(tmp_path: Path
             ), said
 
 
-@pytest.mark.skipif("vpc" not in FunctionConfig.model_fields, reason="VPCs (issue 8) are not in this tree")
+@pytest.mark.skipif("vpc" not in FunctionConfig.model_fields, reason="VPCs are not in this tree")
 def test_vpc_config_attaches_to_a_vpc_described_in_metadata(tmp_path: Path) -> None:
     template = """\
 Transform: AWS::Serverless-2016-10-31
