@@ -88,7 +88,7 @@ def _load_toml(path: Path) -> ProjectConfig:
     if not path.is_file():
         raise ProjectFileError(f"{path}: no such project file; pass the path of an existing {PROJECT_FILE}")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ProjectFileError(f"{path}: not valid TOML: {exc}") from exc
     return parse_project(data, root=path.parent, source=str(path))

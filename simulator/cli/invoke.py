@@ -73,6 +73,8 @@ def invoke(
     logs = result.logs.encode()
     if log_type == "Tail":
         logs = logs[-LOG_TAIL_BYTES:]
-    sys.stderr.write(logs.decode("utf-8", "replace"))
-    sys.stdout.write(result.body.decode("utf-8", "replace") + "\n")
+    sys.stderr.write(logs.decode("utf-8", "replace"))  # the log is text; a stray byte is shown, not fatal
+    sys.stdout.flush()
+    sys.stdout.buffer.write(result.body + b"\n")  # the payload's bytes as they came (a binary answer stays whole)
+    sys.stdout.buffer.flush()
     raise typer.Exit(EXIT_FUNCTION_ERROR if result.function_error else EXIT_OK)

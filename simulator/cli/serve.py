@@ -83,7 +83,7 @@ def read_credentials(
     if credentials_file is not None:
         parser = configparser.ConfigParser(interpolation=None)
         try:
-            parser.read_string(credentials_file.read_text())
+            parser.read_string(credentials_file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, configparser.Error) as error:
             raise fail(f"--credentials-file {credentials_file}: cannot read it: {error}") from None
         for name in parser.sections():

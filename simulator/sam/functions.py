@@ -384,8 +384,8 @@ class FunctionReader:
         folder = self.root / ".lsim" / "inline" / function.logical_id
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / "index.py"
-        if not target.is_file() or target.read_text() != source:
-            target.write_text(source)
+        if not target.is_file() or target.read_text(encoding="utf-8") != source:
+            target.write_text(source, encoding="utf-8")
         function.set("code", folder.resolve(), path, line)
 
     def _validated(self, function: _Function, resource: YamlMap) -> FunctionConfig | None:

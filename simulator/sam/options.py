@@ -44,7 +44,7 @@ def apply_env_vars(project: ProjectConfig, path: Path, warn: Warn | None = None)
     is set, not only those the template declares; Lambda's rules (reserved keys, 4 KB) still apply."""
     where, warn = f"--env-vars {path}", warn or stderr
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ProjectFileError(f"{where}: cannot read it ({exc.strerror}); give an existing JSON file") from None
     except ValueError as exc:
@@ -77,7 +77,7 @@ def samconfig(root: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
         return {}
     found: dict[str, Any] = {}

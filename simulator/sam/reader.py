@@ -28,7 +28,7 @@ class SamReader:
         self.root = self.path.parent
         self.notes = Notes(display(path), warn)
         try:
-            data = load_yaml(self.path.read_text(), self.notes.source)
+            data = load_yaml(self.path.read_text(encoding="utf-8"), self.notes.source)
         except OSError as exc:
             raise ProjectFileError(f"{self.notes.source}: cannot read it: {exc.strerror}") from None
         self.data = data
