@@ -41,10 +41,6 @@ Progress = Callable[[str], None]
 
 LANG_REPOSITORY = "lsim/lang"
 TREE_SUITE = "bookworm"  # the oldest glibc of the suites (2.36): a tree built on most machines runs on it
-SOURCE_LABEL = labels.PYTHON_SOURCE
-VERSION_LABEL = labels.PYTHON_VERSION
-KEY_LABEL = "lsim.lang-key"
-ARCH_LABEL = labels.ARCHITECTURE
 # Registry bases for LSIM_BASE=registry (Docker's official images, whose Python is in /usr/local).
 _REGISTRY_SUITE = {"3.10": "bookworm", "3.11": "bookworm", "3.12": "bookworm", "3.13": "trixie", "3.14": "trixie"}
 
@@ -195,8 +191,8 @@ def ensure_lang_image(
     existing = _labels(client, ref)
     if named is not None:
         return _ensure_tree(client, ref, runtime, inspect_tree(named, runtime, architecture), say)
-    if existing is not None and not existing.get(SOURCE_LABEL, "").startswith("debian "):
-        tree = pathlib.Path(existing.get(SOURCE_LABEL, ""))
+    if existing is not None and not existing.get(labels.PYTHON_SOURCE, "").startswith("debian "):
+        tree = pathlib.Path(existing.get(labels.PYTHON_SOURCE, ""))
         try:  # the folder it was built from: rebuilt from it when lsim's recipe changed, else kept as is
             return _ensure_tree(client, ref, runtime, inspect_tree(tree, runtime, architecture), say)
         except RuntimeUnavailableError:
@@ -263,13 +259,13 @@ def _ensure_system(
     digest = _recipe_digest("Dockerfile.system")
     digest.update(f"{base_id}\0{source}\0{architecture}".encode())
     key = digest.hexdigest()
-    if (existing or {}).get(KEY_LABEL) == key:
+    if (existing or {}).get(labels.LANG_KEY) == key:
         return ref
     with rootfs.build_lock():
-        if (_labels(client, ref) or {}).get(KEY_LABEL) != key:
+        if (_labels(client, ref) or {}).get(labels.LANG_KEY) != key:
             version = runtime.removeprefix("python")
             say(f"lsim: building {ref}: /var/lang from the Python of {base}")
-            meta = {SOURCE_LABEL: source, VERSION_LABEL: version, KEY_LABEL: key}
+            meta = {labels.PYTHON_SOURCE: source, labels.PYTHON_VERSION: version, labels.LANG_KEY: key}
             _build(client, ref, runtime, "Dockerfile.system", base, version, architecture, meta, None, say)
     return ref
 
@@ -280,14 +276,14 @@ def _ensure_tree(client: docker.DockerClient, ref: str, runtime: str, tree: Inte
     stat = executable.stat()
     digest.update(f"{tree.root}\0{tree.version}\0{tree.architecture}\0{stat.st_mtime_ns}\0{stat.st_size}".encode())
     key = digest.hexdigest()
-    if (_labels(client, ref) or {}).get(KEY_LABEL) == key:
+    if (_labels(client, ref) or {}).get(labels.LANG_KEY) == key:
         return ref
     emulation.check_can_run(tree.architecture)
     base = rootfs.ensure_base_image(client, TREE_SUITE, architecture=tree.architecture, source="local", progress=say)
     with rootfs.build_lock():
-        if (_labels(client, ref) or {}).get(KEY_LABEL) != key:
+        if (_labels(client, ref) or {}).get(labels.LANG_KEY) != key:
             say(f"lsim: building {ref}: /var/lang from {tree.root} (Python {tree.version}) on {base}")
-            meta = {SOURCE_LABEL: str(tree.root), VERSION_LABEL: tree.version, KEY_LABEL: key}
+            meta = {labels.PYTHON_SOURCE: str(tree.root), labels.PYTHON_VERSION: tree.version, labels.LANG_KEY: key}
             _build(client, ref, runtime, "Dockerfile.tree", base, tree.minor, tree.architecture, meta, tree.root, say)
     return ref
 
@@ -320,7 +316,7 @@ def _build(
         build_labels = {
             labels.MANAGED: "1",
             labels.RUNTIME: runtime,
-            ARCH_LABEL: architecture,
+            labels.ARCHITECTURE: architecture,
             **meta,
         }
         failure = (

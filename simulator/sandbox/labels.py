@@ -28,6 +28,7 @@ BASE_SUITE = "lsim.base-suite"  # the offline base image: its Debian suite and t
 PYTHON = "lsim.python"
 PYTHON_SOURCE = "lsim.python-source"  # an interpreter image's Python: "debian bookworm", a registry image or a folder
 PYTHON_VERSION = "lsim.python-version"
+LANG_KEY = "lsim.lang-key"  # an interpreter image: the hash of its recipe and Python, so a change rebuilds it
 ARCHITECTURE = "lsim.architecture"  # x86_64 or arm64: Docker 20.10 ignores an imported image's platform
 IMAGE_ROLE_VPC = "vpc-image"  # the ROLE of the Hyperplane ENI image
 
