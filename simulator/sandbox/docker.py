@@ -29,7 +29,7 @@ from ..errors import DockerUnavailableError
 from ..lifetime import current_owner
 from . import labels as lsim_labels
 from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec, VpcPlumbing
-from .engine import connect, ignoring_docker_errors
+from .engine import connect, ignoring_docker_errors, list_containers
 from .scratch import ScratchDisk
 from .sockets import owner_check
 
@@ -171,7 +171,7 @@ def remove_containers(client: Any, session: str | None = None) -> int:
     """Force-remove lsim's containers (all of them, or one session's); returns how many."""
     removed = 0
     mine = lsim_labels.selector(session=session)
-    for container in client.containers.list(all=True, filters=mine, ignore_removed=True):
+    for container in list_containers(client, mine):
         try:
             container.remove(force=True)
             removed += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DockerUnavailableError, LsimError
 
@@ -96,3 +96,10 @@ def ignoring_docker_errors(*, missing_only: bool = False) -> Iterator[None]:
 
     with contextlib.suppress(*((docker.errors.NotFound,) if missing_only else _errors())):
         yield
+
+
+def list_containers(client: docker.DockerClient, filters: dict[str, list[str]], *, stopped: bool = True) -> list[Any]:
+    """lsim's containers that `filters` select (stopped ones too unless `stopped` is False). Other lsim
+    processes remove their own containers at any moment: one gone between the list and its inspect is
+    skipped, never an error."""
+    return list(client.containers.list(all=stopped, filters=filters, ignore_removed=True))

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..lifetime import dead_run_folders, owner_alive
 from . import labels
-from .engine import docker_errors
+from .engine import docker_errors, list_containers
 from .network import remove_network
 from .scratch import remove_scratch, scratch_leftovers
 
@@ -90,8 +90,7 @@ def find(
     found = Leftovers()
     if client is not None:
         with docker_errors("Docker could not list lsim's containers and networks"):
-            # other lsim processes remove their containers meanwhile: one gone before it is inspected is skipped
-            for container in client.containers.list(all=True, filters=labels.selector(), ignore_removed=True):
+            for container in list_containers(client, labels.selector()):
                 item = _leftover("container", container, container.name)
                 if _chosen(item, projects, dead_only):
                     found.containers.append(item)

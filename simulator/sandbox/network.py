@@ -38,7 +38,7 @@ from ..lifetime import current_owner
 from ..vpc import Hyperplane, HyperplaneEni, Permission, PlacedResource, VpcConfig
 from . import labels
 from .base import VpcPlumbing
-from .engine import connect_or_none, docker_errors, explanation, ignoring_docker_errors
+from .engine import connect_or_none, docker_errors, explanation, ignoring_docker_errors, list_containers
 
 if TYPE_CHECKING:
     from .docker import DockerBackend
@@ -331,9 +331,7 @@ def clean(client: Any, session: str | None = None) -> tuple[int, int]:
     goes only with every session. Returns (containers, networks)."""
     removed_containers = 0
     for role in ("eni", "resource"):
-        for container in client.containers.list(
-            all=True, filters=labels.selector(role=role, session=session), ignore_removed=True
-        ):
+        for container in list_containers(client, labels.selector(role=role, session=session)):
             with contextlib.suppress(Exception):
                 container.remove(force=True)
                 removed_containers += 1
@@ -468,7 +466,7 @@ def running_enis() -> dict[str, int]:
         return {}
     counts: dict[str, int] = {}
     with ignoring_docker_errors():
-        for container in client.containers.list(filters=labels.selector(role="eni"), ignore_removed=True):
+        for container in list_containers(client, labels.selector(role="eni"), stopped=False):
             eni = container.labels.get(labels.ENI)
             if eni:
                 counts[eni] = counts.get(eni, 0) + 1
