@@ -26,10 +26,6 @@ LINT_IMPORTS = (
 )
 #: a module longer than this says why in its docstring, on a line starting "Long because:"
 LONGEST_LINES = 600
-#: modules over the limit that the renovation shortens. A strict xfail each: when one is short (or says why),
-#: its test passes, which fails the run until its line here is removed.
-SHORTENED_ELSEWHERE: dict[str, str] = {
-}
 
 
 def test_the_import_contracts_hold(capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,20 +111,7 @@ def _length_problem(name: str) -> str | None:
     )
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=SHORTENED_ELSEWHERE[name]))
-        if name in SHORTENED_ELSEWHERE
-        else name
-        for name in _modules()
-    ],
-)
+@pytest.mark.parametrize("name", _modules())
 def test_a_long_module_says_why(name: str) -> None:
     problem = _length_problem(name)
     assert problem is None, problem
-
-
-def test_modules_marked_as_shortened_elsewhere_exist() -> None:
-    gone = sorted(set(SHORTENED_ELSEWHERE) - set(_modules()))
-    assert not gone, f"remove {', '.join(gone)} from SHORTENED_ELSEWHERE"
