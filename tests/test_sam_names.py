@@ -247,3 +247,39 @@ def test_warnings_are_said_once_per_change_of_the_template(tmp_path: Path) -> No
     assert warning in run()  # a changed template says them again
     assert "not supported by lsim" not in run()
     assert warning in run("--parameter-overrides", "Stage=qa")  # other parameters: said again
+
+
+def test_the_pytest_fixture_finds_a_function_by_its_logical_id(tmp_path: Path) -> None:
+    """A SAM project's own tests, as its author writes them: by logical ID, through the fixture and boto3."""
+    from .test_fixture import run_pytest
+
+    folder = project_folder(tmp_path, NAMED)
+    (folder / "test_orders.py").write_text(
+        "def test_orders(lsim):\n"
+        "    assert lsim.invoke('OrdersFunction', {}).payload['name'] == 'orders-dev'\n"
+        "    answer = lsim.client().invoke(FunctionName='OrdersFunction', Payload=b'{}')\n"
+        "    assert b'orders-dev' in answer['Payload'].read()\n"
+    )
+    result = run_pytest(folder, "-q", "--lsim-backend", "process")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+@pytest.mark.docker
+def test_nested_and_cdk_functions_run_in_containers_under_their_names(tmp_path: Path) -> None:
+    """In Lambda's container, a function sees the name lsim gives it: FunctionName, or SubApp-FunctionA."""
+    nested = tmp_path / "nested"
+    shutil.copytree(NESTED, nested, ignore=shutil.ignore_patterns(".lsim"))
+    with BlockingSimulator(load_project(nested, warn=lambda _: None), backend="docker") as simulator:
+        deep = simulator.invoke("SubApp/Inner/DeepFunction", {})
+        assert deep.ok, deep.body
+        assert deep.payload == {"name": "SubApp-Inner-DeepFunction", "env": "SubApp-Inner-DeepFunction",
+                                "stage": "dev-deep"}  # fmt: skip
+        billing = simulator.invoke("BillingFunction", {})
+        assert billing.payload["env"] == "billing-dev" and "RequestId:" in billing.logs
+    app = tmp_path / "cdk-app"
+    shutil.copytree(CDK_OUT.parent, app, ignore=shutil.ignore_patterns(".lsim"))
+    with BlockingSimulator(load_project(app / "cdk.out", warn=lambda _: None), backend="docker") as simulator:
+        worker = simulator.invoke("Worker", {})
+        assert worker.ok, worker.body
+        assert worker.payload == {"worker": "orders-worker", "helper": "from the layer"}
