@@ -193,7 +193,9 @@ def test_cdk_out_loads_as_cdk_synth_wrote_it() -> None:
     said: list[str] = []
     for path in (CDK_OUT, CDK_OUT / "OrdersStack.template.json", CDK_OUT.parent):
         project = load_project(path, warn=said.append)
-        assert sorted(project.functions) == ["ApiHandler5E7490E8", "orders-worker"], path
+        assert sorted(project.functions) == [
+            "ApiHandler5E7490E8", "ImageHandler8D9E0F1A", "Reports-ReportFunction1A2B3C4D", "orders-worker"
+        ], path  # fmt: skip
     api = project.functions["ApiHandler5E7490E8"]
     assert api.code == CDK_OUT / "asset.3f1b2c0a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1"
     assert (api.handler, api.runtime, api.memory_size, api.timeout) == ("index.handler", "python3.12", 512, 10)
@@ -202,6 +204,16 @@ def test_cdk_out_loads_as_cdk_synth_wrote_it() -> None:
     assert project.function_ids["ApiHandler"] == ["ApiHandler5E7490E8"]  # the CDK id, from aws:cdk:path
     assert project.function_ids["Worker"] == ["orders-worker"]
     assert project.function_ids["WorkerC4B7E1A9"] == ["orders-worker"]
+    # a nested stack (its template an asset too), with the parameters CDK passes it
+    report = project.functions["Reports-ReportFunction1A2B3C4D"]
+    assert report.environment == {"TABLE_NAME": "OrdersTable"} and report.code == api.code
+    assert project.function_ids["Reports/ReportFunction"] == ["Reports-ReportFunction1A2B3C4D"]
+    # an image asset: built from its Dockerfile, as `sam build` builds it, not pulled from ECR
+    image = project.functions["ImageHandler8D9E0F1A"]
+    assets = "asset.7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d"
+    assert image.image == "imagehandler8d9e0f1a:latest"
+    assert image.image_build == f"docker build -t imagehandler8d9e0f1a:latest -f {CDK_OUT / assets / 'Dockerfile'} " \
+        f"{CDK_OUT / assets}"  # fmt: skip
     assert not [m for m in said if "AWS::CDK::Metadata" in m or "BootstrapVersion" in m]
 
 

@@ -2,7 +2,9 @@
 stack's template) and the CloudFormation templates in it.
 
 - a resource's code is a CDK asset: `Metadata: {aws:asset:path: asset.<hash>, aws:asset:property: Code}`
-  names the folder (relative to cdk.out) that stands for the property, as `sam local` reads it;
+  names the folder (relative to cdk.out) that stands for the property, as `sam local` reads it; an image
+  asset (`Code.ImageUri`) is built from its Dockerfile, as `sam build` builds it; a nested stack's template
+  is an asset too (`TemplateURL`);
 - a resource is found by its CDK id as well as its logical ID: `aws:cdk:path` `MyStack/MyFunction/Resource`
   gives `MyFunction` (SAM's rule: a last segment `Resource` gives the one before it), and SAM's own
   `Metadata.SamResourceId` wins over both;
@@ -25,6 +27,8 @@ ASSET_PROPERTY = "aws:asset:property"
 CDK_PATH = "aws:cdk:path"
 SAM_RESOURCE_ID = "SamResourceId"
 CDK_METADATA = "AWS::CDK::Metadata"  # the CDK's own version report: nothing to run
+IMAGE_ASSET_PROPERTY = "Code.ImageUri"
+DOCKERFILE_PATH = "aws:asset:dockerfile-path"
 MANIFEST = "manifest.json"
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_STACK_SUFFIX = ".NestedStack"
@@ -81,9 +85,17 @@ def use_assets(resources: YamlMap) -> None:
         if not isinstance(metadata, dict):
             continue
         path, prop = metadata.get(ASSET_PATH), metadata.get(ASSET_PROPERTY)
-        if not isinstance(path, str) or not isinstance(prop, str) or "." in prop:
-            continue  # Code.ImageUri: an image built from a Dockerfile
+        if not isinstance(path, str) or not isinstance(prop, str):
+            continue
         properties = resource.get("Properties")
+        if prop == IMAGE_ASSET_PROPERTY:  # an image built from the asset's Dockerfile, as `sam build` builds it
+            metadata.setdefault("Dockerfile", metadata.get(DOCKERFILE_PATH) or "Dockerfile")
+            metadata.setdefault("DockerContext", path)
+            if isinstance(properties, dict):
+                properties.pop("Code", None)  # the ECR address it would have once `cdk deploy` pushed it
+            continue
+        if "." in prop:
+            continue
         if not isinstance(properties, YamlMap):
             properties = YamlMap(line=resource.line_of("Properties") if isinstance(resource, YamlMap) else 0)
             resource["Properties"] = properties

@@ -43,7 +43,7 @@ class SamReader:
         self.root = self.path.parent
         self.warn = warn
         self.metadata_lsim: dict[str, Any] = {}  # Metadata.lsim of the root template
-        self.notes = Notes(display(path), warn)
+        self.notes = Notes(display(path), warn, parent.said if parent else None)
         self.parent = parent
         #: every template read for this project, the root first: what the warnings of a load depend on
         self.templates: list[Path] = [self.path]
@@ -196,6 +196,7 @@ class SamReader:
             stack_path=full_path(self.stack_path, stack_id),
             stack_name=f"{self.template.pseudo['AWS::StackName']}-{logical_id}",
             chain=chain,
+            said=self.notes.said_before,
         )
         overrides = parameters_passed(self.template, self.notes, logical_id, resource)
         reader = SamReader(path, overrides, self.warn, parent)

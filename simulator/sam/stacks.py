@@ -37,6 +37,7 @@ class ParentStack:
     stack_path: str  # "SubApp", "SubApp/Inner": SAM's stack path of the nested stack
     stack_name: str  # AWS::StackName in the nested template
     chain: tuple[Path, ...]  # the templates from the root down to the parent, resolved
+    said: set[str]  # what the templates of this load have said: a template included twice says it once
 
 
 def full_path(stack_path: str, resource_id: str) -> str:
