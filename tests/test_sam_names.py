@@ -118,7 +118,8 @@ def test_two_functions_with_one_name_are_refused_naming_both(tmp_path: Path) -> 
     with pytest.raises(ProjectFileError) as error:
         load_project(project_folder(tmp_path, template), warn=lambda _: None)
     message = str(error.value)
-    assert "template.yaml:12: Resources.PlainFunction: functions OrdersFunction (" in message
+    assert "template.yaml:12: Resources.PlainFunction: orders-dev already exists in stack arn:aws:cloudformation:" in message
+    assert ": functions OrdersFunction (" in message
     assert "template.yaml:5) and PlainFunction are both named orders-dev" in message
     assert "give one of them another FunctionName" in message
 

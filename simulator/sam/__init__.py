@@ -20,6 +20,12 @@ with its line (`template.yaml:12: ... not supported by lsim: ignored`), and the 
 that cannot be built at all (no code folder, an invalid value) stops the load, with file, line and fix
 (notes.py). reader.py reads one template, top to bottom.
 
+Why not AWS's own SAM transform (aws-sam-translator, which SAM CLI runs)? Tried on these templates: it
+refuses a local CodeUri/ContentUri (SAM CLI swaps them for made-up S3 URIs first), needs boto3 and a Region,
+fetches a Serverless Application Repository Location over the network, turns a local Location into an
+AWS::CloudFormation::Stack without reading it, and keeps no line numbers; importing it alone takes longer
+than this reader's whole load. What lsim runs (functions, layers, nested templates) is read here.
+
 https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html
 https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-function.html
 """

@@ -114,9 +114,11 @@ class SamReader:
             name = function.config.name
             if name in first:
                 other = first[name]
+                # CloudFormation's words when the second CreateFunction fails, then which two functions
                 raise ProjectFileError(
-                    f"{function.where}: Resources.{function.full_path}: functions {other.full_path} ({other.where}) "
-                    f"and {function.full_path} are both named {name}; a function name is unique in an account's "
+                    f"{function.where}: Resources.{function.full_path}: {name} already exists in stack "
+                    f"{self.template.pseudo['AWS::StackId']}: functions {other.full_path} ({other.where}) and "
+                    f"{function.full_path} are both named {name}, and a function name is unique in an account's "
                     "Region: give one of them another FunctionName"
                 )
             first[name] = function
