@@ -40,7 +40,7 @@ class FunctionLookup:
 
     def function(self, name: str) -> FunctionConfig:
         """$LATEST of a function: lsim.toml's, with the configuration updates made since."""
-        return self.versions.latest(name)
+        return self.versions.latest(self.function_name(name))
 
     def resolve(
         self, reference: str, qualifier: str | None = None, *, route: bool = True
