@@ -2,7 +2,7 @@
 repeating the same twenty lines before each answer buries the answer.
 
 The digest of what the warnings depend on (every template read, the overrides, the warnings themselves) is
-kept in `.lsim/template-warnings`; when it is the same as last time the warnings are not said again. A
+kept in `.lsim/template-warnings-<template>`; when it is the same as last time the warnings are not said again. A
 changed template, other --parameter-overrides or another warning says them all again.
 """
 
@@ -39,8 +39,11 @@ def say_once(
     """Say `warnings` unless the same template said the same ones last time; remember what was said."""
     if not warnings:
         return
+    templates = list(templates)
     current = digest(templates, overrides, warnings)
-    remembered = root / STATE_FOLDER / DIGEST_FILE
+    # one per root template: two templates used in turn in one folder each say their warnings once
+    which = hashlib.sha256(str(templates[0] if templates else root).encode()).hexdigest()[:12]
+    remembered = root / STATE_FOLDER / f"{DIGEST_FILE}-{which}"
     try:
         if remembered.read_text(encoding="utf-8").strip() == current:
             return
