@@ -197,8 +197,10 @@ class Template:
         overrides: Mapping[str, str],
         refs: ResourceRefs,
         warn: Callable[[int, str], None],
+        overrides_from: str = "--parameter-overrides {name}",
     ) -> None:
         self.data = data
+        self.overrides_from = overrides_from  # who gives the overrides: the command line, or a parent stack
         self.source = source
         self.pseudo = pseudo.values()
         self.refs = refs
@@ -222,10 +224,13 @@ class Template:
             if name not in self.parameters and name not in PSEUDO_NAMES:
                 self.warn(
                     self.parameters.line or 1,
-                    f"--parameter-overrides {name}: the template declares no parameter {name}: ignored",
+                    f"{self.overrides_from.format(name=name)}: the template declares no parameter {name}: ignored",
                 )
         for name in self.parameters:
-            if name in self.overrides or "Default" in (self.parameters[name] or {}):
+            spec = self.parameters[name] or {}
+            if str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::Value<") and name not in self.overrides:
+                continue  # read from Parameter Store: said where it is used (CDK's BootstrapVersion never is)
+            if name in self.overrides or "Default" in spec:
                 self.parameter(name, self.parameters.line_of(name))
 
     def parameter(self, name: str, line: int) -> Any:

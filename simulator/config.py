@@ -300,6 +300,10 @@ class ProjectConfig(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     functions: dict[str, FunctionConfig] = Field(default_factory=dict)
     vpcs: dict[str, VpcConfig] = Field(default_factory=dict)  # [vpcs.NAME] (vpc/)
+    #: other names that find a function, as `sam local` finds it: a template's logical ID when FunctionName
+    #: names the function, a nested application's path (SubApp/FunctionA), a CDK construct's id; each -> the
+    #: names of the functions it finds (more than one: the name is ambiguous, and lookup says so)
+    function_ids: dict[str, list[str]] = Field(default_factory=dict)
 
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.settings.region}:{self.settings.account_id}:function:{name}"

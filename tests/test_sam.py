@@ -88,7 +88,7 @@ def test_hello_world_as_sam_init_writes_it() -> None:
 def test_globals_parameters_and_intrinsic_functions() -> None:
     functions, said = load("globals-params")
     template = TEMPLATES / "globals-params" / "template.yaml"
-    create = functions["CreateOrderFunction"]
+    create = functions["globals-params-create-order"]  # FunctionName: !Sub "${AWS::StackName}-create-order"
     # Globals: scalars inherited, the resource's own win; layers add up (Globals first); variables merge
     assert (create.handler, create.runtime) == ("app.handler", "python3.11")
     # `Timeout: !If [IsProd, 30, !Ref AWS::NoValue]` replaces the Globals' 15 (SAM merges before CloudFormation
@@ -121,7 +121,7 @@ def test_globals_parameters_and_intrinsic_functions() -> None:
     assert listing.environment == {
         "REGION_IS_EAST": "false",
         "NOT_PROD": "true",
-        "SELF": "arn:aws:lambda:us-east-1:123456789012:function:CreateOrderFunction",
+        "SELF": "arn:aws:lambda:us-east-1:123456789012:function:globals-params-create-order",  # its FunctionName
     }
     reported = {
         "Tracing: Active": "Globals.Function.Tracing not supported by lsim: ignored",
@@ -136,7 +136,6 @@ def test_globals_parameters_and_intrinsic_functions() -> None:
         "is 'orders-dev' (give the real one with --env-vars)",
         "TABLE_ARN: !GetAtt": "!GetAtt OrdersTable.Arn: lsim creates no AWS::Serverless::SimpleTable: the value is "
         "'arn:aws:dynamodb:us-east-1:123456789012:table/orders-dev'",
-        "FunctionName:": "lsim knows this function as CreateOrderFunction, not globals-params-create-order",
     }
     for snippet, message in reported.items():
         at = line(template, snippet)
@@ -146,7 +145,7 @@ def test_globals_parameters_and_intrinsic_functions() -> None:
 
 def test_parameter_overrides_change_values_and_conditions() -> None:
     functions, _ = load("globals-params", "Stage=prod TableName=sales")
-    create = functions["CreateOrderFunction"]
+    create = functions["globals-params-create-order"]
     assert (create.memory_size, create.timeout) == (1024, 30)  # !If [IsProd, 30, !Ref AWS::NoValue]
     assert create.environment["TABLE_NAME"] == "sales-prod"
     assert create.environment["LOG_LEVEL"] == "INFO" and create.environment["PROD_ONLY"] == "yes"
@@ -156,13 +155,13 @@ def test_parameter_overrides_change_values_and_conditions() -> None:
 
 def test_pseudo_parameters_can_be_overridden() -> None:
     functions, _ = load("globals-params", "AWS::Region=eu-west-1", "AWS::AccountId=210987654321")
-    create = functions["CreateOrderFunction"]
+    create = functions["globals-params-create-order"]
     assert create.layers[1] == "arn:aws:lambda:eu-west-1:210987654321:layer:orders-lib:7"
     project = load_project(
         TEMPLATES / "globals-params", parameter_overrides=["AWS::Region=eu-west-1"], warn=lambda _: None
     )
     assert project.settings.region == "eu-west-1"
-    assert project.function_arn("CreateOrderFunction").startswith("arn:aws:lambda:eu-west-1:")
+    assert project.function_arn("ListOrdersFunction").startswith("arn:aws:lambda:eu-west-1:")
 
 
 def test_layer_resources_become_local_folders_and_arns_stay_arns() -> None:
@@ -218,7 +217,8 @@ def test_env_vars_override_any_variable_not_only_declared_ones(tmp_path: Path) -
         "NoSuchFunction": {"X1": "y"},
     }))  # fmt: skip
     functions, said = load("globals-params", env_vars=env)
-    create, listing = functions["CreateOrderFunction"], functions["ListOrdersFunction"]
+    # keyed by the logical ID, as `sam local` reads it, though FunctionName names the function
+    create, listing = functions["globals-params-create-order"], functions["ListOrdersFunction"]
     assert create.environment["TABLE_NAME"] == "local-orders" and create.environment["STAGE"] == "local"
     assert create.environment["UNDECLARED"] == "set anyway" and create.environment["NUMBER"] == "5"
     assert listing.environment["SHARED"] == "everyone" and listing.environment["STAGE"] == "local"
@@ -558,9 +558,10 @@ def test_cli_template_overrides_and_env_vars(tmp_path: Path) -> None:
 
 
 @pytest.mark.docker
-def test_sam_app_sample_runs_with_one_command() -> None:
+def test_sam_app_sample_runs_with_one_command(tmp_path: Path) -> None:
     """The README's command, as a user types it, in a real container."""
-    sample = REPO / "samples" / "sam-app"
+    sample = tmp_path / "sam-app"  # a fresh copy: its warnings are said (once per change of the template)
+    shutil.copytree(REPO / "samples" / "sam-app", sample, ignore=shutil.ignore_patterns(".lsim"))
     done = lsim("invoke", "HelloFunction", "--event", "events/api.json", cwd=sample)
     assert done.returncode == 0, done.stderr
     response = json.loads(done.stdout)

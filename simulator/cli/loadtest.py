@@ -1,6 +1,7 @@
 """`lsim load-test`: real traffic through the Simulator (with a live display), or a model in virtual time."""
 
 import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -174,6 +175,8 @@ def load_test(
         project = _with_limits(project_of(ctx), limit or [])
         configured = Simulator(project, backend="process", event_queue=False)  # never started: reads settings
         configured.resolve(name, qualifier, route=False)  # ResourceNotFoundException before anything runs
+        # a template's logical ID (or SubApp/FunctionA, a CDK id) counts under the function's own name
+        plan = dataclasses.replace(plan, function_name=configured.lookup.function_name(name))
         for body in plan.payloads:
             configured.check_payload_size(len(body), invocation_type)
         if model:

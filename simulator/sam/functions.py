@@ -8,7 +8,7 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lamb
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ EVENT_SAMPLES = {
 
 #: FunctionConfig field -> the property that fills it, for error messages
 PROPERTY_OF = {
-    "handler": "Handler", "runtime": "Runtime", "code": "CodeUri", "image": "ImageUri",
+    "name": "FunctionName", "handler": "Handler", "runtime": "Runtime", "code": "CodeUri", "image": "ImageUri",
     "memory_size": "MemorySize", "timeout": "Timeout", "ephemeral_storage": "EphemeralStorage.Size",
     "architecture": "Architectures", "layers": "Layers", "environment": "Environment.Variables",
     "description": "Description", "logging_config": "LoggingConfig",
@@ -54,11 +54,11 @@ PROPERTY_OF = {
 class _Function:
     """The FunctionConfig fields gathered for one function, and where each came from."""
 
-    def __init__(self, logical_id: str, kind: str, line: int) -> None:
+    def __init__(self, logical_id: str, kind: str, line: int, name: str) -> None:
         self.logical_id = logical_id
         self.kind = kind
         self.line = line
-        self.fields: dict[str, Any] = {"name": logical_id}
+        self.fields: dict[str, Any] = {"name": name}  # FunctionName replaces it
         self.origin: dict[str, tuple[str, int]] = {}  # field -> (property path, line)
         self.package_type = "Zip"
         self.layer_resources: list[tuple[LocalLayer, int]] = []
@@ -81,8 +81,10 @@ class FunctionReader:
         limits: Limits,
         vpcs: Mapping[str, VpcConfig],
         globals_: Any,
+        name: Callable[[str], str] = str,
     ) -> None:
         self.template = template
+        self.name = name  # the name of a function without FunctionName, from its logical ID (stacks.py)
         self.notes = notes
         self.root = root
         self.limits = limits
@@ -92,7 +94,7 @@ class FunctionReader:
     def read(self, logical_id: str, resource: YamlMap, kind: str) -> FunctionConfig | None:
         """The function's configuration; None when lsim skips it (a runtime lsim does not run)."""
         line = self.template.resources.line_of(logical_id)
-        function = _Function(logical_id, kind, line)
+        function = _Function(logical_id, kind, line, self.name(logical_id))
         properties = resource.get("Properties") or YamlMap(line=line)
         if not isinstance(properties, YamlMap):
             raise self.notes.error(line, f"Resources.{logical_id}.Properties must be a mapping")
@@ -179,9 +181,8 @@ class FunctionReader:
             self._inline(function, self.template.resolve_text(value, line, key), path, line)
         elif key == "ImageUri" and serverless:
             function.set("image", self.template.resolve_text(value, line, key), path, line)
-        elif key == "FunctionName":
-            name = self.template.resolve_text(value, line, key)
-            self.notes.report(line, f"{path}: lsim knows this function as {function.logical_id}, not {name}")
+        elif key == "FunctionName":  # the function's name, as on AWS; its logical ID still finds it
+            function.set("name", self.template.resolve_text(value, line, key), path, line)
         elif key == "ReservedConcurrentExecutions":
             if self._supported(key, path, line):
                 function.set(FEATURE_FIELDS[key], self._integer(resolve(value, line), line, path), path, line)

@@ -20,16 +20,16 @@ def stderr(message: str) -> None:
 class Notes:
     """What one template's reader says, each message once."""
 
-    def __init__(self, source: str, warn: Warn) -> None:
+    def __init__(self, source: str, warn: Warn, said: set[str] | None = None) -> None:
         self.source = source
         self._warn = warn
-        self._said: set[str] = set()
+        self.said_before: set[str] = set() if said is None else said  # shared by the templates of one load
 
     def report(self, line: int, message: str) -> None:
         """Say once what lsim leaves out, with the line it is on."""
         said = f"{self.source}:{line}: {message}"
-        if said not in self._said:
-            self._said.add(said)
+        if said not in self.said_before:
+            self.said_before.add(said)
             self._warn(said)
 
     def unsupported(self, line: int, what: str, hint: str = "") -> None:

@@ -40,7 +40,8 @@ def parse_parameter_overrides(items: Iterable[str]) -> dict[str, str]:
 
 def apply_env_vars(project: ProjectConfig, path: Path, warn: Warn | None = None) -> ProjectConfig:
     """`--env-vars FILE` in SAM's format, `{"FunctionName": {"VAR": "value"}, "Parameters": {...}}`:
-    "Parameters" applies to every function, a function's own entry wins. Unlike `sam local`, any variable
+    "Parameters" applies to every function, a function's own entry wins: under its logical ID, its name or
+    its path in nested stacks, as `sam local` finds it (the first of them in the file). Unlike `sam local`, any variable
     is set, not only those the template declares; Lambda's rules (reserved keys, 4 KB) still apply."""
     where, warn = f"--env-vars {path}", warn or stderr
     try:
@@ -54,11 +55,12 @@ def apply_env_vars(project: ProjectConfig, path: Path, warn: Warn | None = None)
             f'{where}: expected {{"FunctionName": {{"VAR": "value"}}, "Parameters": {{"VAR": "value"}}}}'
         )
     for key in data:
-        if key != "Parameters" and key not in project.functions:
+        if key != "Parameters" and key not in project.functions and key not in project.function_ids:
             warn(f"{where}: no function named {key} in the project: its variables are ignored")
     functions: dict[str, FunctionConfig] = {}
     for name, function in project.functions.items():
-        extra = {**data.get("Parameters", {}), **data.get(name, {})}
+        own: dict[str, Any] = next((data[k] for k in data if k == name or name in project.function_ids.get(k, ())), {})
+        extra = {**data.get("Parameters", {}), **own}
         if not extra:
             functions[name] = function
             continue

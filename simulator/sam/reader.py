@@ -4,6 +4,7 @@ samconfig.toml, `--parameter-overrides`), its VPCs (Metadata.lsim.vpcs), and eac
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,33 +14,68 @@ from ..cfn import Pseudo, Template, Unresolvable, YamlMap, load_yaml
 from ..config import FunctionConfig, Limits, ProjectConfig, Settings
 from ..errors import ProjectFileError
 from ..vpc import VpcConfig, check_function_vpcs
+from . import cdk
 from .functions import FunctionReader
 from .notes import Notes, Warn, display
 from .options import samconfig, stack_name
 from .resources import FUNCTION_TYPES, LAYER_TYPES, TemplateResources, resource_hint
+from .stacks import STACK_TYPES, ParentStack, child_template, full_path, implicit_name, parameters_passed
+
+
+@dataclass(frozen=True)
+class FoundFunction:
+    """A function of the template or of a nested one, with the names `sam local` finds it by."""
+
+    config: FunctionConfig
+    logical_id: str
+    resource_id: str  # SAM's id: Metadata.SamResourceId, the CDK id, or the logical ID
+    full_path: str  # SubApp/FunctionA in a nested stack
+    where: str  # file:line of its resource, for errors
 
 
 class SamReader:
-    """Reads one template; `project()` builds the ProjectConfig and reports what it leaves out. It answers
-    the template's `!Ref` and `!GetAtt` of resources (cfn.ResourceRefs) through its TemplateResources."""
+    """Reads one template (and the nested templates it includes); `project()` builds the ProjectConfig and
+    reports what it leaves out. It answers the template's `!Ref` and `!GetAtt` of resources
+    (cfn.ResourceRefs) through its TemplateResources."""
 
-    def __init__(self, path: Path, overrides: dict[str, str], warn: Warn) -> None:
+    def __init__(self, path: Path, overrides: dict[str, str], warn: Warn, parent: ParentStack | None = None) -> None:
         self.path = path.resolve()
         self.root = self.path.parent
-        self.notes = Notes(display(path), warn)
+        self.warn = warn
+        self.metadata_lsim: dict[str, Any] = {}  # Metadata.lsim of the root template
+        self.notes = Notes(display(path), warn, parent.said if parent else None)
+        self.parent = parent
+        #: every template read for this project, the root first: what the warnings of a load depend on
+        self.templates: list[Path] = [self.path]
         try:
             data = load_yaml(self.path.read_text(encoding="utf-8"), self.notes.source)
         except OSError as exc:
             raise ProjectFileError(f"{self.notes.source}: cannot read it: {exc.strerror}") from None
         self.data = data
-        self.samconfig = samconfig(self.root)
-        self.settings, self.limits = self._settings(data, overrides)
-        name = self.samconfig.get("stack_name") or stack_name(self.root.name)
+        if isinstance(data.get("Resources"), YamlMap):
+            cdk.use_assets(data["Resources"])
+        if parent is None:
+            self.samconfig = samconfig(self.root)
+            self.settings, self.limits = self._settings(data, overrides)
+            name = self.samconfig.get("stack_name") or cdk.stack_name_of(self.path) or stack_name(self.root.name)
+            self.stack_path = ""
+        else:
+            self.samconfig = {}
+            self.settings, self.limits, name = parent.settings, parent.limits, parent.stack_name
+            self.stack_path = parent.stack_path
         pseudo = Pseudo(self.settings.region, self.settings.account_id, str(name))
         self.template = Template(
-            data, source=self.notes.source, pseudo=pseudo, overrides=overrides, refs=self, warn=self.notes.report
+            data,
+            source=self.notes.source,
+            pseudo=pseudo,
+            overrides=overrides,
+            refs=self,
+            warn=self.notes.report,
+            overrides_from=f"Parameters.{{name}} (passed down by {parent.stack_path})"
+            if parent
+            else "--parameter-overrides {name}",
         )
-        self.resources = TemplateResources(self.template, self.root, self.settings, self.notes)
+        self.resources = TemplateResources(self.template, self.root, self.settings, self.notes, self.stack_path)
 
     def ref(self, logical_id: str, line: int) -> Any:
         return self.resources.ref(logical_id, line)
@@ -52,7 +88,7 @@ class SamReader:
         metadata = data.get("Metadata")
         lsim = metadata.get("lsim") if isinstance(metadata, dict) else None
         lsim = lsim if isinstance(lsim, dict) else {}
-        self.metadata_lsim: dict[str, Any] = lsim
+        self.metadata_lsim = lsim
         settings = dict(lsim.get("settings") or {})
         if "region" in self.samconfig:
             settings.setdefault("region", self.samconfig["region"])
@@ -71,8 +107,39 @@ class SamReader:
             raise self.notes.error(line, f"Metadata.lsim (or --parameter-overrides AWS::...): {problems}") from None
 
     def project(self) -> ProjectConfig:
+        found = self.functions()
+        functions: dict[str, FunctionConfig] = {}
+        first: dict[str, FoundFunction] = {}
+        for function in found:
+            name = function.config.name
+            if name in first:
+                other = first[name]
+                # CloudFormation's words when the second CreateFunction fails, then which two functions
+                raise ProjectFileError(
+                    f"{function.where}: Resources.{function.full_path}: {name} already exists in stack "
+                    f"{self.template.pseudo['AWS::StackId']}: functions {other.full_path} ({other.where}) and "
+                    f"{function.full_path} are both named {name}, and a function name is unique in an account's "
+                    "Region: give one of them another FunctionName"
+                )
+            first[name] = function
+            functions[name] = function.config
+        problems = check_function_vpcs(self.vpcs, functions)
+        if problems:
+            line = self._metadata_line("vpcs")
+            raise ProjectFileError("\n".join(f"{self.notes.source}:{line}: {field}: {why}" for field, why in problems))
+        return ProjectConfig(
+            root=self.root,
+            settings=self.settings,
+            limits=self.limits,
+            functions=functions,
+            vpcs=self.vpcs,
+            function_ids=_other_names(found, functions),
+        )
+
+    def functions(self) -> list[FoundFunction]:
+        """The functions of this template and of the nested templates it includes, in template order."""
         self._check_sections()
-        self.vpcs = self._vpcs()
+        self.vpcs = self._vpcs() if self.parent is None else self.parent.vpcs
         reader = FunctionReader(
             self.template,
             self.notes,
@@ -80,8 +147,9 @@ class SamReader:
             limits=self.limits,
             vpcs=self.vpcs,
             globals_=self.data.get("Globals"),
+            name=lambda logical_id: implicit_name(self.stack_path, logical_id),
         )
-        functions: dict[str, FunctionConfig] = {}
+        found: list[FoundFunction] = []
         resources = self.template.resources
         for logical_id, resource in resources.items():
             line = resources.line_of(logical_id)
@@ -95,21 +163,48 @@ class SamReader:
             if kind in FUNCTION_TYPES:
                 function = reader.read(logical_id, resource, kind)
                 if function is not None:
-                    functions[logical_id] = function
+                    resource_id = cdk.resource_id(resource, logical_id)
+                    path = full_path(self.stack_path, resource_id)
+                    found.append(FoundFunction(function, logical_id, resource_id, path, f"{self.notes.source}:{line}"))
             elif kind in LAYER_TYPES:
                 try:
                     self.resources.layer(logical_id)
                 except Unresolvable as exc:
                     self.notes.unsupported(exc.line, f"Resources.{logical_id}: {exc.message}")
-            else:
+            elif kind in STACK_TYPES:
+                found.extend(self._nested(logical_id, resource))
+            elif kind != cdk.CDK_METADATA:
                 self.notes.unsupported(line, f"Resources.{logical_id} ({kind})", resource_hint(kind))
-        problems = check_function_vpcs(self.vpcs, functions)
-        if problems:
-            line = self._metadata_line("vpcs")
-            raise ProjectFileError("\n".join(f"{self.notes.source}:{line}: {field}: {why}" for field, why in problems))
-        return ProjectConfig(
-            root=self.root, settings=self.settings, limits=self.limits, functions=functions, vpcs=self.vpcs
+        return found
+
+    def _nested(self, logical_id: str, resource: YamlMap) -> list[FoundFunction]:
+        """The functions of a nested application, read with the parameters this template passes down."""
+        child = child_template(self.template, self.notes, self.root, logical_id, resource)
+        if child is None:
+            return []
+        path, line = child
+        chain = (*self.parent.chain, self.path) if self.parent else (self.path,)
+        if path in chain:
+            cycle = " -> ".join(display(p) for p in (*chain[chain.index(path) :], path))
+            raise self.notes.error(
+                line, f"Resources.{logical_id}: the nested template includes itself ({cycle}); CloudFormation "
+                "cannot create a stack inside itself: remove the loop",
+            )  # fmt: skip
+        stack_id = cdk.resource_id(resource, logical_id)
+        parent = ParentStack(
+            settings=self.settings,
+            limits=self.limits,
+            vpcs=self.vpcs,
+            stack_path=full_path(self.stack_path, stack_id),
+            stack_name=f"{self.template.pseudo['AWS::StackName']}-{logical_id}",
+            chain=chain,
+            said=self.notes.said_before,
         )
+        overrides = parameters_passed(self.template, self.notes, logical_id, resource)
+        reader = SamReader(path, overrides, self.warn, parent)
+        found = reader.functions()
+        self.templates.extend(reader.templates)
+        return found
 
     def _metadata_line(self, key: str) -> int:
         metadata = self.data.get("Metadata")
@@ -152,3 +247,16 @@ class SamReader:
             for section in globals_:
                 if section != "Function":
                     self.notes.unsupported(globals_.line_of(section), f"Globals.{section}")
+
+
+def _other_names(found: list[FoundFunction], functions: Mapping[str, FunctionConfig]) -> dict[str, list[str]]:
+    """The names `sam local` finds each function by, other than its own: its logical ID, its SAM or CDK id,
+    its path in nested stacks. A function's own name always wins; a name several functions share finds
+    them all, and lookup asks which."""
+    names: dict[str, list[str]] = {}
+    for function in found:
+        own = function.config.name
+        for other in (function.full_path, function.logical_id, function.resource_id):
+            if other != own and other not in functions and own not in names.setdefault(other, []):
+                names[other].append(own)
+    return names

@@ -11,6 +11,7 @@ from typing import Any
 from ..cfn import Template, Unresolvable, YamlMap, text
 from ..config import Settings
 from .notes import Notes, display
+from .stacks import implicit_name
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
@@ -53,8 +54,9 @@ class TemplateResources:
     """The layer resources of one template, read when first named, and the values of `!Ref` and
     `!GetAtt`."""
 
-    def __init__(self, template: Template, root: Path, settings: Settings, notes: Notes) -> None:
+    def __init__(self, template: Template, root: Path, settings: Settings, notes: Notes, stack_path: str = "") -> None:
         self.template = template
+        self.stack_path = stack_path  # SAM's path of a nested stack (stacks.py), "" for the root
         self.root = root
         self.settings = settings
         self.notes = notes
@@ -111,18 +113,28 @@ class TemplateResources:
         if kind in LAYER_TYPES:
             return self.layer(logical_id)
         if kind in FUNCTION_TYPES:
-            return logical_id
+            return self.function_name(logical_id, line)
         return self._stand_in(logical_id, str(kind), None, line)
 
     def get_att(self, logical_id: str, attribute: str, line: int) -> Any:
         kind = self.template.resources[logical_id].get("Type")
         if kind in FUNCTION_TYPES and attribute == "Arn":
-            return f"arn:aws:lambda:{self.settings.region}:{self.settings.account_id}:function:{logical_id}"
+            name = self.function_name(logical_id, line)
+            return f"arn:aws:lambda:{self.settings.region}:{self.settings.account_id}:function:{name}"
         if kind in LAYER_TYPES and attribute in ("Arn", "LayerVersionArn"):
             return self.layer(logical_id)
         if kind in STAND_INS and attribute == "Arn":
             return self._stand_in(logical_id, str(kind), attribute, line)
         raise Unresolvable(f"!GetAtt {logical_id}.{attribute} ({kind})", line)
+
+    def function_name(self, logical_id: str, line: int) -> str:
+        """What `!Ref` of a function gives: its FunctionName, or the name lsim gives it (stacks.py)."""
+        properties = self.template.resources[logical_id].get("Properties")
+        if isinstance(properties, YamlMap) and "FunctionName" in properties:
+            return self.template.resolve_text(
+                properties["FunctionName"], properties.line_of("FunctionName"), "FunctionName"
+            )
+        return implicit_name(self.stack_path, logical_id)
 
     def _stand_in(self, logical_id: str, kind: str, attribute: str | None, line: int) -> str:
         """A resource lsim does not create: the value it would have, named after its name property or its

@@ -40,7 +40,7 @@ class FunctionLookup:
 
     def function(self, name: str) -> FunctionConfig:
         """$LATEST of a function: lsim.toml's, with the configuration updates made since."""
-        return self.versions.latest(name)
+        return self.versions.latest(self.function_name(name))
 
     def resolve(
         self, reference: str, qualifier: str | None = None, *, route: bool = True
@@ -48,6 +48,7 @@ class FunctionLookup:
         """(configuration, version) for a name, `name:qualifier` or ARN, and an optional Qualifier: $LATEST,
         a published version (its frozen configuration; `code` is None, the snapshot is mounted instead), or
         an alias, routed by its weights (`route=False`: the alias's own version, as GetFunction reports)."""
+        reference = self.function_name(reference)
         match = FUNCTION_REFERENCE.match(reference)
         if match is None:
             raise InvalidParameterValueException(
@@ -76,6 +77,26 @@ class FunctionLookup:
         if version == LATEST:
             return self.function(name), LATEST
         return self.versions.version(name, version).config, version
+
+    def function_name(self, reference: str) -> str:
+        """A reference by another name `sam local` finds the function by (a template's logical ID when
+        FunctionName names the function, `SubApp/FunctionA`, a CDK id), with its qualifier, as a reference
+        by the function's name; any other reference as it is."""
+        project = self.project
+        if reference in project.functions or reference.startswith("arn:"):
+            return reference
+        name, colon, qualifier = reference.partition(":")
+        names = project.function_ids.get(name)
+        if name in project.functions or not names:
+            return reference
+        if len(names) > 1:
+            paths = sorted(k for k, v in project.function_ids.items() if "/" in k and len(v) == 1 and v[0] in names)
+            raise ResourceNotFoundException(
+                f"Function not found: {project.function_arn(name)} ({name} finds several functions: "
+                f"{', '.join(sorted(names))}; give one of their names"
+                + (f" or paths: {', '.join(paths)})" if paths else ")")
+            )
+        return names[0] + colon + qualifier
 
     def published(self, function_name: str, qualifier: str | None) -> tuple[FunctionConfig, str, str]:
         """(function, version, qualifier) for a published version or alias, as provisioned concurrency
