@@ -14,7 +14,8 @@ seeded from the project's own `.lsim/`, so parallel workers never share a databa
 labelled per session.
 
 Options (command line, or the same names in the ini file without the dashes, with `lsim_` and `_`):
-`--lsim-project PATH` (default: the nearest lsim.toml from pytest's rootdir upwards) and
+`--lsim-project PATH` (default: the nearest lsim.toml from pytest's rootdir upwards; a relative path is
+relative to the folder pytest runs in, or in the ini file to the ini file's folder) and
 `--lsim-backend docker|process|auto` (default auto).
 """
 
@@ -149,11 +150,19 @@ def _warn(message: str) -> None:
 
 
 def _project_path(config: pytest.Config) -> Path | None:
-    given = config.getoption("--lsim-project") or config.getini("lsim_project")
+    """The project the options name. A relative path is read as pytest reads its own: on the command line,
+    from the folder pytest was started in (as `--basetemp`); in the ini file, from that file's folder (as
+    pytest's `paths` ini values), so it means the same wherever pytest is started."""
+    given = config.getoption("--lsim-project")
+    base = Path(config.invocation_params.dir)
+    if not given:
+        given = config.getini("lsim_project")
+        if config.inipath is not None:
+            base = Path(config.inipath).parent
     if not given:
         return None
-    path = Path(given)
-    return path if path.is_absolute() else Path(config.rootpath) / path
+    path = Path(given).expanduser()
+    return path if path.is_absolute() else base / path
 
 
 def seed_state(project_state: Path, state: Path) -> None:
