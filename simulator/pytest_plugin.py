@@ -9,9 +9,10 @@
 
 One simulator per test session (per pytest-xdist worker: each worker is its own session), started on
 first use and closed at the end, which removes every execution environment it started. Each session
-keeps its state (`.lsim/`: layers, versions) in a folder of its own under pytest's temporary directory,
-seeded from the project's own `.lsim/`, so parallel workers never share a database; containers are
-labelled per session.
+keeps its state (`.lsim/`: versions, aliases; and the account's layers) in a folder of its own under
+pytest's temporary directory, seeded from the project's own `.lsim/` and the account's store (`~/.lsim`),
+so parallel workers never share a database and a test never publishes into the developer's account;
+containers are labelled per session.
 
 Options (command line, or the same names in the ini file without the dashes, with `lsim_` and `_`):
 `--lsim-project PATH` (default: the nearest lsim.toml from pytest's rootdir upwards; a relative path is
@@ -47,13 +48,18 @@ class LsimFixture:
     """The simulator a test session shares: invoke functions, scope configuration, get a boto3 client."""
 
     def __init__(self, project: ProjectConfig, backend: str, state_folder: Path) -> None:
+        from .account import account_folder
         from .blocking import BlockingSimulator
         from .store import Store
 
         self.project = project
         self.state_folder = state_folder
+        # The account's layers as they are when the session starts; what the session publishes stays in it.
+        account = state_folder / "account"
+        account.mkdir(parents=True, exist_ok=True)
+        seed_state(account_folder(project.settings), account)
         self.simulator: BlockingSimulator = BlockingSimulator(
-            project, backend=backend, store=Store(state_folder), warn=_warn
+            project, backend=backend, store=Store(state_folder), warn=_warn, account=Store(account)
         )
         self._server: Any = None
 
