@@ -87,6 +87,9 @@ def test_the_command_line_is_rewritten_only_where_sam_users_expect() -> None:
     assert hoist_project_options(["-p", "x", "invoke", "F", "--event", "e.json", "-t", "t.yaml", "--env-vars=v.json"]) == [
         "-p", "x", "-t", "t.yaml", "--env-vars=v.json", "invoke", "F", "--event", "e.json",
     ]  # fmt: skip
+    assert hoist_project_options(["invoke", "F", "-tt.yaml", "--parameter-overrides=A=1"]) == [
+        "-tt.yaml", "--parameter-overrides=A=1", "invoke", "F",
+    ]  # fmt: skip
     assert hoist_project_options(["invoke", "F", "--payload", "{}", "--", "-t"]) == [
         "invoke", "F", "--payload", "{}", "--", "-t",
     ]  # fmt: skip

@@ -117,7 +117,9 @@ def test_a_template_is_read_again_and_the_function_filter_still_holds(tmp_path: 
     (tmp_path / "src" / "app.py").write_text(APP)
     template = tmp_path / "template.yaml"
     template.write_text(TEMPLATE.format(colour="red", more=""))
-    served = start_serve(tmp_path, "HelloFunction", "--watch", "--backend", "process")
+    env_vars = tmp_path / "env.json"
+    env_vars.write_text("{}")
+    served = start_serve(tmp_path, "HelloFunction", "--watch", "--backend", "process", "--env-vars", str(env_vars))
     try:
         lambda_client = client(served)
         assert invoke(lambda_client, "HelloFunction") == {"handler": "handler", "colour": "red"}
@@ -130,8 +132,12 @@ def test_a_template_is_read_again_and_the_function_filter_still_holds(tmp_path: 
         assert invoke(lambda_client, "HelloFunction") == {"handler": "handler", "colour": "blue"}
         assert not lines_with(served, "ThirdFunction added")  # `lsim serve HelloFunction` serves that one only
 
+        env_vars.write_text('{"HelloFunction": {"COLOUR": "green"}}')  # SAM's --env-vars file is read again too
+        wait_for(lambda: len(lines_with(served, "function HelloFunction changed (environment)")) == 2, "the variables")
+        assert invoke(lambda_client, "HelloFunction") == {"handler": "handler", "colour": "green"}
+
         template.write_text("Resources:\n  HelloFunction: [unclosed\n")
         wait_for(lambda: lines_with(served, "cannot be read"), "the complaint")
-        assert invoke(lambda_client, "HelloFunction") == {"handler": "handler", "colour": "blue"}
+        assert invoke(lambda_client, "HelloFunction") == {"handler": "handler", "colour": "green"}
     finally:
         assert stop_serve(served) == 0

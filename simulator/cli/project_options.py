@@ -51,7 +51,10 @@ def _project(project: Path | None, template: Path | None) -> Path | None:
 
 
 def _is_project_option(arg: str) -> bool:
-    return arg.split("=", 1)[0] in PROJECT_FLAGS if arg.startswith("--") else arg in PROJECT_FLAGS
+    """`--template x` (and `--template=x`), `-t x`; `-tx` is a short option with its value attached."""
+    if arg.startswith("--"):
+        return arg.split("=", 1)[0] in PROJECT_FLAGS
+    return arg in PROJECT_FLAGS or (len(arg) > 2 and arg[:2] in PROJECT_FLAGS)
 
 
 def _command_index(args: list[str]) -> int:
@@ -81,7 +84,7 @@ def hoist_project_options(args: list[str]) -> list[str]:
             command += args[index:]
             break
         if _is_project_option(arg):
-            takes_next = "=" not in arg and index + 1 < len(args)
+            takes_next = arg in PROJECT_FLAGS and index + 1 < len(args)
             moved += args[index : index + (2 if takes_next else 1)]
             index += 2 if takes_next else 1
             continue
