@@ -217,22 +217,25 @@ class LayerRegistry:
         return int(rows[0]["v"] or 0)
 
     def _row(self, name: str, version: int) -> tuple[sqlite3.Row, Store] | None:
-        """A version's row and the store it is in: the project's own first (see the module's docstring)."""
-        for store in (self.local, self.account):
-            if store is not None:
-                rows = store.query("SELECT * FROM layer_versions WHERE layer_name = ? AND version = ?", (name, version))
-                if rows:
-                    return rows[0], store
-        return None
+        """A version's row and the store it is in (see the module's docstring)."""
+        found = self._rows("layer_name = ? AND version = ?", (name, version))
+        return found[0] if found else None
 
     def _rows(self, where: str, parameters: tuple[object, ...]) -> list[tuple[sqlite3.Row, Store]]:
-        """Rows of both stores, the project's own winning for a (name, version) both have."""
+        """Matching rows, by name and newest first: the account's, except where the project kept a version
+        of its own that the account has not (or has with other content)."""
         found: dict[tuple[str, int], tuple[sqlite3.Row, Store]] = {}
-        for store in (self.account, self.local):
-            if store is not None:
-                for row in store.query(f"SELECT * FROM layer_versions WHERE {where}", parameters):
-                    found[(row["layer_name"], row["version"])] = (row, store)
+        for row in self.account.query(f"SELECT * FROM layer_versions WHERE {where}", parameters):
+            found[(row["layer_name"], row["version"])] = (row, self.account)
+        if self.local is not None:
+            for row in self.local.query(f"SELECT * FROM layer_versions WHERE {where}", parameters):
+                key = (row["layer_name"], row["version"])
+                if key not in found or found[key][0]["code_sha256"] != row["code_sha256"]:
+                    found[key] = (row, self.local)
         return [found[key] for key in sorted(found, key=lambda key: (key[0], -key[1]))]
+
+    def _live(self, where: str, parameters: tuple[object, ...]) -> list[tuple[sqlite3.Row, Store]]:
+        return [(row, store) for row, store in self._rows(where, parameters) if not row["deleted"]]
 
     def get_layer_version_by_arn(self, arn: str, *, include_deleted: bool = False) -> LayerVersion:
         match = LAYER_VERSION_ARN.fullmatch(arn)
@@ -250,7 +253,7 @@ class LayerRegistry:
         compatible_architecture: str | None = None,
     ) -> list[LayerVersion]:
         """Live versions, newest first, as ListLayerVersions orders them."""
-        rows = self._rows("layer_name = ? AND deleted = 0", (layer_name,))
+        rows = self._live("layer_name = ?", (layer_name,))
         versions = [self._version(row, store) for row, store in rows]
         return [v for v in versions if _matches(v, compatible_runtime, compatible_architecture)]
 
@@ -258,7 +261,7 @@ class LayerRegistry:
         self, compatible_runtime: str | None = None, compatible_architecture: str | None = None
     ) -> list[LayerVersion]:
         """The latest matching live version of every layer, by name."""
-        names = sorted({row["layer_name"] for row, _ in self._rows("deleted = 0", ())})
+        names = sorted({row["layer_name"] for row, _ in self._live("1 = 1", ())})
         latest = []
         for name in names:
             versions = self.list_layer_versions(name, compatible_runtime, compatible_architecture)
@@ -270,13 +273,13 @@ class LayerRegistry:
         """Mark a version deleted (AWS answers 204 even when it does not exist). Its zip stays: functions
         that already use it keep working."""
         version = _check_version(version)
-        for store in (self.account, self.local):
-            if store is not None:
-                with store.transaction() as db:
-                    db.execute(
-                        "UPDATE layer_versions SET deleted = 1 WHERE layer_name = ? AND version = ?",
-                        (layer_name, version),
-                    )
+        found = self._row(layer_name, version)
+        if found is None:
+            return
+        with found[1].transaction() as db:  # the account's version, or the one this project kept
+            db.execute(
+                "UPDATE layer_versions SET deleted = 1 WHERE layer_name = ? AND version = ?", (layer_name, version)
+            )
 
     # -- attaching ----------------------------------------------------------------------------------
     def resolve(self, function: FunctionConfig, reference: str) -> LayerVersion:
@@ -350,8 +353,9 @@ class LayerRegistry:
         sha256 = hashlib.sha256(data).hexdigest()
         # Any live version with these bytes, not only the latest: two projects of the account with a folder
         # of the same name must not publish a new version each time the other one runs.
-        for row, store in self._rows("layer_name = ? AND deleted = 0 AND code_sha256 = ?", (name, sha256)):
-            return self._version(row, store)
+        for row, store in self._live("layer_name = ?", (name,)):
+            if row["code_sha256"] == sha256:
+                return self._version(row, store)
         return self.publish_layer_version(name, data, description=f"published by lsim from {path}")
 
     def _exists(self, name: str, version: int) -> bool:

@@ -131,3 +131,10 @@ def test_a_projects_older_layers_are_copied_into_the_account_and_none_is_lost(tm
     assert older_sees.code_sha256 != newer_sees.code_sha256  # each project keeps the shared:1 it knew
     published = lsim("layer", "publish", "shared", "--zip", str(tmp_path / "clash.zip"), cwd=older)
     assert json.loads(published.stdout)["Version"] == 2  # never a number the project already knows
+
+    # A copied version is the account's: deleted by one project, it is deleted for all. The version the
+    # project kept is its own: deleting it leaves the account's version of that number alone.
+    assert lsim("layer", "delete", "tools", "2", cwd=tmp_path / "newer").returncode == 0
+    assert [v["Version"] for v in json.loads(lsim("layer", "versions", "tools", cwd=older).stdout)["LayerVersions"]] == [1]
+    assert lsim("layer", "delete", "shared", "1", cwd=older).returncode == 0
+    assert lsim("layer", "get", "shared:1", cwd=tmp_path / "newer").returncode == 0
