@@ -72,6 +72,12 @@ def test_sam_template_file_names_the_template_when_no_option_does(app: Path) -> 
     assert ran.returncode == 2 and "ResourceNotFoundException" in ran.stderr  # the option wins over the variable
 
 
+def test_every_commands_help_says_where_the_project_options_go() -> None:
+    for command in (("invoke",), ("serve",), ("layer", "publish"), ("config", "show")):
+        shown = lsim(*command, "--help")
+        assert shown.returncode == 0 and "before or after the command" in shown.stdout, command
+
+
 def test_project_and_template_together_is_a_usage_error(app: Path) -> None:
     ran = lsim("--project", str(app), "config", "show", "HelloFunction", "--template", str(app / "template.yaml"))
     assert ran.returncode == 2 and "give --project or --template, not both" in ran.stderr

@@ -114,8 +114,24 @@ def spread_parameter_overrides(args: list[str]) -> list[str]:
     return spread
 
 
+EPILOG = (
+    "Project options, before or after the command: --project/-p PATH, --template/--template-file/-t FILE "
+    f"(default ${TEMPLATE_ENV}), --parameter-overrides Key=Value ..., --env-vars FILE."
+)
+
+
 class ProjectGroup(TyperGroup):
     """The root `lsim` group: the project options are read wherever they are on the command line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        groups: list[Any] = [self]
+        while groups:  # every command's help says where the project options go
+            for command in groups.pop().commands.values():
+                if hasattr(command, "commands"):
+                    groups.append(command)
+                elif command.epilog is None:
+                    command.epilog = EPILOG
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_project_options(spread_parameter_overrides(args)))
