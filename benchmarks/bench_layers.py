@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from simulator import Simulator
+from simulator.account import account_store
 from simulator.layer_cache import LayerCache
 from simulator.layers import LayerRegistry
 from simulator.project import parse_project
@@ -59,8 +60,9 @@ def publish_and_attach(layer: Path, root: Path) -> float:
         root=root,
     )
     store = Store(root / ".lsim")
-    cache = LayerCache(store)
-    registry = LayerRegistry(store, project, cache.extract_package)  # as the Simulator builds it
+    account = account_store(project.settings)  # layers belong to the account ($LSIM_HOME)
+    cache = LayerCache(store, account)
+    registry = LayerRegistry(store, project, cache.extract_layer, account=account)  # as the Simulator builds it
     began = time.perf_counter()
     registry.publish_layer_version("big", layer)
     cache.opt_dir(registry.resolve_all(project.functions["f"]))
@@ -88,6 +90,7 @@ async def cold_starts(root: Path, layers: list[str]) -> list[float]:
 
 async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lsim-bench-layers-"))
+    os.environ["LSIM_HOME"] = str(work / "home")  # the account's layers: never the developer's ~/.lsim
     try:
         layer = work / "layer.zip"
         make_layer(layer)

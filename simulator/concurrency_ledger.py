@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .concurrency import ConcurrencyController, Lease, Throttle
-from .lifetime import RUN_FOLDER, current_owner, owner_alive
+from .lifetime import RUN_FOLDER, current_owner, make_state_folder, owner_alive
 
 LEDGER_FILE = "concurrency.db"
 WATCH_EVERY_S = 0.2
@@ -70,6 +70,7 @@ class ConcurrencyLedger:
     # -- membership ------------------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
+            make_state_folder(self.path.parent.parent)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 self._db = self._open()

@@ -18,6 +18,7 @@ import shutil
 import stat
 import tempfile
 import time
+import urllib.parse
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,23 +36,34 @@ class PackageMissingError(ServiceException):
 
 
 class LayerCache:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, account: Store | None = None) -> None:
+        """`store` is the project's (published function versions' code); `account` the store layer
+        versions live in (account.py), where they are extracted and merged once for every project."""
         self.store = store
+        self.account = account or store
         self.extracted = store.folder / "extracted"
-        self.merged = store.folder / "opt"
+        self.merged = self.account.folder / "opt"
 
     def extract_package(self, sha256: str, what: str | None = None) -> Path:
         """A stored zip's files, extracted once per content hash: a layer version, or a published
         function version's code (mounted at /var/task). An extraction that is missing or damaged is
         made again from its blob; a blob that is missing or corrupt is named with `what` and the repair."""
-        target = self.extracted / sha256
-        blob = self.store.blob_path(sha256)
+        return self._extract(self.store, self.store.blob_path(sha256), sha256, what)
+
+    def extract_layer(self, sha256: str, what: str | None = None, blob: Path | None = None) -> Path:
+        """A layer version's files, in the account's store; `blob` where its zip is, when not there (a
+        version a project kept as its own)."""
+        return self._extract(self.account, blob or self.account.blob_path(sha256), sha256, what)
+
+    def _extract(self, store: Store, blob: Path, sha256: str, what: str | None) -> Path:
+        extracted = store.folder / "extracted"
+        target = extracted / sha256
         if target.is_dir() and not target.is_symlink() and _intact(target, blob) is not False:
             return target  # intact, or its blob is gone or unreadable: the files are the best copy left
         if not _blob_matches(blob, sha256):
             raise PackageMissingError(_missing_message(blob, sha256, what or f"the package {sha256}"))
         if target.exists() or target.is_symlink():  # damaged: set aside (atomically), then extract anew
-            aside = self.extracted / f".damaged-{sha256[:12]}-{os.getpid()}-{time.monotonic_ns()}"
+            aside = extracted / f".damaged-{sha256[:12]}-{os.getpid()}-{time.monotonic_ns()}"
             with contextlib.suppress(FileNotFoundError):
                 os.rename(target, aside)
             if aside.is_dir() and not aside.is_symlink():
@@ -59,11 +71,12 @@ class LayerCache:
             else:
                 with contextlib.suppress(FileNotFoundError):
                     aside.unlink()
-        extract_zip(blob, target, what=what or "zip file", staging=staging_folder(self.store.folder))
+        extract_zip(blob, target, what=what or "zip file", staging=staging_folder(store.folder))
         return target
 
     def extract(self, layer: LayerVersion) -> Path:
-        return self.extract_package(layer.code_sha256, f"layer version {layer.arn}")
+        blob = Path(urllib.parse.unquote(urllib.parse.urlparse(layer.location).path))
+        return self.extract_layer(layer.code_sha256, f"layer version {layer.arn}", blob)
 
     def opt_dir(self, layers: Sequence[LayerVersion]) -> Path | None:
         """The folder to mount at /opt for these layers, in this order (None for no layers)."""
@@ -77,7 +90,7 @@ class LayerCache:
         if target.is_dir():
             return target
         self.merged.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=staging_folder(self.store.folder), prefix=f"opt-{key[:12]}-"))
+        staging = Path(tempfile.mkdtemp(dir=staging_folder(self.account.folder), prefix=f"opt-{key[:12]}-"))
         try:
             for folder in folders:
                 _overlay(folder, staging)

@@ -6,8 +6,13 @@ https://docs.aws.amazon.com/lambda/latest/dg/chapter-layers.html
 - at most 5 layers a function; a direct upload at most 50 MB zipped; function plus layers at most
   250 MB unzipped; CompatibleRuntimes (<= 15) and CompatibleArchitectures (<= 2) are checked at attach.
 
-State lives in the project's Store (SQLite rows, zips as content-addressed blobs): publishing the same
-zip twice stores its bytes once. This module knows nothing of Docker or HTTP.
+Layer versions belong to the account, as on AWS: they live in the account's Store (account.py; SQLite
+rows, zips as content-addressed blobs, so publishing the same zip twice stores its bytes once), shared by
+every project of that account and Region; which functions attached which version stays in the project's
+Store. Layer versions a project published before layers moved to the account are copied to the account
+when the project is opened (numbers kept); one whose number the account already gave to other content stays
+the project's own, and that project keeps reading it from its own store (project rows come first for it).
+This module knows nothing of Docker or HTTP.
 """
 
 from __future__ import annotations
@@ -93,13 +98,30 @@ class LayerVersion:
 class LayerRegistry:
     """Publish, look up, delete and attach layer versions of one project."""
 
-    def __init__(self, store: Store, project: ProjectConfig, extract: Callable[[str], object] | None = None) -> None:
-        self.store = store
+    def __init__(
+        self,
+        store: Store | None,
+        project: ProjectConfig,
+        extract: Callable[[str], object] | None = None,
+        *,
+        account: Store | None = None,
+    ) -> None:
+        """`store` is the project's (None outside any project); `account` the account's, where layer versions
+        live (without it, the project's store holds them too)."""
+        if store is None and account is None:
+            raise ValueError("a layer registry needs a project store, an account store, or both")
+        self.store: Store = store if store is not None else account  # type: ignore[assignment]
+        self.account: Store = account if account is not None else self.store
+        #: the project's own layer versions, read before the account's (see the module's docstring)
+        self.local: Store | None = store if store is not None and account is not None else None
         self.project = project
-        #: extracts a stored zip by its hash (LayerCache.extract_package): done at publish, so a zip whose
+        #: extracts a stored zip by its hash (LayerCache.extract_layer): done at publish, so a zip whose
         #: data is corrupt is refused then, and the first cold start finds the layer ready
         self.extract = extract
-        store.ensure_schema("layers", 1, SCHEMA)
+        for each in {id(s): s for s in (self.store, self.account)}.values():
+            each.ensure_schema("layers", 1, SCHEMA)
+        if self.local is not None:
+            self.migrated = migrate_project_layers(self.local, self.account)
 
     def layer_arn(self, layer_name: str) -> str:
         settings = self.project.settings
@@ -134,13 +156,14 @@ class LayerRegistry:
                 f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes (layer {name} unzips to "
                 f"{summary.unzipped_size} bytes)"
             )
-        sha256, code_size = self.store.put_blob(zip_file)
+        sha256, code_size = self.account.put_blob(zip_file)
         if self.extract is not None:
             self.extract(sha256)
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
-        with self.store.transaction() as db:
+        kept = self._local_max(name)
+        with self.account.transaction() as db:
             row = db.execute("SELECT MAX(version) AS v FROM layer_versions WHERE layer_name = ?", (name,)).fetchone()
-            version = (row["v"] or 0) + 1
+            version = max(row["v"] or 0, kept) + 1  # never a number this project knows as another version
             db.execute(
                 "INSERT INTO layer_versions (layer_name, version, description, compatible_runtimes, "
                 "compatible_architectures, license_info, code_sha256, code_size, unzipped_size, created_date) "
@@ -153,15 +176,66 @@ class LayerRegistry:
     # -- lookups ------------------------------------------------------------------------------------
     def get_layer_version(self, layer_name: str, version: int, *, include_deleted: bool = False) -> LayerVersion:
         version = _check_version(version)
-        rows = self.store.query(
-            "SELECT * FROM layer_versions WHERE layer_name = ? AND version = ?", (layer_name, version)
-        )
-        if not rows or (rows[0]["deleted"] and not include_deleted):
+        found = self._row(layer_name, version)
+        if found is None or (found[0]["deleted"] and not include_deleted):
             raise ResourceNotFoundException(
-                f"The resource you requested does not exist. (layer version {self.layer_arn(layer_name)}:{version}"
-                f"{' was deleted' if rows else ''}; `lsim layer versions {layer_name}` lists what exists)"
+                f"The resource you requested does not exist. ({self.how_to_get(layer_name, version)})"
             )
-        return self._version(rows[0])
+        return self._version(*found)
+
+    def how_to_get(self, layer_name: str, version: int) -> str:
+        """Why a layer version cannot be had, and how to get that exact version: what exists, and which
+        number the next `lsim layer publish` makes (numbers are never reused nor skipped)."""
+        arn = f"{self.layer_arn(layer_name)}:{version}"
+        found = self._row(layer_name, version)
+        live = [v.version for v in reversed(self.list_layer_versions(layer_name))]
+        following = self._next_version(layer_name)
+        account = f"account {self.project.settings.account_id} in {self.project.settings.region}"
+        if found is not None:
+            said = f"layer version {arn} was deleted: its number is never used again"
+        elif version >= following:
+            said = (
+                f"layer version {arn} was never published in {account}; `lsim layer publish {layer_name} --zip FILE` "
+                f"makes version {following}"
+                + (f", and version {version} after {version - following} more" if version > following else "")
+            )
+        else:
+            said = f"layer version {arn} does not exist in {account}"
+        exists = (
+            f"versions of {layer_name}: {', '.join(map(str, live))}" if live else f"no live version of {layer_name}"
+        )
+        return f"{said}; {exists} (`lsim layer versions {layer_name}`)"
+
+    def _next_version(self, name: str) -> int:
+        rows = self.account.query("SELECT MAX(version) AS v FROM layer_versions WHERE layer_name = ?", (name,))
+        return max(rows[0]["v"] or 0, self._local_max(name)) + 1
+
+    def _local_max(self, name: str) -> int:
+        if self.local is None:
+            return 0
+        rows = self.local.query("SELECT MAX(version) AS v FROM layer_versions WHERE layer_name = ?", (name,))
+        return int(rows[0]["v"] or 0)
+
+    def _row(self, name: str, version: int) -> tuple[sqlite3.Row, Store] | None:
+        """A version's row and the store it is in (see the module's docstring)."""
+        found = self._rows("layer_name = ? AND version = ?", (name, version))
+        return found[0] if found else None
+
+    def _rows(self, where: str, parameters: tuple[object, ...]) -> list[tuple[sqlite3.Row, Store]]:
+        """Matching rows, by name and newest first: the account's, except where the project kept a version
+        of its own that the account has not (or has with other content)."""
+        found: dict[tuple[str, int], tuple[sqlite3.Row, Store]] = {}
+        for row in self.account.query(f"SELECT * FROM layer_versions WHERE {where}", parameters):
+            found[(row["layer_name"], row["version"])] = (row, self.account)
+        if self.local is not None:
+            for row in self.local.query(f"SELECT * FROM layer_versions WHERE {where}", parameters):
+                key = (row["layer_name"], row["version"])
+                if key not in found or found[key][0]["code_sha256"] != row["code_sha256"]:
+                    found[key] = (row, self.local)
+        return [found[key] for key in sorted(found, key=lambda key: (key[0], -key[1]))]
+
+    def _live(self, where: str, parameters: tuple[object, ...]) -> list[tuple[sqlite3.Row, Store]]:
+        return [(row, store) for row, store in self._rows(where, parameters) if not row["deleted"]]
 
     def get_layer_version_by_arn(self, arn: str, *, include_deleted: bool = False) -> LayerVersion:
         match = LAYER_VERSION_ARN.fullmatch(arn)
@@ -179,20 +253,15 @@ class LayerRegistry:
         compatible_architecture: str | None = None,
     ) -> list[LayerVersion]:
         """Live versions, newest first, as ListLayerVersions orders them."""
-        rows = self.store.query(
-            "SELECT * FROM layer_versions WHERE layer_name = ? AND deleted = 0 ORDER BY version DESC",
-            (layer_name,),
-        )
-        versions = [self._version(row) for row in rows]
+        rows = self._live("layer_name = ?", (layer_name,))
+        versions = [self._version(row, store) for row, store in rows]
         return [v for v in versions if _matches(v, compatible_runtime, compatible_architecture)]
 
     def list_layers(
         self, compatible_runtime: str | None = None, compatible_architecture: str | None = None
     ) -> list[LayerVersion]:
         """The latest matching live version of every layer, by name."""
-        names = [row["layer_name"] for row in self.store.query(
-            "SELECT DISTINCT layer_name FROM layer_versions WHERE deleted = 0 ORDER BY layer_name"
-        )]  # fmt: skip
+        names = sorted({row["layer_name"] for row, _ in self._live("1 = 1", ())})
         latest = []
         for name in names:
             versions = self.list_layer_versions(name, compatible_runtime, compatible_architecture)
@@ -204,10 +273,12 @@ class LayerRegistry:
         """Mark a version deleted (AWS answers 204 even when it does not exist). Its zip stays: functions
         that already use it keep working."""
         version = _check_version(version)
-        with self.store.transaction() as db:
+        found = self._row(layer_name, version)
+        if found is None:
+            return
+        with found[1].transaction() as db:  # the account's version, or the one this project kept
             db.execute(
-                "UPDATE layer_versions SET deleted = 1 WHERE layer_name = ? AND version = ?",
-                (layer_name, version),
+                "UPDATE layer_versions SET deleted = 1 WHERE layer_name = ? AND version = ?", (layer_name, version)
             )
 
     # -- attaching ----------------------------------------------------------------------------------
@@ -254,12 +325,12 @@ class LayerRegistry:
         if layer is None:
             raise InvalidParameterValueException(
                 f"Layer version {self.layer_arn(name)}:{version} does not exist. (functions.{function.name}.layers: "
-                f"{reference}; publish it with `lsim layer publish {name} --zip FILE`)"
+                f"{reference}: {self.how_to_get(name, version)})"
             )
         if layer.deleted and not self._attached(function.name, name, version):
             raise InvalidParameterValueException(
                 f"Layer version {layer.arn} does not exist. (it was deleted: functions that already used it keep "
-                "it, but it cannot be attached anew; publish a new version)"
+                f"it, but it cannot be attached anew; {self.how_to_get(name, version)})"
             )
         return layer
 
@@ -280,18 +351,15 @@ class LayerRegistry:
         data = zip_folder(path) if path.is_dir() else path.read_bytes()
         name = re.sub(r"[^a-zA-Z0-9_-]", "-", path.stem if path.is_file() else path.name)[:140] or "layer"
         sha256 = hashlib.sha256(data).hexdigest()
-        rows = self.store.query(
-            "SELECT * FROM layer_versions WHERE layer_name = ? AND deleted = 0 ORDER BY version DESC LIMIT 1",
-            (name,),
-        )
-        if rows and rows[0]["code_sha256"] == sha256:
-            return self._version(rows[0])
+        # Any live version with these bytes, not only the latest: two projects of the account with a folder
+        # of the same name must not publish a new version each time the other one runs.
+        for row, store in self._live("layer_name = ?", (name,)):
+            if row["code_sha256"] == sha256:
+                return self._version(row, store)
         return self.publish_layer_version(name, data, description=f"published by lsim from {path}")
 
     def _exists(self, name: str, version: int) -> bool:
-        return bool(self.store.query(
-            "SELECT 1 FROM layer_versions WHERE layer_name = ? AND version = ?", (name, _check_version(version))
-        ))  # fmt: skip
+        return self._row(name, _check_version(version)) is not None
 
     def _attached(self, function_name: str, name: str, version: int) -> bool:
         return bool(self.store.query(
@@ -309,7 +377,7 @@ class LayerRegistry:
             )
         return name
 
-    def _version(self, r: sqlite3.Row) -> LayerVersion:
+    def _version(self, r: sqlite3.Row, store: Store | None = None) -> LayerVersion:
         return LayerVersion(
             layer_name=r["layer_name"],
             version=r["version"],
@@ -323,8 +391,36 @@ class LayerRegistry:
             unzipped_size=r["unzipped_size"],
             created_date=r["created_date"],
             deleted=bool(r["deleted"]),
-            location=self.store.blob_path(r["code_sha256"]).as_uri(),
+            location=(store or self.account).blob_path(r["code_sha256"]).as_uri(),
         )
+
+
+def migrate_project_layers(project: Store, account: Store) -> list[tuple[str, int]]:
+    """Copy the layer versions a project published into its account (same numbers, same zips); a number the
+    account already gave to other content is left to the project, which keeps reading its own. Nothing is
+    removed from the project. Returns the versions copied."""
+    rows = project.query("SELECT * FROM layer_versions")
+    copied: list[tuple[str, int]] = []
+    for row in rows:
+        name, version = row["layer_name"], row["version"]
+        if account.query("SELECT 1 FROM layer_versions WHERE layer_name = ? AND version = ?", (name, version)):
+            continue  # copied before, or another project's version of that number
+        blob = project.blob_path(row["code_sha256"])
+        if not blob.is_file():
+            continue  # the project keeps it (its extracted files may still serve it)
+        account.put_blob(blob)
+        with account.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO layer_versions (layer_name, version, description, compatible_runtimes, "
+                "compatible_architectures, license_info, code_sha256, code_size, unzipped_size, created_date, deleted) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                tuple(row[key] for key in ("layer_name", "version", "description", "compatible_runtimes",
+                      "compatible_architectures", "license_info", "code_sha256", "code_size", "unzipped_size",
+                      "created_date", "deleted")),
+            )  # fmt: skip
+            if cursor.rowcount:
+                copied.append((name, version))
+    return copied
 
 
 def _check_list(values: list[str] | None, allowed: object, limit: int, field: str) -> list[str]:

@@ -14,6 +14,7 @@ No Docker, no HTTP.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -89,6 +90,20 @@ def owner_alive(owner: str) -> bool:
     return ticks == "0" or found == "0" or found == ticks
 
 
+GITIGNORE = "# Created by lsim: its state (databases, stored zips, extracted layers) is not source.\n*\n"
+
+
+def make_state_folder(state_folder: Path) -> Path:
+    """Create a project's state folder (`.lsim`) if it is missing. A folder lsim creates gets a `.gitignore`
+    of its own that ignores everything in it, so it never shows in the user's `git status`; one that
+    exists is left as it is (a user who removed the file meant it)."""
+    if not state_folder.is_dir():
+        state_folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # a read-only place: the state matters, the courtesy does not
+            (state_folder / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+    return state_folder
+
+
 def run_folder(state_folder: Path, owner: str | None = None) -> Path:
     """This process's own folder under the project's .lsim (its staging folders)."""
     return state_folder / RUN_FOLDER / (owner or current_owner())
@@ -96,7 +111,7 @@ def run_folder(state_folder: Path, owner: str | None = None) -> Path:
 
 def staging_folder(state_folder: Path) -> Path:
     """Where this process builds things before renaming them into place (same file system as .lsim)."""
-    folder = run_folder(state_folder) / "staging"
+    folder = run_folder(make_state_folder(state_folder)) / "staging"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -48,6 +48,16 @@ def _template_in(folder: Path) -> Path | None:
     return find_template(folder)
 
 
+def project_file_of(path: Path | None) -> Path:
+    """The file a project option names: the nearest project file when none is given, a folder's lsim.toml
+    (or its SAM template) when a folder is."""
+    if path is None:
+        return find_project_file()
+    if path.is_dir():
+        return path / PROJECT_FILE if (path / PROJECT_FILE).is_file() else _template_in(path) or path / PROJECT_FILE
+    return path
+
+
 def load_project(
     path: Path | None = None,
     *,
@@ -58,10 +68,7 @@ def load_project(
     """Read and validate a project file (lsim.toml, or a SAM template); `path` may be the file or its
     folder. `parameter_overrides` (SAM's `Key=Value`) set a template's Parameters; `env_vars` is SAM's
     `--env-vars` JSON, applied to either kind. `warn` hears what a template uses that lsim leaves out."""
-    if path is None:
-        path = find_project_file()
-    elif path.is_dir():
-        path = path / PROJECT_FILE if (path / PROJECT_FILE).is_file() else _template_in(path) or path / PROJECT_FILE
+    path = project_file_of(path)
     if path.suffix.lower() == ".toml" and not parameter_overrides and env_vars is None:
         return _load_toml(path)  # the common case, without the SAM reader
     from .sam import apply_env_vars, is_template, load_template, parse_parameter_overrides
@@ -82,6 +89,20 @@ def load_project(
     if env_vars is not None:
         project = apply_env_vars(project, env_vars, warn=warn)
     return project
+
+
+def only_functions(project: ProjectConfig, names: Iterable[str]) -> ProjectConfig:
+    """The project with only the functions named (all of them when none is): `lsim serve F1 F2`. The
+    others are left out as if the project file had not defined them, so Lambda's API answers for them as
+    for any unknown function (ResourceNotFoundException)."""
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return project
+    unknown = [name for name in wanted if name not in project.functions]
+    if unknown:
+        known = ", ".join(sorted(project.functions)) or "none"
+        raise ProjectFileError(f"no function named {', '.join(unknown)} in {project.root}: the project defines {known}")
+    return project.model_copy(update={"functions": {name: project.functions[name] for name in wanted}})
 
 
 def _load_toml(path: Path) -> ProjectConfig:

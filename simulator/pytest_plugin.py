@@ -9,12 +9,14 @@
 
 One simulator per test session (per pytest-xdist worker: each worker is its own session), started on
 first use and closed at the end, which removes every execution environment it started. Each session
-keeps its state (`.lsim/`: layers, versions) in a folder of its own under pytest's temporary directory,
-seeded from the project's own `.lsim/`, so parallel workers never share a database; containers are
-labelled per session.
+keeps its state (`.lsim/`: versions, aliases; and the account's layers) in a folder of its own under
+pytest's temporary directory, seeded from the project's own `.lsim/` and the account's store (`~/.lsim`),
+so parallel workers never share a database and a test never publishes into the developer's account;
+containers are labelled per session.
 
 Options (command line, or the same names in the ini file without the dashes, with `lsim_` and `_`):
-`--lsim-project PATH` (default: the nearest lsim.toml from pytest's rootdir upwards) and
+`--lsim-project PATH` (default: the nearest lsim.toml from pytest's rootdir upwards; a relative path is
+relative to the folder pytest runs in, or in the ini file to the ini file's folder) and
 `--lsim-backend docker|process|auto` (default auto).
 """
 
@@ -46,13 +48,18 @@ class LsimFixture:
     """The simulator a test session shares: invoke functions, scope configuration, get a boto3 client."""
 
     def __init__(self, project: ProjectConfig, backend: str, state_folder: Path) -> None:
+        from .account import account_folder
         from .blocking import BlockingSimulator
         from .store import Store
 
         self.project = project
         self.state_folder = state_folder
+        # The account's layers as they are when the session starts; what the session publishes stays in it.
+        account = state_folder / "account"
+        account.mkdir(parents=True, exist_ok=True)
+        seed_state(account_folder(project.settings), account)
         self.simulator: BlockingSimulator = BlockingSimulator(
-            project, backend=backend, store=Store(state_folder), warn=_warn
+            project, backend=backend, store=Store(state_folder), warn=_warn, account=Store(account)
         )
         self._server: Any = None
 
@@ -149,11 +156,19 @@ def _warn(message: str) -> None:
 
 
 def _project_path(config: pytest.Config) -> Path | None:
-    given = config.getoption("--lsim-project") or config.getini("lsim_project")
+    """The project the options name. A relative path is read as pytest reads its own: on the command line,
+    from the folder pytest was started in (as `--basetemp`); in the ini file, from that file's folder (as
+    pytest's `paths` ini values), so it means the same wherever pytest is started."""
+    given = config.getoption("--lsim-project")
+    base = Path(config.invocation_params.dir)
+    if not given:
+        given = config.getini("lsim_project")
+        if config.inipath is not None:
+            base = Path(config.inipath).parent
     if not given:
         return None
-    path = Path(given)
-    return path if path.is_absolute() else Path(config.rootpath) / path
+    path = Path(given).expanduser()
+    return path if path.is_absolute() else base / path
 
 
 def seed_state(project_state: Path, state: Path) -> None:

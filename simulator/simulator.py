@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .account import account_store
 from .admission import Admission
 from .clock import Clock, RealClock
 from .concurrency import ConcurrencyController
@@ -36,7 +37,7 @@ from .invocation import InvocationResult
 from .invoke import Invoker
 from .layer_cache import LayerCache
 from .layers import LayerRegistry, LayerVersion
-from .lifetime import project_id, release_run_folder
+from .lifetime import project_id, release_run_folder, remove_dead_run_folders
 from .metrics import FunctionMetrics, Metrics
 from .placement import Placement
 from .pool import EnvironmentPool, EnvironmentPools
@@ -78,6 +79,7 @@ class Simulator:
         store: Store | None = None,
         clock: Clock | None = None,  # a VirtualClock runs retries, backoff and idle timeouts in virtual time
         event_queue: bool = True,  # run queued Event invocations (a one-shot `lsim invoke` does not)
+        account: Store | None = None,  # the account's store (layer versions); default: account.py's
     ) -> None:
         self.project = project
         self.store = store or Store.for_project(project.root)
@@ -86,8 +88,9 @@ class Simulator:
         self._backend_choice = backend
         self.backend: SandboxBackend | None = backend if isinstance(backend, SandboxBackend) else None
         self.runtime_api = RuntimeApiServer()
-        self.layer_cache = LayerCache(self.store)
-        layers = LayerRegistry(self.store, project, self.layer_cache.extract_package)
+        self.account = account if account is not None else account_store(project.settings)  # layers live there
+        self.layer_cache = LayerCache(self.store, self.account)
+        layers = LayerRegistry(self.store, project, self.layer_cache.extract_layer, account=self.account)
         versions = VersionRegistry(self.store, project, layers)
         self.lookup = FunctionLookup(project, versions)
         self.metrics = Metrics(self.store, self.clock)
@@ -149,11 +152,15 @@ class Simulator:
         if self.backend is not None:
             await self.backend.close()
         await self.runtime_api.close()
-        with contextlib.suppress(OSError):
-            release_run_folder(self.store.folder)
+        for folder in (self.store.folder, self.account.folder):
+            with contextlib.suppress(OSError):
+                release_run_folder(folder)
 
     def _remove_leftovers(self, backend: SandboxBackend) -> None:
-        """Remove what killed lsim processes left of this project (never a live process's objects)."""
+        """Remove what killed lsim processes left of this project (never a live process's objects), and the
+        layer extractions they were staging in the account's folder."""
+        with contextlib.suppress(OSError):
+            remove_dead_run_folders(self.account.folder)
         try:
             gone = backend.remove_leftovers(project_id(self.project.root), self.store.folder)
         except Exception as error:  # never a reason not to start

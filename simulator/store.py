@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .errors import LsimError
-from .lifetime import staging_folder
+from .lifetime import make_state_folder, staging_folder
 
 STATE_FOLDER = ".lsim"
 BUSY_TIMEOUT_MS = 30_000
@@ -49,7 +49,7 @@ class Store:
         """This thread's connection (SQLite connections must not cross threads)."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            make_state_folder(self.folder)
             self._check_database_file()
             try:
                 connection = sqlite3.connect(self.database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -147,6 +147,7 @@ class Store:
     def put_blob(self, source: Path | bytes) -> tuple[str, int]:
         """Store bytes by their SHA-256 (once: the same content is kept one time); returns (hash, size)."""
         digest = hashlib.sha256()
+        make_state_folder(self.folder)
         self.blobs.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=staging_folder(self.folder), prefix="blob-")  # lifetime.py
         size = 0

@@ -1,5 +1,8 @@
 """Hot reload (`lsim serve --watch`): when a function's code folder or a local layer folder changes, the
 next invocations get fresh execution environments with the new code; in-flight ones finish on the old.
+When the project file (lsim.toml or template.yaml, and an --env-vars file) changes, it is read again:
+functions are added, removed or re-pointed, one console line each; a file that no longer reads keeps the
+functions as they were and says why.
 
 watchdog reports file events from its own thread. A change counts only when a file's size or mtime
 differs from what was last seen (or it appeared or went away), so the reads a starting environment makes
@@ -11,30 +14,40 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from .errors import LsimError
 from .invocation import LATEST
 from .project import PROJECT_FILE
+from .project_changes import compare_projects
 
 if TYPE_CHECKING:
+    from .config import ProjectConfig
     from .simulator import Simulator
 
 DEBOUNCE_S = 0.1  # an editor's save is a burst of events: reload once, soon after the last
-IGNORED_PARTS = frozenset({"__pycache__", ".lsim", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+# Folders lsim, Python and the tools write to on their own, never code a function is made of (a change there
+# reloads nothing, so lsim's own writes can never start a loop); `sam build`'s output is one.
+IGNORED_PARTS = frozenset(
+    {"__pycache__", ".lsim", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".aws-sam", "node_modules"}
+)
 IGNORED_SUFFIXES = (".pyc", ".swp", ".swx", "~")
 CHANGE_EVENTS = frozenset({"created", "deleted", "modified", "moved", "closed"})
 Stamp = tuple[int, int] | None  # (mtime_ns, size), None when the file is not there
 
 
-def _ignored(path: Path) -> bool:
+def _ignored(path: Path, root: Path | None = None) -> bool:
+    """Whether a change to `path` is noise; the folders are looked for below the watched `root` only (code
+    may itself live in one, as `sam build`'s .aws-sam/build/Fn or inline code under .lsim/inline)."""
     name = path.name
+    parts = path.relative_to(root).parts if root is not None and path.is_relative_to(root) else path.parts
     return (
-        any(part in IGNORED_PARTS for part in path.parts)
+        any(part in IGNORED_PARTS for part in parts)
         or name.endswith(IGNORED_SUFFIXES)
         or name.startswith(".#")
         or name == "4913"  # the probe file vim writes to test a folder
@@ -74,13 +87,21 @@ class CodeWatcher:
         say: Callable[[str], None],
         *,
         debounce_s: float = DEBOUNCE_S,
+        project_files: Sequence[Path] = (),
+        reload_project: Callable[[], ProjectConfig] | None = None,
     ) -> None:
+        """`project_files` (the project file, an --env-vars file) are read again with `reload_project` when
+        they change; without it, a change of lsim.toml is only reported."""
         self.simulator = simulator
         self.loop = loop
         self.say = say
         self.debounce_s = debounce_s
         self.roots = watched_roots(simulator)
-        self.project_file = (simulator.project.root / PROJECT_FILE).resolve()
+        self.project_files = [p.resolve() for p in project_files] or [(simulator.project.root / PROJECT_FILE).resolve()]
+        self.project_file = self.project_files[0]
+        self.reload_project = reload_project
+        self._project_timer: asyncio.TimerHandle | None = None
+        self._scheduled: dict[Path, bool] = {}  # folder -> watched recursively
         self._stamps: dict[Path, Stamp] = {}
         self._pending: dict[str, set[Path]] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -93,24 +114,39 @@ class CodeWatcher:
         for root in self.roots:
             for path in self._files(root):
                 self._stamps[path] = _stamp(path)
-        self._stamps[self.project_file] = _stamp(self.project_file)
-        handler = _Handler(self)
+        for path in self.project_files:
+            self._stamps[path] = _stamp(path)
+        self._handler = _Handler(self)
+        self._schedule()
+        self._observer.start()
+
+    def _schedule(self) -> None:
+        """Watch the folders the roots and project files need that no watch covers yet."""
         folders: dict[Path, bool] = {}  # folder -> recursive
         for root in self.roots:
             if root.is_dir():
                 folders[root] = True
             else:
                 folders.setdefault(root.parent, False)
-        folders.setdefault(self.project_file.parent, False)
+        for path in self.project_files:
+            folders.setdefault(path.parent, False)
         for folder in _outermost(folders):
-            self._observer.schedule(handler, str(folder), recursive=folders[folder])
-        self._observer.start()
+            deep = folders[folder]
+            covered = (
+                self._scheduled.get(folder, False) >= deep
+                if folder in self._scheduled
+                else any(other in folder.parents for other, recursive in self._scheduled.items() if recursive)
+            )
+            if not covered:
+                self._observer.schedule(self._handler, str(folder), recursive=deep)
+                self._scheduled[folder] = deep
 
     def stop(self) -> None:
         self._observer.stop()
         self._observer.join(timeout=5)
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in (self._timer, self._project_timer):
+            if timer is not None:
+                timer.cancel()
 
     async def wait_idle(self) -> None:
         """Wait for reloads that have begun (used when shutting down)."""
@@ -119,21 +155,18 @@ class CodeWatcher:
 
     @property
     def describe(self) -> str:
-        return ", ".join(sorted(self._relative(root) for root in self.roots)) or "nothing"
+        watched = sorted(self._relative(root) for root in self.roots)
+        if self.reload_project is not None:
+            watched += [self._relative(path) for path in self.project_files]
+        return ", ".join(watched) or "nothing"
 
     # -- events (watchdog's thread) ---------------------------------------------------------------------
     def on_paths(self, paths: Iterable[str]) -> None:
         for raw in paths:
             path = Path(os.fsdecode(raw))
-            if _ignored(path):
-                continue
-            if path == self.project_file:
+            if path in self.project_files:
                 if self._moved(path):
-                    self.loop.call_soon_threadsafe(
-                        self.say,
-                        f"{PROJECT_FILE} changed: restart `lsim serve` to apply it (--watch reloads code and "
-                        "layer folders)",
-                    )
+                    self.loop.call_soon_threadsafe(self._project_changed, path)
                 continue
             functions = self._functions_of(path)
             if functions and self._moved(path):
@@ -160,8 +193,8 @@ class CodeWatcher:
 
     def _functions_of(self, path: Path) -> set[str]:
         found: set[str] = set()
-        for root, functions in self.roots.items():
-            if path == root or root in path.parents:
+        for root, functions in list(self.roots.items()):
+            if (path == root or root in path.parents) and not _ignored(path, root):
                 found |= functions
         return found
 
@@ -180,6 +213,59 @@ class CodeWatcher:
             task = self.loop.create_task(self._reload(pending))
             self._reloading.add(task)
             task.add_done_callback(self._reloading.discard)
+
+    def _project_changed(self, path: Path) -> None:
+        if self.reload_project is None:
+            self.say(f"{self._relative(path)} changed: restart `lsim serve` to apply it (--watch reloads code and "
+                     "layer folders)")  # fmt: skip
+            return
+        if self._project_timer is not None:
+            self._project_timer.cancel()
+        self._project_timer = self.loop.call_later(self.debounce_s, self._start_project_reload, path)
+
+    def _start_project_reload(self, path: Path) -> None:
+        self._project_timer = None
+        task = self.loop.create_task(self._reload_project(path))
+        self._reloading.add(task)
+        task.add_done_callback(self._reloading.discard)
+
+    async def _reload_project(self, path: Path) -> None:
+        """Read the project again and bring the running simulator to it, one console line per change."""
+        assert self.reload_project is not None
+        project = self.simulator.project
+        where = self._relative(path)
+        try:
+            fresh = await asyncio.to_thread(self.reload_project)
+        except LsimError as error:
+            kept = ", ".join(sorted(project.functions)) or "none"
+            self.say(f"{where} changed but cannot be read, so the functions stay as they were ({kept}): {error}")
+            return
+        changes = compare_projects(project, fresh)
+        if not changes:
+            self.say(f"{where} changed: no function changed")
+            return
+        for name in changes.added:
+            if fresh.functions[name].vpc is None:
+                project.functions[name] = fresh.functions[name]
+                self.say(f"{where}: function {name} added")
+        for name in changes.removed:
+            del project.functions[name]
+            await self.simulator.retire(name)
+            self.say(f"{where}: function {name} removed; invoking it now answers ResourceNotFoundException")
+        for name, keys in changes.changed.items():
+            project.functions[name] = fresh.functions[name]
+            await self.simulator.retire(name, version=LATEST)  # published versions keep their snapshot
+            self.say(f"{where}: function {name} changed ({', '.join(keys)}): new invocations start fresh "
+                     "environments")  # fmt: skip
+        if changes.needs_restart:
+            self.say(f"{where}: {', '.join(changes.needs_restart)} changed: restart `lsim serve` to apply "
+                     "(VPC networks, settings and limits are set when it starts)")  # fmt: skip
+        self.roots = watched_roots(self.simulator)
+        for root in self.roots:
+            for file in self._files(root):
+                self._stamps.setdefault(file, _stamp(file))
+        self._schedule()
+        self.reloads += 1
 
     async def _reload(self, pending: dict[str, set[Path]]) -> None:
         by_change: dict[tuple[Path, ...], list[str]] = {}
@@ -210,7 +296,7 @@ class CodeWatcher:
         files: list[Path] = []
         for directory, subdirectories, names in os.walk(root):
             subdirectories[:] = [d for d in subdirectories if d not in IGNORED_PARTS]
-            files.extend(Path(directory, name) for name in names if not _ignored(Path(directory, name)))
+            files.extend(Path(directory, name) for name in names if not _ignored(Path(directory, name), root))
         return files
 
     def _relative(self, path: Path) -> str:

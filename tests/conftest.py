@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +16,32 @@ from simulator.project import load_project
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """lsim's user-level folder (the account's layers) is a temporary one for the whole session (one per
+    xdist worker), never the real ~/.lsim; the `lsim` processes tests start inherit it. A test that needs an
+    account of its own sets LSIM_HOME itself (`own_lsim_home`)."""
+    home = tempfile.mkdtemp(prefix="lsim-home-")
+    os.environ["LSIM_HOME"] = home
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+
+
+@pytest.fixture(scope="module")
+def module_lsim_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An account store shared by one module's tests (a module whose server outlives one test)."""
+    home = tmp_path_factory.mktemp("lsim-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LSIM_HOME", str(home))
+        yield home
+
+
+@pytest.fixture
+def own_lsim_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An account store of this test's own, for a test that counts layer versions."""
+    home = tmp_path_factory.mktemp("lsim-home")
+    monkeypatch.setenv("LSIM_HOME", str(home))
+    return home
 
 
 @pytest.fixture(scope="session")

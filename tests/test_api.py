@@ -31,6 +31,13 @@ from simulator.project import load_project
 from simulator.simulator import Simulator
 from simulator.store import Store
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _own_account(module_lsim_home: Path) -> Path:
+    """These tests count the account's layer versions: the module has an account of its own."""
+    return module_lsim_home
+
+
 APP = """
 import json, os, time, uuid
 

@@ -19,6 +19,13 @@ from simulator.pytest_plugin import LsimFixture
 from simulator.simulator import Simulator
 from simulator.store import Store
 
+
+@pytest.fixture(autouse=True)
+def _own_account(own_lsim_home: Path) -> Path:
+    """These tests count an account's layer versions: each has an account of its own."""
+    return own_lsim_home
+
+
 REPO = Path(__file__).parent.parent
 SAMPLE = REPO / "samples" / "pytest-fixture"
 

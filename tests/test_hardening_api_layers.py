@@ -15,6 +15,13 @@ from botocore.exceptions import ClientError
 
 from .test_api import Api, serve, write_project
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _own_account(module_lsim_home: Path) -> Path:
+    """These tests count the account's layer versions: the module has an account of its own."""
+    return module_lsim_home
+
+
 PATTERN = r"arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+"
 
 

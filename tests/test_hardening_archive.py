@@ -27,6 +27,13 @@ from simulator.store import Store
 
 from .test_api import Api, serve, write_project
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _own_account(module_lsim_home: Path) -> Path:
+    """These tests count the account's layer versions: the module has an account of its own."""
+    return module_lsim_home
+
+
 LINK = stat.S_IFLNK | 0o777
 Entry = tuple[str, str] | tuple[str, str, int]  # (name, content) or (name, content or link target, mode)
 

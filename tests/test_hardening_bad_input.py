@@ -22,6 +22,13 @@ from simulator.store import Store, StoreCorruptError
 
 from .test_api import Api, serve, write_project
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _own_account(module_lsim_home: Path) -> Path:
+    """These tests count the account's layer versions: the module has an account of its own."""
+    return module_lsim_home
+
+
 CONFIGURATION = "/2015-03-31/functions/echo/configuration"
 JSON = {"Content-Type": "application/json"}
 
@@ -149,8 +156,8 @@ def test_a_missing_layer_blob_names_the_version_and_the_repair(api: Api) -> None
     published = api.client().publish_layer_version(LayerName="fragile", Content={"ZipFile": zip_of("python/f.py")})
     arn = published["LayerVersionArn"]
     layer = simulator.layers.registry.get_layer_version_by_arn(arn)
-    extracted = simulator.layer_cache.extracted / layer.code_sha256
-    blob = simulator.store.blob_path(layer.code_sha256)
+    extracted = simulator.account.folder / "extracted" / layer.code_sha256  # layers belong to the account
+    blob = simulator.account.blob_path(layer.code_sha256)
     kept = blob.read_bytes()
     try:
         api.client().update_function_configuration(FunctionName="echo", Layers=[arn])

@@ -31,6 +31,12 @@ from .cli import lsim as run_lsim
 from .conftest import REPO
 
 
+@pytest.fixture(autouse=True)
+def _own_account(own_lsim_home: Path) -> Path:
+    """These tests count an account's layer versions: each has an account of its own."""
+    return own_lsim_home
+
+
 def make_zip(files: dict[str, bytes | str], *, modes: dict[str, int] | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -17,14 +17,17 @@ from typing import Annotated
 import typer
 
 from . import concurrency, events, functions, invoke, layer, loadtest, runtime, serve, vpc
+from .project_options import TEMPLATE_ENV, ProjectGroup, root_options
 
 app = typer.Typer(
     name="lsim",
-    help="A local AWS Lambda execution simulator: real execution environments, faithful to Lambda.",
+    help="A local AWS Lambda execution simulator: real execution environments, faithful to Lambda. The project "
+    "options (--project, --template, --parameter-overrides, --env-vars) go before or after the command.",
     no_args_is_help=True,
     rich_markup_mode=None,  # plain-text help: Rich's costs `lsim --help` a third of a second
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=ProjectGroup,  # the project options after a command too, as SAM users write them
 )
 
 
@@ -37,20 +40,27 @@ def main(
     ] = None,
     template: Annotated[
         Path | None,
-        typer.Option("--template", "-t", help="a SAM template (default: template.yaml where no lsim.toml is)"),
+        typer.Option(
+            "--template",
+            "--template-file",
+            "-t",
+            help=f"a SAM template (default: ${TEMPLATE_ENV}, else template.yaml where no lsim.toml is)",
+        ),
     ] = None,
     parameter_overrides: Annotated[
         list[str] | None,
-        typer.Option("--parameter-overrides", help="SAM template parameters: 'Key=Value Key2=Value2' (repeatable)"),
+        typer.Option(
+            "--parameter-overrides",
+            help="SAM template parameters: Key=Value Key2=Value2, or ParameterKey=K,ParameterValue=V",
+        ),
     ] = None,
     env_vars: Annotated[
         Path | None,
         typer.Option("--env-vars", help='JSON: {"Function": {"VAR": "value"}, "Parameters": {"VAR": "value"}}'),
     ] = None,
 ) -> None:
-    if project is not None and template is not None:
-        raise typer.BadParameter("give --project or --template, not both", param_hint="--template")
-    ctx.obj = {"project": template or project, "parameter_overrides": parameter_overrides or [], "env_vars": env_vars}
+    """Project options go before the command or after it (`lsim invoke F --template t.yaml`)."""
+    ctx.obj = root_options(project, template, parameter_overrides, env_vars)
 
 
 app.command()(invoke.invoke)

@@ -1,6 +1,8 @@
 """`lsim layer ...`: build, publish, list, inspect and delete layer versions, as Lambda's layer API does.
 
-These commands need no Docker engine: they work on the project's store (`.lsim/`).
+These commands need no Docker engine. Layer versions belong to the account (account.py: `$LSIM_HOME`, default
+`~/.lsim`), so they work outside any project too, on the default account and Region (those of a project
+without [settings]); inside one, on the project's account and Region.
 """
 
 import re
@@ -8,15 +10,42 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from .. import shapes
-from .common import call, fail, group, print_json
+from .common import call, describe, exit_code, fail, group, print_json
 
 T = TypeVar("T")
-app = group("Layers: build, publish as immutable versions, list, get, delete.")
+app = group("Layers: build, publish as immutable versions, list, get, delete (they belong to the account).")
+
+
+def _call(ctx: typer.Context, operation: str, *args: object, **kwargs: object) -> Any:
+    """A layer operation in the project's account, or, outside any project, in the default account."""
+    import asyncio
+
+    from ..errors import LsimError, ProjectFileError
+    from ..project import find_project_file
+
+    if (ctx.find_root().obj or {}).get("project") is None:
+        try:
+            find_project_file()
+        except ProjectFileError:
+            from ..account import account_store
+            from ..config import ProjectConfig
+            from ..layer_cache import LayerCache
+            from ..layers import LayerRegistry
+            from ..services.layers import LayerService
+
+            outside = ProjectConfig(root=Path.cwd())  # nothing is written there: only its default settings count
+            account = account_store(outside.settings)
+            registry = LayerRegistry(None, outside, LayerCache(account).extract_layer, account=account)
+            try:
+                return asyncio.run(getattr(LayerService(registry), operation)(*args, **kwargs))
+            except LsimError as error:
+                raise fail(describe(error), exit_code(error)) from None
+    return call(ctx, operation, *args, **kwargs)
 
 
 @app.command()
@@ -100,7 +129,7 @@ def publish(
     """Store a new immutable version; prints what PublishLayerVersion returns."""
     if not zip_file.is_file():
         raise fail(f"--zip {zip_file}: no such file; build one with `lsim layer build {name} ...`")
-    layer = call(
+    layer = _call(
         ctx,
         "publish_layer_version",
         name,
@@ -120,13 +149,13 @@ def list_layers(
     compatible_architecture: Annotated[str | None, typer.Option("--compatible-architecture")] = None,
 ) -> None:
     """Every layer with its latest version (ListLayers)."""
-    print_json(shapes.list_layers(call(ctx, "list_layers", compatible_runtime, compatible_architecture)))
+    print_json(shapes.list_layers(_call(ctx, "list_layers", compatible_runtime, compatible_architecture)))
 
 
 @app.command()
 def versions(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """A layer's live versions, newest first (ListLayerVersions)."""
-    print_json(shapes.list_layer_versions(call(ctx, "list_layer_versions", name)))
+    print_json(shapes.list_layer_versions(_call(ctx, "list_layer_versions", name)))
 
 
 @app.command()
@@ -134,7 +163,9 @@ def get(ctx: typer.Context, arn: Annotated[str, typer.Argument(help="layer versi
     """One version (GetLayerVersionByArn / GetLayerVersion)."""
     match = re.fullmatch(r"([a-zA-Z0-9_-]+):(\d+)", arn)
     layer = (
-        call(ctx, "get_layer_version", match[1], int(match[2])) if match else call(ctx, "get_layer_version_by_arn", arn)
+        _call(ctx, "get_layer_version", match[1], int(match[2]))
+        if match
+        else _call(ctx, "get_layer_version_by_arn", arn)
     )
     print_json(shapes.layer_version(layer))
 
@@ -144,5 +175,5 @@ def delete(
     ctx: typer.Context, name: Annotated[str, typer.Argument()], version: Annotated[int, typer.Argument()]
 ) -> None:
     """Delete a version: functions using it keep it; it can't be attached anew; its number is never reused."""
-    call(ctx, "delete_layer_version", name, version)
+    _call(ctx, "delete_layer_version", name, version)
     typer.echo(f"deleted {name}:{version}")

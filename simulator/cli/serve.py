@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,8 @@ from ..errors import LsimError
 from .common import describe, exit_code, fail, project_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..config import ProjectConfig
     from ..simulator import Simulator
 
@@ -60,6 +62,8 @@ class Options:
     allow_hosts: list[str] = field(default_factory=list)
     credentials: dict[str, str] | None = None
     max_connections: int | None = None
+    project_files: list[Path] = field(default_factory=list)  # what --watch reads again when it changes
+    reload_project: "Callable[[], ProjectConfig] | None" = None
 
 
 def read_credentials(
@@ -102,6 +106,10 @@ def read_credentials(
 
 def serve(
     ctx: typer.Context,
+    functions: Annotated[
+        list[str] | None,
+        typer.Argument(help="serve only these functions; the others are unknown to this server (default: all)"),
+    ] = None,
     host: Annotated[str, typer.Option("--host", help="address to listen on (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="port to listen on; 0 picks a free one")] = 9001,
     watch: Annotated[
@@ -140,18 +148,40 @@ def serve(
     """Serve the Lambda API (Invoke, GetFunction, ListFunctions, ...) for boto3 and the AWS CLI."""
     import asyncio
 
+    from ..project import only_functions
+
     try:
-        project = project_of(ctx)
+        project = only_functions(project_of(ctx), functions or ())
     except LsimError as error:
         raise fail(describe(error), exit_code(error)) from None
+    project_files, reload_project = _project_reader(ctx, functions or ()) if watch else ([], None)
     options = Options(
         host, port, watch, backend, quiet, list(allow_host or ()),
         read_credentials(verify_sigv4, access_key_id, secret_access_key, credentials_file), max_connections,
+        project_files, reload_project,
     )  # fmt: skip
     try:
         asyncio.run(_serve(project, options))
     except LsimError as error:
         raise fail(describe(error), exit_code(error)) from None
+
+
+def _project_reader(ctx: typer.Context, functions: "list[str] | tuple[str, ...]") -> "tuple[list[Path], Any]":
+    """The files `--watch` reads again (the project file, an --env-vars file) and how: with the same
+    options, and the same function filter."""
+    from ..project import load_project, only_functions, project_file_of
+
+    options = ctx.find_root().obj or {}
+    project_file = project_file_of(options.get("project"))
+    env_vars = options.get("env_vars")
+
+    def reload_project() -> "ProjectConfig":
+        project = load_project(
+            project_file, parameter_overrides=options.get("parameter_overrides") or (), env_vars=env_vars, warn=_say
+        )
+        return only_functions(project, functions)
+
+    return [project_file, *([env_vars] if env_vars is not None else [])], reload_project
 
 
 def _drain_bound(simulator: "Simulator", project: "ProjectConfig") -> float:
@@ -211,7 +241,9 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             _say(f"note: listening on {host}, not only loopback: anyone who reaches it can run your functions")
         if options.watch:
-            watcher = CodeWatcher(simulator, loop, _say)
+            watcher = CodeWatcher(
+                simulator, loop, _say, project_files=options.project_files, reload_project=options.reload_project
+            )
             await asyncio.to_thread(watcher.start)
             _say(f"watching {watcher.describe} for changes")
         _say("press Ctrl+C to stop")

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ..cfn import NO_VALUE, Template, Unresolvable, YamlList, YamlMap, line_of, text
 from ..config import RUNTIMES, FunctionConfig, Limits
 from ..errors import ProjectFileError
+from ..lifetime import make_state_folder
 from ..logging_config import MEMBERS, from_api
 from ..vpc import VpcConfig
 from .notes import Notes, display
@@ -382,7 +383,7 @@ class FunctionReader:
 
     def _inline(self, function: _Function, source: str, path: str, line: int) -> None:
         """Inline code is written where Lambda puts it, `index.py` (handler `index.NAME`), under .lsim."""
-        folder = self.root / ".lsim" / "inline" / function.logical_id
+        folder = make_state_folder(self.root / ".lsim") / "inline" / function.logical_id
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / "index.py"
         if not target.is_file() or target.read_text(encoding="utf-8") != source:
