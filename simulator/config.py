@@ -335,6 +335,14 @@ class ProjectConfig(BaseModel):
             return default
         return function.role if function.role.arn else function.role.model_copy(update={"arn": default.arn})
 
+    def known_role(self, arn: str) -> ExecutionRole:
+        """The role with this ARN as the project describes it (its policies), or an ARN lsim cannot see into."""
+        for function in self.functions.values():
+            role = self.role_of(function)
+            if role.arn == arn:
+                return role
+        return ExecutionRole(arn=arn)
+
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.settings.region}:{self.settings.account_id}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn

@@ -88,12 +88,16 @@ def developer_credentials(profile: str | None = None, environ: Mapping[str, str]
     if found is None:
         found = _from_files(profile, environ)
     if found is None:
-        where = f"profile {profile!r} of {_credentials_file(environ)} and {_config_file(environ)}" if profile else (
-            f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, nor the default profile of {_credentials_file(environ)}"
+        where = (
+            f"profile {profile!r} of {_credentials_file(environ)} and {_config_file(environ)}"
+            if profile
+            else (
+                f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, nor the default profile of {_credentials_file(environ)}"
+            )
         )
         raise ProjectFileError(
-            f"credentials = \"developer\": no AWS credentials found ({where}); run `aws configure` (or `aws sso "
-            "login`), set AWS_PROFILE, or use lsim's local credentials (credentials = \"local\", the default)"
+            f'credentials = "developer": no AWS credentials found ({where}); run `aws configure` (or `aws sso '
+            'login`), set AWS_PROFILE, or use lsim\'s local credentials (credentials = "local", the default)'
         )
     return found
 
@@ -114,7 +118,7 @@ def _from_botocore(profile: str | None, environ: Mapping[str, str]) -> Credentia
             return None
         frozen = resolved.get_frozen_credentials()
     except botocore.exceptions.BotoCoreError as error:
-        raise ProjectFileError(f"credentials = \"developer\": {type(error).__name__}: {error}") from None
+        raise ProjectFileError(f'credentials = "developer": {type(error).__name__}: {error}') from None
     if not frozen.access_key or not frozen.secret_key:
         return None
     return Credentials(frozen.access_key, frozen.secret_key, frozen.token or None)

@@ -39,6 +39,7 @@ MANAGED_POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
 #: the role Lambda uses to create a function's Hyperplane ENIs must allow these (DG configuration-vpc); the
 #: first one missing is named in the error, as Lambda names CreateNetworkInterface
 ENI_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface")
+ENI_PERMISSION_MESSAGE = "The provided execution role does not have permissions to call "
 BASIC_POLICY = "AWSLambdaBasicExecutionRole"
 VPC_POLICY = "AWSLambdaVPCAccessExecutionRole"
 ROLE_ARN = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")  # botocore: RoleArn
@@ -105,7 +106,5 @@ def missing_eni_permission(role: ExecutionRole) -> str | None:
     """Lambda's error for a VPC function whose role may not manage its network interfaces, or None."""
     for action in ENI_ACTIONS:
         if not role.allows(action):
-            return (
-                f"The provided execution role does not have permissions to call {action.partition(':')[2]} on EC2"
-            )
+            return f"{ENI_PERMISSION_MESSAGE}{action.partition(':')[2]} on EC2"
     return None

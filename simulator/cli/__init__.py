@@ -47,10 +47,26 @@ def main(
         Path | None,
         typer.Option("--env-vars", help='JSON: {"Function": {"VAR": "value"}, "Parameters": {"VAR": "value"}}'),
     ] = None,
+    credentials: Annotated[
+        str | None,
+        typer.Option(
+            "--credentials",
+            help="what functions get as AWS credentials: local (fake ones for their role, the default) or "
+            "developer (yours: --profile, AWS_PROFILE, ~/.aws, AWS_ACCESS_KEY_ID...)",
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="with --credentials developer: the AWS profile to take them from")
+    ] = None,
 ) -> None:
     if project is not None and template is not None:
         raise typer.BadParameter("give --project or --template, not both", param_hint="--template")
-    ctx.obj = {"project": template or project, "parameter_overrides": parameter_overrides or [], "env_vars": env_vars}
+    if credentials not in (None, "local", "developer"):
+        raise typer.BadParameter("local or developer", param_hint="--credentials")
+    if profile is not None and credentials is None:
+        credentials = "developer"  # as `sam local --profile`: the profile's credentials reach the functions
+    ctx.obj = {"project": template or project, "parameter_overrides": parameter_overrides or [], "env_vars": env_vars,
+               "credentials": credentials, "profile": profile}  # fmt: skip
 
 
 app.command()(invoke.invoke)

@@ -17,6 +17,7 @@ from .functions import FunctionReader
 from .notes import Notes, Warn, display
 from .options import samconfig, stack_name
 from .resources import FUNCTION_TYPES, LAYER_TYPES, TemplateResources, resource_hint
+from .roles import IAM_TYPES
 
 
 class SamReader:
@@ -101,7 +102,7 @@ class SamReader:
                     self.resources.layer(logical_id)
                 except Unresolvable as exc:
                     self.notes.unsupported(exc.line, f"Resources.{logical_id}: {exc.message}")
-            else:
+            elif kind not in IAM_TYPES:  # IAM roles and policies are read as functions' roles (roles.py)
                 self.notes.unsupported(line, f"Resources.{logical_id} ({kind})", resource_hint(kind))
         problems = check_function_vpcs(self.vpcs, functions)
         if problems:
