@@ -44,7 +44,6 @@ Say = Callable[[str], None]
 # Invoke headers botocore's model has that lsim does not simulate: refused by name, not ignored.
 UNSUPPORTED_INVOKE_HEADERS = {
     "X-Amz-Durable-Execution-Name": "DurableExecutionName",
-    "X-Amz-Tenant-Id": "TenantId",
 }
 # The bodies a browser may send cross-origin without a preflight (the CORS-safelisted types): no SDK sends
 # them for a JSON operation, so they are refused there. Invoke takes any bytes, as Lambda does (the
@@ -156,6 +155,7 @@ class LambdaApi:
             invocation_type=invocation_type,
             log_type=log_type,
             client_context=headers.get("X-Amz-Client-Context"),
+            tenant_id=headers.get("X-Amz-Tenant-Id"),
         )
         if self.log_invocations:
             self._log_invocation(function_name, result, (time.perf_counter() - began) * 1000)

@@ -214,6 +214,11 @@ class FunctionReader:
                 sample = EVENT_SAMPLES.get(str(kind))
                 hint = f"invoke it with `lsim generate-event {sample}`" if sample else ""
                 self.notes.unsupported(value.line_of(name), f"{path}.{name} ({kind})", hint)
+        elif key == "TenancyConfig":  # CloudFormation passes it to CreateFunction (tenancy.py)
+            config = resolve(value, line)
+            if not isinstance(config, dict) or config.get("TenantIsolationMode") != "PER_TENANT" or len(config) != 1:
+                raise self.notes.error(line, f"{path}: write TenancyConfig: {{TenantIsolationMode: PER_TENANT}}")
+            function.set("tenancy_config", {"tenant_isolation_mode": "PER_TENANT"}, path, line)
         else:
             self.notes.unsupported(line, path)
 
