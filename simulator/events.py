@@ -86,15 +86,7 @@ SCHEMA = [
         replayed_as TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS dead_letters_function ON dead_letters (function_name, failed_at)",
-]
-
-# The tenant of an event for a tenant-isolated function: a table of its own, so that queues stored before
-# tenants existed need no migration.
-TENANT_SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS async_event_tenants (
-        request_id TEXT PRIMARY KEY,
-        tenant_id TEXT NOT NULL
-    )""",
+    "CREATE TABLE IF NOT EXISTS async_event_tenants (request_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL)",
 ]
 
 # Owners (simulators) alive in this process: a "running" event whose owner is gone is delivered again.
@@ -208,8 +200,7 @@ class EventQueue:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.ensure_schema("async_events", 1, SCHEMA)
-        store.ensure_schema("async_event_tenants", 1, TENANT_SCHEMA)
+        store.ensure_schema("async_events", 2, SCHEMA)  # 2 added the tenants' table, leaving stored queues as they are
 
     def enqueue(self, event: QueuedEvent) -> None:
         with self.store.transaction() as db:
@@ -224,10 +215,7 @@ class EventQueue:
                 ),
             )  # fmt: skip
             if event.tenant_id is not None:
-                db.execute(
-                    "INSERT OR REPLACE INTO async_event_tenants (request_id, tenant_id) VALUES (?, ?)",
-                    (event.request_id, event.tenant_id),
-                )
+                db.execute("INSERT INTO async_event_tenants VALUES (?, ?)", (event.request_id, event.tenant_id))
 
     def claim_due(self, now: float, owner: str, limit: int) -> list[QueuedEvent]:
         """Take up to `limit` due events for `owner` (no one else takes them while it lives)."""
