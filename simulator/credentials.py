@@ -34,6 +34,10 @@ from .errors import ProjectFileError
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 #: the prefix of every session token lsim makes, so nobody mistakes one for AWS's
 LOCAL_TOKEN_PREFIX = "lsim-local-session-token/"
+_FIX = (
+    "run `aws configure` (or `aws sso login`), set AWS_PROFILE, or use lsim's local credentials (credentials = "
+    '"local", the default)'
+)
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
@@ -95,10 +99,7 @@ def developer_credentials(profile: str | None = None, environ: Mapping[str, str]
                 f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, nor the default profile of {_credentials_file(environ)}"
             )
         )
-        raise ProjectFileError(
-            f'credentials = "developer": no AWS credentials found ({where}); run `aws configure` (or `aws sso '
-            'login`), set AWS_PROFILE, or use lsim\'s local credentials (credentials = "local", the default)'
-        )
+        raise ProjectFileError(f'credentials = "developer": no AWS credentials found ({where}); {_FIX}')
     return found
 
 
@@ -118,7 +119,9 @@ def _from_botocore(profile: str | None, environ: Mapping[str, str]) -> Credentia
             return None
         frozen = resolved.get_frozen_credentials()
     except botocore.exceptions.BotoCoreError as error:
-        raise ProjectFileError(f'credentials = "developer": {type(error).__name__}: {error}') from None
+        raise ProjectFileError(
+            f'credentials = "developer": no AWS credentials found (botocore: {error}); {_FIX}'
+        ) from None
     if not frozen.access_key or not frozen.secret_key:
         return None
     return Credentials(frozen.access_key, frozen.secret_key, frozen.token or None)

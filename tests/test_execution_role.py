@@ -298,3 +298,58 @@ def test_boto3_in_a_function_finds_its_role_credentials_and_lsim_verifies_them(t
             assert raised.value.response["Error"]["Code"] == "InvalidSignatureException"
         finally:
             lsim.call(server.close())
+
+
+ECHO_CREDENTIALS = '''
+import os
+
+
+def handler(event, context):
+    return {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+'''
+
+
+def developer_project(tmp_path: Path, settings: str = "") -> Path:
+    (tmp_path / "src").mkdir(exist_ok=True)
+    (tmp_path / "src" / "app.py").write_text(textwrap.dedent(ECHO_CREDENTIALS))
+    (tmp_path / "lsim.toml").write_text(
+        settings + '[functions.echo]\nhandler = "app.handler"\nruntime = "python3.11"\ncode = "src"\n'
+    )
+    (tmp_path / "aws-credentials").write_text(
+        "[dev]\naws_access_key_id = AKIADEVELOPER\naws_secret_access_key = developer-secret\n"
+        "aws_session_token = developer-token\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.docker
+def test_developer_credentials_reach_the_function_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`[settings] credentials = "developer"`: the profile's credentials, as `sam local invoke --profile` passes
+    them, so a function can call real AWS from a laptop with the network."""
+    folder = developer_project(tmp_path, '[settings]\ncredentials = "developer"\nprofile = "dev"\n\n')
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(folder / "aws-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(folder / "no-config"))
+    with BlockingSimulator(load_project(folder), backend="docker") as lsim:
+        got = json.loads(lsim.invoke("echo", {}).body)
+    assert got == {
+        "AWS_ACCESS_KEY_ID": "AKIADEVELOPER",
+        "AWS_SECRET_ACCESS_KEY": "developer-secret",
+        "AWS_SESSION_TOKEN": "developer-token",
+    }
+
+
+def test_the_credentials_option_chooses_local_or_developer(tmp_path: Path) -> None:
+    from .cli import lsim as run_lsim
+
+    folder = developer_project(tmp_path)
+    files = {"AWS_SHARED_CREDENTIALS_FILE": str(folder / "aws-credentials"), "AWS_CONFIG_FILE": str(folder / "none")}
+    local = run_lsim("invoke", "echo", "--backend", "process", cwd=folder, env=files)
+    assert local.returncode == 0, local.stderr
+    assert json.loads(local.stdout)["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    developer = run_lsim("--profile", "dev", "invoke", "echo", "--backend", "process", cwd=folder, env=files)
+    assert developer.returncode == 0, developer.stderr
+    assert json.loads(developer.stdout)["AWS_ACCESS_KEY_ID"] == "AKIADEVELOPER"
+    missing = run_lsim("--credentials", "developer", "--profile", "nobody", "invoke", "echo", "--backend", "process",
+                       cwd=folder, env=files)  # fmt: skip
+    assert missing.returncode == 2 and "no AWS credentials found" in missing.stderr
+    assert "developer-secret" not in missing.stderr + missing.stdout
