@@ -77,10 +77,10 @@ class LocalCredentials:
         self._issued[key_id] = credentials
         return credentials
 
-    def secret_for(self, access_key_id: str) -> str | None:
-        """The secret of credentials this issuer made (for a SigV4 verifier), or None."""
-        issued = self._issued.get(access_key_id)
-        return issued.secret_access_key if issued is not None else None
+    def issued(self, access_key_id: str) -> tuple[str, str | None] | None:
+        """The secret and session token of credentials this issuer made (for a SigV4 verifier), or None."""
+        found = self._issued.get(access_key_id)
+        return (found.secret_access_key, found.session_token) if found is not None else None
 
 
 def developer_credentials(profile: str | None = None, environ: Mapping[str, str] | None = None) -> Credentials:
@@ -182,6 +182,7 @@ class FunctionCredentials:
             self._developer = developer_credentials(self.profile)
         return self._developer
 
-    def secret_for(self, access_key_id: str) -> str | None:
-        """For lsim's API: the secret of local credentials given to a function (the developer's are AWS's)."""
-        return self.local.secret_for(access_key_id)
+    def issued(self, access_key_id: str) -> tuple[str, str | None] | None:
+        """For lsim's API: the secret and session token of local credentials given to a function (the
+        developer's are AWS's to check)."""
+        return self.local.issued(access_key_id)

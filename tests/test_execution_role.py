@@ -59,8 +59,8 @@ def test_local_credentials_look_temporary_and_are_clearly_fake() -> None:
     assert issuer.for_role(role) == credentials  # every environment of the role: the same ones
     assert issuer.for_role(role.replace("orders", "billing")).access_key_id != credentials.access_key_id
     assert LocalCredentials().for_role(role).access_key_id != credentials.access_key_id  # a new run, new ones
-    assert issuer.secret_for(credentials.access_key_id) == credentials.secret_access_key
-    assert issuer.secret_for("AKIDEXAMPLE") is None
+    assert issuer.issued(credentials.access_key_id) == (credentials.secret_access_key, credentials.session_token)
+    assert issuer.issued("AKIDEXAMPLE") is None
     assert credentials.secret_access_key not in repr(credentials) and credentials.session_token not in repr(credentials)
 
 
@@ -251,6 +251,7 @@ def handler(event, context):
         and found.secret_key == os.environ["AWS_SECRET_ACCESS_KEY"]
         and found.token == os.environ["AWS_SESSION_TOKEN"],
         "runtime_api": os.environ["AWS_LAMBDA_RUNTIME_API"],
+        "session_token": found.token,
     }
     if event.get("endpoint"):
         client = boto3.client("lambda", endpoint_url=event["endpoint"])
@@ -292,6 +293,13 @@ def test_boto3_in_a_function_finds_its_role_credentials_and_lsim_verifies_them(t
             forged = boto3.client(
                 "lambda", endpoint_url=server.url, region_name="us-east-1",
                 aws_access_key_id=first["access_key_id"], aws_secret_access_key="not-the-secret",
+            )  # fmt: skip
+            with pytest.raises(ClientError) as raised:
+                forged.get_function(FunctionName="caller")
+            assert raised.value.response["Error"]["Code"] == "UnrecognizedClientException"  # no session token
+            forged = boto3.client(
+                "lambda", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id=first["access_key_id"],
+                aws_secret_access_key="not-the-secret", aws_session_token=first["session_token"],
             )  # fmt: skip
             with pytest.raises(ClientError) as raised:
                 forged.get_function(FunctionName="caller")

@@ -111,7 +111,9 @@ class LambdaApi:
             authorization = sigv4.parse(headers.get("Authorization"), amz_date)
             if self.verifier is not None:
                 assert amz_date is not None  # parse() refused a request without one
-                self.verifier.check_credentials(authorization, amz_date)
+                self.verifier.check_credentials(
+                    authorization, amz_date, security_token=headers.get("X-Amz-Security-Token")
+                )
                 request["lsim.authorization"] = authorization
             self._note_region(authorization.region)
             match = self.router.match(request.method, request.rel_url.raw_path, request.query)

@@ -85,7 +85,7 @@ class ApiServer:
             say=say,
             log_invocations=log_invocations,
             guard=self.guard,
-            verifier=Verifier(credentials, simulator.environments.credentials.secret_for)
+            verifier=Verifier(credentials, simulator.environments.credentials.issued)
             if credentials is not None
             else None,
         )

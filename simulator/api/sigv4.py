@@ -190,10 +190,14 @@ def _parse_amz_date(value: str) -> datetime | None:
 
 class Verifier:
     """Checks signatures against the credentials `lsim serve --verify-sigv4` was given (access key id ->
-    secret), and those `issued` knows (the local credentials of the functions' roles, credentials.py).
-    `check_credentials` runs before the body is read; `verify` once it has been."""
+    secret), and the temporary ones `issued` knows (access key id -> (secret, session token): the local
+    credentials of the functions' roles, credentials.py), whose session token must come with them, as AWS
+    requires of temporary credentials. `check_credentials` runs before the body is read; `verify` once it has
+    been."""
 
-    def __init__(self, credentials: Mapping[str, str], issued: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self, credentials: Mapping[str, str], issued: Callable[[str], tuple[str, str | None] | None] | None = None
+    ) -> None:
         self.credentials = dict(credentials)
         self.issued = issued
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
@@ -201,13 +205,24 @@ class Verifier:
     def secret(self, access_key_id: str) -> str | None:
         """The secret of a key id lsim accepts, or None."""
         secret = self.credentials.get(access_key_id)
-        if secret is None and self.issued is not None:
-            secret = self.issued(access_key_id)
+        if secret is None and self.issued is not None and (temporary := self.issued(access_key_id)) is not None:
+            secret = temporary[0]
         return secret
 
-    def check_credentials(self, authorization: Authorization, amz_date: str, now: datetime | None = None) -> None:
-        if self.secret(authorization.access_key_id) is None:
-            raise UnrecognizedClientException(UNRECOGNIZED_CLIENT)
+    def check_credentials(
+        self,
+        authorization: Authorization,
+        amz_date: str,
+        now: datetime | None = None,
+        security_token: str | None = None,
+    ) -> None:
+        """Refuse an unknown key id, a temporary one without its session token (X-Amz-Security-Token), a badly
+        formed or skewed date, and a signature that leaves out Host."""
+        key_id = authorization.access_key_id
+        if key_id not in self.credentials:
+            temporary = self.issued(key_id) if self.issued is not None else None
+            if temporary is None or (temporary[1] is not None and security_token != temporary[1]):
+                raise UnrecognizedClientException(UNRECOGNIZED_CLIENT)
         when = _parse_amz_date(amz_date)
         if when is None:
             raise IncompleteSignatureException(
