@@ -155,3 +155,20 @@ def test_lsim_invoke_tenant_id(tmp_path: Path) -> None:
     assert json.loads(ran.stdout)["tenant"] == "blue"
     refused = run_lsim("invoke", "tenants", "--backend", "process", cwd=tmp_path)
     assert refused.returncode == 2 and TENANT_ID_MISMATCH in refused.stderr
+
+
+def test_the_warm_book_keeps_tenants_apart_and_retires_a_version_with_all_its_tenants() -> None:
+    from simulator.clock import VirtualClock
+    from simulator.tenancy import environments_key
+    from simulator.warm import WarmEnvironments
+
+    book: WarmEnvironments[str] = WarmEnvironments(VirtualClock(), idle_timeout_s=600)
+    book.put("fn", environments_key("$LATEST", "blue"), "blue-env")
+    book.put("fn", environments_key("$LATEST", "green"), "green-env")
+    book.put("fn", environments_key("1", "blue"), "blue-v1-env")
+    assert book.take("fn", "$LATEST") is None  # no tenant's environment serves an invocation without a tenant
+    assert book.take("fn", environments_key("$LATEST", "blue")) == "blue-env"
+    book.put("fn", environments_key("$LATEST", "blue"), "blue-env")
+    assert book.idle("fn", "$LATEST") == 2 and book.idle("fn") == 3
+    assert sorted(book.retire("fn", "$LATEST")) == ["blue-env", "green-env"]  # UpdateFunctionConfiguration
+    assert book.idle("fn") == 1
