@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .execution_role import ExecutionRole, default_role, missing_eni_permission
 from .logging_config import LoggingConfig
+from .tenancy import TenancyConfig
 from .vpc import FunctionVpcConfig, VpcConfig
 
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
@@ -152,6 +154,15 @@ class FunctionConfig(BaseModel):
     vpc: FunctionVpcConfig | None = None  # VpcConfig: subnets and security groups (vpc/)
     #: LoggingConfig: log format, levels, log group (logging_config.py)
     logging_config: LoggingConfig = Field(default_factory=LoggingConfig)
+    #: the execution role (execution_role.py): an ARN, or its ARN and policies; None is the default role
+    role: ExecutionRole | None = None
+    #: TenancyConfig (tenancy.py): set when the function is created, never changed
+    tenancy_config: TenancyConfig | None = None
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role(cls, value: Any) -> Any:
+        return {"arn": value} if isinstance(value, str) else value
 
     @field_validator("reserved_concurrency")
     @classmethod
@@ -264,6 +275,17 @@ class FunctionConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _vpc_role(self) -> FunctionConfig:
+        if self.vpc is not None and self.role is not None and (problem := missing_eni_permission(self.role)):
+            raise ValueError(problem)
+        if self.tenancy_config is not None and self.provisioned_concurrency:
+            raise ValueError(
+                "a tenant-isolated function (TenancyConfig) cannot have provisioned concurrency: Lambda does not "
+                "support them together"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _package(self) -> FunctionConfig:
         if self.image:
             if self.handler or self.code:
@@ -288,6 +310,11 @@ class Settings(BaseModel):
     account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
     #: a dotenv file of secrets; an environment value `secret:NAME` refers to one (see secrets.py)
     secrets_file: Path | None = None
+    #: the AWS credentials a function gets (credentials.py): "local" ones lsim makes for its role, or the
+    #: "developer"'s own (AWS_PROFILE / `profile`, ~/.aws, the shell's AWS_* variables), as `sam local` passes
+    credentials: Literal["local", "developer"] = "local"
+    #: with credentials = "developer": the profile of ~/.aws/credentials and ~/.aws/config to take them from
+    profile: str | None = None
 
 
 class ProjectConfig(BaseModel):
@@ -304,6 +331,21 @@ class ProjectConfig(BaseModel):
     #: names the function, a nested application's path (SubApp/FunctionA), a CDK construct's id; each -> the
     #: names of the functions it finds (more than one: the name is ambiguous, and lookup says so)
     function_ids: dict[str, list[str]] = Field(default_factory=dict)
+
+    def role_of(self, function: FunctionConfig) -> ExecutionRole:
+        """The function's execution role, with an ARN: its own, or the default one Lambda's console makes."""
+        default = default_role(function.name, self.settings.account_id, function.vpc is not None)
+        if function.role is None:
+            return default
+        return function.role if function.role.arn else function.role.model_copy(update={"arn": default.arn})
+
+    def known_role(self, arn: str) -> ExecutionRole:
+        """The role with this ARN as the project describes it (its policies), or an ARN lsim cannot see into."""
+        for function in self.functions.values():
+            role = self.role_of(function)
+            if role.arn == arn:
+                return role
+        return ExecutionRole(arn=arn)
 
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.settings.region}:{self.settings.account_id}:function:{name}"

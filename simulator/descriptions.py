@@ -57,6 +57,7 @@ class FunctionDescription:
     last_update_status: str = "Successful"
     state_reason_code: str | None = None  # e.g. Creating, SubnetOutOfIPAddresses (a VPC function's ENI)
     state_reason: str | None = None
+    role_arn: str | None = None  # the execution role's ARN (Role)
 
     @property
     def log_group(self) -> str:

@@ -28,6 +28,7 @@ from . import platform_log as events
 from . import secrets
 from .channels import RuntimeChannel, RuntimeOutcome
 from .config import FunctionConfig, Limits, ProjectConfig
+from .credentials import Credentials
 from .invocation import (
     Invocation,
     InvocationResult,
@@ -57,8 +58,11 @@ INVOCATION_OUTPUT_CAP = 1024 * 1024
 IDLE_OUTPUT_CAP = 64 * 1024
 
 
-def lambda_environment(function: FunctionConfig, version: str, project: ProjectConfig) -> dict[str, str]:
-    """The variables Lambda sets in every execution environment, then the function's own.
+def lambda_environment(
+    function: FunctionConfig, version: str, project: ProjectConfig, credentials: Credentials | None = None
+) -> dict[str, str]:
+    """The variables Lambda sets in every execution environment (the role's `credentials` among them), then
+    the function's own.
     https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
     """
     region = project.settings.region
@@ -92,6 +96,8 @@ def lambda_environment(function: FunctionConfig, version: str, project: ProjectC
             # PYTHONPATH is not set here: AWS's runtime sets it to /var/runtime for the function once it has
             # built sys.path, and leaves the layers off sys.path when the function sets it itself.
             env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{function.runtime}"
+    if credentials is not None:
+        env.update(credentials.environment())
     if function.logging_config.is_json:  # the runtime formats and filters its log records by these
         env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
         env["AWS_LAMBDA_LOG_LEVEL"] = function.logging_config.application_level or "INFO"

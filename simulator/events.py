@@ -86,6 +86,7 @@ SCHEMA = [
         replayed_as TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS dead_letters_function ON dead_letters (function_name, failed_at)",
+    "CREATE TABLE IF NOT EXISTS async_event_tenants (request_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL)",
 ]
 
 # Owners (simulators) alive in this process: a "running" event whose owner is gone is delivered again.
@@ -108,6 +109,7 @@ class QueuedEvent:
     attempts: int = 0  # times the function ran it (approximateInvokeCount)
     throttles: int = 0  # throttles and system errors so far: the backoff's exponent
     replay_of: str | None = None
+    tenant_id: str | None = None  # Invoke's TenantId, for a tenant-isolated function (tenancy.py)
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ class EventQueue:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.ensure_schema("async_events", 1, SCHEMA)
+        store.ensure_schema("async_events", 2, SCHEMA)  # 2 added the tenants' table, leaving stored queues as they are
 
     def enqueue(self, event: QueuedEvent) -> None:
         with self.store.transaction() as db:
@@ -212,6 +214,8 @@ class EventQueue:
                     event.attempts, event.throttles, event.replay_of,
                 ),
             )  # fmt: skip
+            if event.tenant_id is not None:
+                db.execute("INSERT INTO async_event_tenants VALUES (?, ?)", (event.request_id, event.tenant_id))
 
     def claim_due(self, now: float, owner: str, limit: int) -> list[QueuedEvent]:
         """Take up to `limit` due events for `owner` (no one else takes them while it lives)."""
@@ -219,7 +223,8 @@ class EventQueue:
             return []
         with self.store.transaction() as db:
             rows = db.execute(
-                "SELECT * FROM async_events WHERE state = 'queued' AND due_at <= ? ORDER BY due_at LIMIT ?",
+                "SELECT async_events.*, tenant_id FROM async_events LEFT JOIN async_event_tenants USING (request_id) "
+                "WHERE state = 'queued' AND due_at <= ? ORDER BY due_at LIMIT ?",
                 (now, limit),
             ).fetchall()
             db.executemany(
@@ -244,6 +249,7 @@ class EventQueue:
     def complete(self, request_id: str) -> None:
         with self.store.transaction() as db:
             db.execute("DELETE FROM async_events WHERE request_id = ?", (request_id,))
+            db.execute("DELETE FROM async_event_tenants WHERE request_id = ?", (request_id,))
 
     def dead_letter(self, letter: DeadLetter) -> None:
         """Move an event from the queue to the dead letters, in one transaction."""
@@ -261,6 +267,7 @@ class EventQueue:
                 ),
             )  # fmt: skip
             db.execute("DELETE FROM async_events WHERE request_id = ?", (letter.request_id,))
+            db.execute("DELETE FROM async_event_tenants WHERE request_id = ?", (letter.request_id,))
 
     def release(self, owner: str) -> int:
         """Put back every event `owner` took (it is closing): they run again on the next start."""
@@ -367,6 +374,7 @@ def _event(row: Any) -> QueuedEvent:
         attempts=row["attempts"],
         throttles=row["throttles"],
         replay_of=row["replay_of"],
+        tenant_id=row["tenant_id"] if "tenant_id" in row.keys() else None,  # noqa: SIM118 (a sqlite3.Row)
     )
 
 

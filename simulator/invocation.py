@@ -35,6 +35,7 @@ class Invocation:
     trace_id: str = ""
     client_context: str | None = None  # the decoded JSON text, as Lambda-Runtime-Client-Context carries it
     cognito_identity: str | None = None
+    tenant_id: str | None = None  # Invoke's TenantId (tenancy.py), as Lambda-Runtime-Aws-Tenant-Id carries it
 
 
 @dataclass(frozen=True)

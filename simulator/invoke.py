@@ -34,6 +34,7 @@ from .placement import Placement
 from .services.events import EventService
 from .services.lookup import FunctionLookup, qualifier_of
 from .services.vpcs import VpcService
+from .tenancy import check_tenant, environments_key
 
 CLIENT_CONTEXT_MAX_BYTES = 3583
 
@@ -69,13 +70,15 @@ class Invoker:
         log_type: str = "None",
         client_context: str | None = None,
         complete_logs: bool | None = None,
+        tenant_id: str | None = None,
     ) -> InvocationResult:
         """Invoke a function as Lambda's Invoke API does. `payload` is JSON bytes/text, or any
         JSON-serialisable value; `client_context` is base64 of a JSON object, as on the wire.
 
         `complete_logs` (default: when log_type is "Tail") waits a few milliseconds after the outcome so
         that the last lines the function printed are in `result.logs`; without it the log holds what
-        had arrived by then, and the invocation returns sooner."""
+        had arrived by then, and the invocation returns sooner. `tenant_id` is Invoke's TenantId: required for a
+        tenant-isolated function, refused for the others (tenancy.py)."""
         if invocation_type not in INVOCATION_TYPES:
             raise InvalidParameterValueException(
                 f"InvocationType {invocation_type!r} is invalid: use RequestResponse, Event or DryRun"
@@ -83,6 +86,7 @@ class Invoker:
         if log_type not in ("None", "Tail"):
             raise InvalidParameterValueException(f"LogType {log_type!r} is invalid: use None or Tail")
         function, version = self.lookup.resolve(function_name, qualifier)
+        check_tenant(function.tenancy_config is not None, tenant_id)
         body = self._check_payload(payload, invocation_type)
         context = _decode_client_context(client_context)
         named = qualifier or qualifier_of(function_name)
@@ -93,6 +97,7 @@ class Invoker:
             timeout_s=float(function.timeout),
             trace_id=_trace_id(),
             client_context=context,
+            tenant_id=tenant_id,
         )
         if invocation_type == "DryRun":
             return InvocationResult(invocation.request_id, 204, b"", version)
@@ -115,7 +120,8 @@ class Invoker:
         """Admit (or raise TooManyRequestsException) and run in a provisioned, warm or new environment; the
         concurrency slot is held until the invocation ends, cold start included."""
         self.vpcs.check_invocable(function)
-        admitted = self.admission.admit(function.name, version, synchronous)
+        # a tenant's environments are its own: on the warm book under the version and the tenant
+        admitted = self.admission.admit(function.name, environments_key(version, invocation.tenant_id), synchronous)
         async with self.placement.lease(function, version, admitted) as environment:
             result = await environment.invoke(invocation, want_logs=want_logs)
         self._record(function.name, result)
@@ -139,6 +145,7 @@ class Invoker:
             timeout_s=float(function.timeout),
             trace_id=event.trace_id,
             client_context=event.client_context,
+            tenant_id=event.tenant_id,
         )
         return await self.run(function, version, invocation, want_logs=False, synchronous=False)
 

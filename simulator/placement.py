@@ -21,6 +21,7 @@ from .config import FunctionConfig, Limits
 from .environment import ExecutionEnvironment, State
 from .pool import EnvironmentPool, EnvironmentPools
 from .provisioned import ProvisionedEnvironments
+from .tenancy import environment_limit, too_many_environments
 from .warm import PROVISIONED, RESET, WarmEnvironments
 
 REAP_EVERY_S = 10.0
@@ -52,6 +53,8 @@ class Placement:
         """The environment `admitted` runs in, for the body of the `async with`; given back afterwards."""
         try:
             pool = await self.pools.pool(function, version)
+            if function.tenancy_config is not None:
+                self._check_tenant_environments(function, admitted, pool)
         except BaseException:
             self.admission.release(admitted, reusable=False)
             raise
@@ -64,9 +67,19 @@ class Placement:
         finally:
             self._when_idle(environment, lambda: self._give_back(admitted, environment, pool, provisioned))
 
+    def _check_tenant_environments(self, function: FunctionConfig, admitted: Lease, pool: EnvironmentPool) -> None:
+        """A new tenant environment beyond 2,500 per 1,000 of the function's concurrency: Lambda's 429."""
+        if admitted.environment is not None or self.warm.idle(function.name, admitted.version, RESET):
+            return  # a warm one of the tenant, or one of its own reset after a failure
+        reserved = self.admission.controller.reserved(function.name)
+        concurrency = reserved if reserved is not None else self.limits.concurrent_executions
+        if pool.size >= environment_limit(concurrency):
+            raise too_many_environments()
+
     def _take(self, admitted: Lease, pool: EnvironmentPool) -> tuple[ExecutionEnvironment, bool]:
-        """(environment, whether it is a provisioned one)."""
-        name, version, warm = pool.function.name, pool.version, self.warm
+        """(environment, whether it is a provisioned one). Warm and reset environments are taken from the
+        lease's place on the book (the version's, or a tenant's own)."""
+        name, version, warm = pool.function.name, admitted.version, self.warm
         environment: ExecutionEnvironment | None
         if admitted.provisioned:
             environment = warm.take(name, version, PROVISIONED)
@@ -89,6 +102,7 @@ class Placement:
     ) -> None:
         """Release the slot and put the environment where it belongs, at the same moment."""
         name, version = pool.function.name, pool.version
+        key = admitted.version  # where its idle environments wait: the version's place, or its tenant's
         if provisioned:
             self.admission.release(admitted, reusable=environment.state is State.IDLE)
             if environment.state is State.DEAD:
@@ -109,8 +123,8 @@ class Placement:
             pool.discard(environment)
         elif pool.retired:  # its code or configuration changed while it ran: it serves no one else
             pool.stop_soon(environment)
-        else:  # reset after a failure: the next cold start runs in it, with its /tmp
-            self.warm.put(name, version, environment, RESET)
+        else:  # reset after a failure: the next cold start (of its tenant) runs in it, with its /tmp
+            self.warm.put(name, key, environment, RESET)
 
     def _when_idle(self, environment: ExecutionEnvironment, give_back: Callable[[], None]) -> None:
         """Give an environment back now, or once its extensions are done with the invocation: the caller

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config import FunctionConfig, ProjectConfig
+from .credentials import Credentials, FunctionCredentials
 from .environment import ExecutionEnvironment, LogSink, State, lambda_environment
 from .invocation import LATEST
 from .layer_cache import LayerCache
@@ -116,8 +117,11 @@ class EnvironmentPools:
         log_sink: LogSink | None = None,
         warn: Callable[[str], None],
         progress: Callable[[str], None] | None = None,
+        credentials: FunctionCredentials | None = None,
     ) -> None:
         self.project = project
+        settings = project.settings
+        self.credentials = credentials or FunctionCredentials(settings.credentials, settings.profile)
         self.layer_cache = layer_cache
         self.layers = layers
         self.versions = versions
@@ -157,7 +161,7 @@ class EnvironmentPools:
             image=function.image,
             code_dir=function.code,
             opt_dir=opt_dir,
-            environment=lambda_environment(function, version, self.project),
+            environment=lambda_environment(function, version, self.project, self._credentials(function)),
             memory_mb=function.memory_size,
             cpus=min(cpus, host),
             ephemeral_storage_mb=function.ephemeral_storage,
@@ -166,6 +170,12 @@ class EnvironmentPools:
             architecture=function.architecture,
             image_build=function.image_build,
         )
+
+    def _credentials(self, function: FunctionConfig) -> Credentials:
+        """The credentials of the function's execution role (or the developer's), as Lambda sets them."""
+        role_arn = self.project.role_of(function).arn
+        assert role_arn is not None
+        return self.credentials.for_role(role_arn)
 
     async def pool(self, function: FunctionConfig, version: str) -> EnvironmentPool:
         """The version's pool, prepared (runtime image built, code and layers in place) on first use."""

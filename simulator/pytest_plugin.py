@@ -67,7 +67,7 @@ class LsimFixture:
     def invoke(self, function_name: str, payload: Any = b"", **options: Any) -> InvocationResult:
         """Invoke and wait: `.payload`, `.error`, `.function_error`, `.logs`, `.report` (duration, billed
         duration, max memory used, init duration), `.cold_start`. Options as Simulator.invoke:
-        qualifier, invocation_type, log_type, client_context."""
+        qualifier, invocation_type, log_type, client_context, tenant_id (a tenant-isolated function's tenant)."""
         return self.simulator.invoke(function_name, payload, **options)
 
     def call(self, operation: str, *args: Any, **kwargs: Any) -> Any:

@@ -303,6 +303,8 @@ class RuntimeApiServer:
         }
         if invocation.client_context is not None:
             headers["Lambda-Runtime-Client-Context"] = invocation.client_context
+        if invocation.tenant_id is not None:  # aws-lambda-python-runtime-interface-client: context.tenant_id
+            headers["Lambda-Runtime-Aws-Tenant-Id"] = invocation.tenant_id
         if invocation.cognito_identity is not None:
             headers["Lambda-Runtime-Cognito-Identity"] = invocation.cognito_identity
         return web.Response(body=invocation.payload, headers=headers, content_type="application/json")

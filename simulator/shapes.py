@@ -65,6 +65,8 @@ def function_configuration(description: FunctionDescription) -> dict[str, Any]:
     }
     if function.runtime is not None:
         shape["Runtime"] = function.runtime
+    if description.role_arn is not None:
+        shape["Role"] = description.role_arn
     if function.handler is not None:
         shape["Handler"] = function.handler
     shape.update(
@@ -103,6 +105,8 @@ def function_configuration(description: FunctionDescription) -> dict[str, Any]:
             "LoggingConfig": function.logging_config.shape(function.name),
         }
     )
+    if function.tenancy_config is not None:
+        shape["TenancyConfig"] = {"TenantIsolationMode": function.tenancy_config.tenant_isolation_mode}
     return shape
 
 

@@ -194,8 +194,9 @@ class Simulator:
         log_type: str = "None",
         client_context: str | None = None,
         complete_logs: bool | None = None,
+        tenant_id: str | None = None,
     ) -> InvocationResult:
-        """Invoke a function as Lambda's Invoke API does (invoke.py)."""
+        """Invoke a function as Lambda's Invoke API does (invoke.py); `tenant_id` is Invoke's TenantId."""
         return await self.invoker.invoke(
             function_name,
             payload,
@@ -204,6 +205,7 @@ class Simulator:
             log_type=log_type,
             client_context=client_context,
             complete_logs=complete_logs,
+            tenant_id=tenant_id,
         )
 
     def check_payload_size(self, size: int, invocation_type: str) -> None:

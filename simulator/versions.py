@@ -36,10 +36,12 @@ from .errors import (
     ResourceConflictException,
     ResourceNotFoundException,
 )
+from .execution_role import ENI_PERMISSION_MESSAGE, ExecutionRole
 from .invocation import LATEST
 from .layers import LayerRegistry
 from .logging_config import LEVELS_NEED_JSON, LoggingConfig
 from .store import Store
+from .tenancy import TenancyConfig
 
 ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
 VERSION_NUMBER = re.compile(r"[0-9]+")
@@ -54,6 +56,7 @@ UPDATABLE = (
     "layers",
     "description",
     "logging_config",
+    "role",
 )
 
 SCHEMA = [
@@ -184,6 +187,8 @@ class VersionRegistry:
                 "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API "
                 "to retrieve the latest Revision Id"
             )
+        if isinstance(changes.get("role"), str):  # a role ARN: one the project describes is known by its policies
+            changes = {**changes, "role": self.project.known_role(changes["role"])}
         if isinstance(changes.get("logging_config"), dict):  # members given replace, the others stay
             changes = {**changes, "logging_config": current.logging_config.updated(changes["logging_config"])}
         merged = {**current.model_dump(), **changes, "name": name}
@@ -445,7 +450,7 @@ def _image_identity(function: FunctionConfig) -> str:
 def _problem(error: Any) -> str:
     """One validation error in the words the API answers with (Lambda's own sentence where it has one)."""
     message = str(error["msg"]).removeprefix("Value error, ")
-    if message == LEVELS_NEED_JSON:
+    if message == LEVELS_NEED_JSON or message.startswith(ENI_PERMISSION_MESSAGE):
         return message
     return f"{'.'.join(str(p) for p in error['loc']) or 'configuration'}: {message}"
 
@@ -454,4 +459,12 @@ def _typed(stored: dict[str, Any]) -> dict[str, Any]:
     """Stored fields as FunctionConfig holds them (model_copy and model_construct do not validate)."""
     if isinstance(stored.get("logging_config"), dict):
         stored = {**stored, "logging_config": LoggingConfig.model_validate(stored["logging_config"])}
+    if isinstance(stored.get("role"), dict | str):
+        stored = {**stored, "role": _role(stored["role"])}
+    if isinstance(stored.get("tenancy_config"), dict):
+        stored = {**stored, "tenancy_config": TenancyConfig.model_validate(stored["tenancy_config"])}
     return stored
+
+
+def _role(value: dict[str, Any] | str) -> ExecutionRole:
+    return ExecutionRole.model_validate({"arn": value} if isinstance(value, str) else value)

@@ -14,6 +14,9 @@ Three shelves per function version:
   and serve the next cold start, and are scaled in like warm ones;
 - PROVISIONED: environments provisioned concurrency keeps initialised; never scaled in.
 
+A tenant-isolated function's environments wait under their version and tenant (tenancy.py), so that no
+tenant is handed another's; retiring or counting a version covers all its tenants.
+
 No asyncio, no Docker: stopping what leaves the book is the caller's business.
 """
 
@@ -25,6 +28,7 @@ from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from .clock import Clock
+from .tenancy import of_version
 
 E = TypeVar("E")
 
@@ -133,7 +137,7 @@ class WarmEnvironments(Generic[E]):
         stopped: its code or configuration changed, or its provisioned concurrency was removed."""
         retired: list[E] = []
         for (kind, name, shelf_version), shelf in self._shelves.items():
-            if kind in kinds and name == function and version in (None, shelf_version):
+            if kind in kinds and name == function and of_version(shelf_version, version):
                 retired += shelf.clear()
         return retired
 
@@ -159,7 +163,7 @@ class WarmEnvironments(Generic[E]):
         now = self.clock.monotonic()
         count = 0
         for (shelf_kind, name, shelf_version), shelf in self._shelves.items():
-            if shelf_kind == kind and name == function and version in (None, shelf_version):
+            if shelf_kind == kind and name == function and of_version(shelf_version, version):
                 shelf.expire(now)
                 count += len(shelf)
         return count

@@ -123,14 +123,18 @@ def test_globals_parameters_and_intrinsic_functions() -> None:
         "NOT_PROD": "true",
         "SELF": "arn:aws:lambda:us-east-1:123456789012:function:globals-params-create-order",  # its FunctionName
     }
+    # the roles: a role made elsewhere (ARN only), and the one SAM makes with the function's Policies
+    assert listing.role is not None and listing.role.arn == "arn:aws:iam::123456789012:role/orders-role"
+    assert not listing.role.known
+    create_role = functions["CreateOrderFunction"].role
+    assert create_role is not None and create_role.policies == ["AWSLambdaBasicExecutionRole"]
+    assert create_role.arn == "arn:aws:iam::123456789012:role/globals-params-CreateOrderFunctionRole"
     reported = {
         "Tracing: Active": "Globals.Function.Tracing not supported by lsim: ignored",
         "CROSS_STACK": "Environment.Variables.CROSS_STACK: intrinsic function Fn::ImportValue not supported by lsim",
         "WEIRD": "Environment.Variables.WEIRD: intrinsic function Fn::Whatever not supported by lsim",
-        "Policies:": "Resources.CreateOrderFunction.Properties.Policies not supported by lsim: ignored",
         "        CreateOrder:": "Events.CreateOrder (HttpApi) not supported by lsim: ignored (invoke it with "
         "`lsim generate-event apigateway http-api-proxy`)",
-        "Role: arn": "Resources.ListOrdersFunction.Properties.Role not supported by lsim",
         "OrdersTable:": "Resources.OrdersTable (AWS::Serverless::SimpleTable) not supported by lsim: ignored",
         "TABLE_NAME: !Ref OrdersTable": "!Ref OrdersTable: lsim creates no AWS::Serverless::SimpleTable: the value "
         "is 'orders-dev' (give the real one with --env-vars)",

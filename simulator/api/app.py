@@ -44,7 +44,6 @@ Say = Callable[[str], None]
 # Invoke headers botocore's model has that lsim does not simulate: refused by name, not ignored.
 UNSUPPORTED_INVOKE_HEADERS = {
     "X-Amz-Durable-Execution-Name": "DurableExecutionName",
-    "X-Amz-Tenant-Id": "TenantId",
 }
 # The bodies a browser may send cross-origin without a preflight (the CORS-safelisted types): no SDK sends
 # them for a JSON operation, so they are refused there. Invoke takes any bytes, as Lambda does (the
@@ -112,7 +111,9 @@ class LambdaApi:
             authorization = sigv4.parse(headers.get("Authorization"), amz_date)
             if self.verifier is not None:
                 assert amz_date is not None  # parse() refused a request without one
-                self.verifier.check_credentials(authorization, amz_date)
+                self.verifier.check_credentials(
+                    authorization, amz_date, security_token=headers.get("X-Amz-Security-Token")
+                )
                 request["lsim.authorization"] = authorization
             self._note_region(authorization.region)
             match = self.router.match(request.method, request.rel_url.raw_path, request.query)
@@ -156,6 +157,7 @@ class LambdaApi:
             invocation_type=invocation_type,
             log_type=log_type,
             client_context=headers.get("X-Amz-Client-Context"),
+            tenant_id=headers.get("X-Amz-Tenant-Id"),
         )
         if self.log_invocations:
             self._log_invocation(function_name, result, (time.perf_counter() - began) * 1000)

@@ -85,7 +85,9 @@ class ApiServer:
             say=say,
             log_invocations=log_invocations,
             guard=self.guard,
-            verifier=Verifier(credentials) if credentials is not None else None,
+            verifier=Verifier(credentials, simulator.environments.credentials.issued)
+            if credentials is not None
+            else None,
         )
         self.api: LambdaApi = self.app[API]
         self.max_connections = max_connections or default_max_connections()

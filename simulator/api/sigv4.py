@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote
@@ -190,15 +190,39 @@ def _parse_amz_date(value: str) -> datetime | None:
 
 class Verifier:
     """Checks signatures against the credentials `lsim serve --verify-sigv4` was given (access key id ->
-    secret). `check_credentials` runs before the body is read; `verify` once it has been."""
+    secret), and the temporary ones `issued` knows (access key id -> (secret, session token): the local
+    credentials of the functions' roles, credentials.py), whose session token must come with them, as AWS
+    requires of temporary credentials. `check_credentials` runs before the body is read; `verify` once it has
+    been."""
 
-    def __init__(self, credentials: Mapping[str, str]) -> None:
+    def __init__(
+        self, credentials: Mapping[str, str], issued: Callable[[str], tuple[str, str | None] | None] | None = None
+    ) -> None:
         self.credentials = dict(credentials)
+        self.issued = issued
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
 
-    def check_credentials(self, authorization: Authorization, amz_date: str, now: datetime | None = None) -> None:
-        if authorization.access_key_id not in self.credentials:
-            raise UnrecognizedClientException(UNRECOGNIZED_CLIENT)
+    def secret(self, access_key_id: str) -> str | None:
+        """The secret of a key id lsim accepts, or None."""
+        secret = self.credentials.get(access_key_id)
+        if secret is None and self.issued is not None and (temporary := self.issued(access_key_id)) is not None:
+            secret = temporary[0]
+        return secret
+
+    def check_credentials(
+        self,
+        authorization: Authorization,
+        amz_date: str,
+        now: datetime | None = None,
+        security_token: str | None = None,
+    ) -> None:
+        """Refuse an unknown key id, a temporary one without its session token (X-Amz-Security-Token), a badly
+        formed or skewed date, and a signature that leaves out Host."""
+        key_id = authorization.access_key_id
+        if key_id not in self.credentials:
+            temporary = self.issued(key_id) if self.issued is not None else None
+            if temporary is None or (temporary[1] is not None and security_token != temporary[1]):
+                raise UnrecognizedClientException(UNRECOGNIZED_CLIENT)
         when = _parse_amz_date(amz_date)
         if when is None:
             raise IncompleteSignatureException(
@@ -251,7 +275,9 @@ class Verifier:
         cache = (authorization.access_key_id, authorization.date, authorization.region, authorization.service)
         key = self._keys.get(cache)
         if key is None:
-            secret = self.credentials[authorization.access_key_id]
+            secret = self.secret(authorization.access_key_id)
+            if secret is None:
+                raise UnrecognizedClientException(UNRECOGNIZED_CLIENT)
             key = signing_key(secret, authorization.date, authorization.region, authorization.service)
             self._keys[cache] = key
         expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()

@@ -58,9 +58,25 @@ def main(
         Path | None,
         typer.Option("--env-vars", help='JSON: {"Function": {"VAR": "value"}, "Parameters": {"VAR": "value"}}'),
     ] = None,
+    credentials: Annotated[
+        str | None,
+        typer.Option(
+            "--credentials",
+            help="what functions get as AWS credentials: local (fake ones for their role, the default) or "
+            "developer (yours: --profile, AWS_PROFILE, ~/.aws, AWS_ACCESS_KEY_ID...)",
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="with --credentials developer: the AWS profile to take them from")
+    ] = None,
 ) -> None:
     """Project options go before the command or after it (`lsim invoke F --template t.yaml`)."""
+    if credentials not in (None, "local", "developer"):
+        raise typer.BadParameter("local or developer", param_hint="--credentials")
+    if profile is not None and credentials is None:
+        credentials = "developer"  # as `sam local --profile`: the profile's credentials reach the functions
     ctx.obj = root_options(project, template, parameter_overrides, env_vars)
+    ctx.obj.update(credentials=credentials, profile=profile)
 
 
 app.command()(invoke.invoke)

@@ -49,11 +49,15 @@ def project_of(ctx: typer.Context) -> ProjectConfig:
     from ..project import load_project
 
     options = ctx.find_root().obj or {}
-    return load_project(
+    project = load_project(
         options.get("project"),
         parameter_overrides=options.get("parameter_overrides") or (),
         env_vars=options.get("env_vars"),
     )
+    chosen = {key: options[key] for key in ("credentials", "profile") if options.get(key)}
+    if chosen:  # --credentials / --profile win over lsim.toml's [settings]
+        project = project.model_copy(update={"settings": project.settings.model_copy(update=chosen)})
+    return project
 
 
 def call(ctx: typer.Context, operation: str, *args: Any, **kwargs: Any) -> Any:

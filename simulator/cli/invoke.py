@@ -44,6 +44,9 @@ def invoke(
     retry: Annotated[
         int, typer.Option("--retry", min=0, help="retry a throttle N times (exponential backoff, full jitter)")
     ] = 0,
+    tenant_id: Annotated[
+        str | None, typer.Option("--tenant-id", help="Invoke's TenantId, for a tenant-isolated function")
+    ] = None,
 ) -> None:
     """Invoke a function once: the payload on stdout, the log (START / END / REPORT) on stderr."""
     import asyncio
@@ -59,7 +62,9 @@ def invoke(
         async with Simulator(project, backend=backend, progress=_say, event_queue=False) as simulator:
             await simulator.wait_function_active(name)  # a VPC function is Pending while its ENIs are made
             return await retry_async(
-                lambda: simulator.invoke(name, body, qualifier=qualifier, log_type=log_type, complete_logs=True),
+                lambda: simulator.invoke(
+                    name, body, qualifier=qualifier, log_type=log_type, complete_logs=True, tenant_id=tenant_id
+                ),
                 attempts=retry + 1,
                 on_retry=lambda error, delay: _say(
                     f"TooManyRequestsException ({getattr(error, 'reason', error)}): retrying in {delay:.2f} s"

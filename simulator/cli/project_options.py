@@ -1,7 +1,8 @@
 """The project options where SAM users put them: `lsim invoke F --template t.yaml --env-vars env.json
 --parameter-overrides A=1 B=2`, as `sam local invoke` takes them, as well as before the command.
 
-`--project`, `--template` (also `--template-file`, `-t`), `--parameter-overrides` and `--env-vars` are the
+`--project`, `--template` (also `--template-file`, `-t`), `--parameter-overrides`, `--env-vars`, `--credentials`
+and `--profile` are the
 root command's options; `ProjectGroup` moves those written after the command to just before it, where the
 root reads them, so a value given after the command wins over one given before it. (No command has options
 of these names: a command that does not read the project ignores them.) Like SAM CLI, `--parameter-overrides` takes
@@ -26,7 +27,10 @@ OVERRIDE = re.compile(r"ParameterKey=[^,]+,ParameterValue=.*|[A-Za-z0-9]+=.*", r
 
 
 # The root's options, every one of which takes a value; the long forms also as `--option=value`.
-PROJECT_FLAGS = ("--project", "-p", "--template", "--template-file", "-t", "--parameter-overrides", "--env-vars")
+PROJECT_FLAGS = (
+    "--project", "-p", "--template", "--template-file", "-t", "--parameter-overrides", "--env-vars",
+    "--credentials", "--profile",
+)  # fmt: skip
 
 
 def root_options(
@@ -116,7 +120,8 @@ def spread_parameter_overrides(args: list[str]) -> list[str]:
 
 EPILOG = (
     "Project options, before or after the command: --project/-p PATH, --template/--template-file/-t FILE "
-    f"(default ${TEMPLATE_ENV}), --parameter-overrides Key=Value ..., --env-vars FILE."
+    f"(default ${TEMPLATE_ENV}), --parameter-overrides Key=Value ..., --env-vars FILE, "
+    "--credentials local|developer, --profile NAME."
 )
 
 

@@ -233,6 +233,12 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
                  "(--verify-sigv4 checks them)")  # fmt: skip
         else:
             _say(f"verifying SigV4 signatures: {len(options.credentials)} access key(s) accepted")
+        if project.settings.credentials == "developer":
+            profile = f" (profile {project.settings.profile})" if project.settings.profile else ""
+            _say(f"functions get your own AWS credentials{profile}, as `sam local` passes them")
+        else:
+            _say("functions get local AWS credentials for their execution roles (lsim's own, unknown to AWS; "
+                 "--credentials developer gives them yours)")  # fmt: skip
         hosts = ", ".join(["loopback", *([] if host in ("127.0.0.1", "localhost", "::1") else [host]),
                            *options.allow_hosts])  # fmt: skip
         _say(f"serving Host names: {hosts}; browsers' cross-origin requests are refused")

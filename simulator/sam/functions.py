@@ -17,11 +17,13 @@ from pydantic import ValidationError
 from ..cfn import NO_VALUE, Template, Unresolvable, YamlList, YamlMap, line_of, text
 from ..config import RUNTIMES, FunctionConfig, Limits
 from ..errors import ProjectFileError
+from ..execution_role import missing_eni_permission
 from ..lifetime import make_state_folder
 from ..logging_config import MEMBERS, from_api
 from ..vpc import VpcConfig
 from .notes import Notes, display
 from .resources import SERVERLESS_FUNCTION, LocalLayer
+from .roles import RoleReader
 
 #: properties whose lsim feature may not be here yet: the FunctionConfig field each fills. When FunctionConfig
 #: has the field, the property maps onto it; until then it is reported as "not supported by lsim yet".
@@ -64,6 +66,7 @@ class _Function:
         self.package_type = "Zip"
         self.layer_resources: list[tuple[LocalLayer, int]] = []
         self.provisioned: tuple[Any, int, str] | None = None
+        self.role_properties: dict[str, tuple[Any, int, str]] = {}  # Role, Policies: (value, line, path)
 
     def set(self, field: str, value: Any, path: str, line: int) -> None:
         self.fields[field] = value
@@ -103,6 +106,9 @@ class FunctionReader:
         package = next((value for key, value, _, _ in entries if key == "PackageType"), "Zip")
         function.package_type = self.template.resolve_text(package, line, "PackageType")
         for key, value, key_line, path in entries:
+            if key == "Role" or (key == "Policies" and kind == SERVERLESS_FUNCTION):
+                function.role_properties[key] = (value, key_line, path)  # read once VpcConfig is known (roles.py)
+                continue
             try:
                 if _is_intrinsic(value):  # the whole property, e.g. `!If [C, x, !Ref AWS::NoValue]`
                     value = self.template.resolve(value, key_line)
@@ -210,8 +216,11 @@ class FunctionReader:
                 sample = EVENT_SAMPLES.get(str(kind))
                 hint = f"invoke it with `lsim generate-event {sample}`" if sample else ""
                 self.notes.unsupported(value.line_of(name), f"{path}.{name} ({kind})", hint)
-        elif key in ("Role", "Policies"):
-            self.notes.unsupported(line, path, "lsim puts no AWS credentials in a function's environment")
+        elif key == "TenancyConfig":  # CloudFormation passes it to CreateFunction (tenancy.py)
+            config = resolve(value, line)
+            if not isinstance(config, dict) or config.get("TenantIsolationMode") != "PER_TENANT" or len(config) != 1:
+                raise self.notes.error(line, f"{path}: write TenancyConfig: {{TenantIsolationMode: PER_TENANT}}")
+            function.set("tenancy_config", {"tenant_isolation_mode": "PER_TENANT"}, path, line)
         else:
             self.notes.unsupported(line, path)
 
@@ -415,6 +424,18 @@ class FunctionReader:
                 )
                 return None
             self._check_layers(function)
+        roles = function.role_properties
+        role = RoleReader(self.template, self.notes).role(
+            logical_id, roles.get("Role"), roles.get("Policies"), function.kind == SERVERLESS_FUNCTION, "vpc" in fields
+        )
+        if role is not None:
+            path, line = (
+                (roles["Role"][2], roles["Role"][1]) if "Role" in roles else (f"{where}.Properties", function.line)
+            )
+            function.set("role", role, path, line)
+            if "vpc" in fields and (problem := missing_eni_permission(role)):
+                raise self.notes.error(line, f"{path}: {problem} (the function has VpcConfig: add the managed policy "
+                                       "AWSLambdaVPCAccessExecutionRole to its role)")  # fmt: skip
         try:
             return FunctionConfig.model_validate(fields, context={"limits": self.limits})
         except ValidationError as exc:

@@ -19,6 +19,7 @@ from .functions import FunctionReader
 from .notes import Notes, Warn, display
 from .options import samconfig, stack_name
 from .resources import FUNCTION_TYPES, LAYER_TYPES, TemplateResources, resource_hint
+from .roles import IAM_TYPES
 from .stacks import STACK_TYPES, ParentStack, child_template, full_path, implicit_name, parameters_passed
 
 
@@ -173,7 +174,7 @@ class SamReader:
                     self.notes.unsupported(exc.line, f"Resources.{logical_id}: {exc.message}")
             elif kind in STACK_TYPES:
                 found.extend(self._nested(logical_id, resource))
-            elif kind != cdk.CDK_METADATA:
+            elif kind != cdk.CDK_METADATA and kind not in IAM_TYPES:  # IAM: read as functions' roles (roles.py)
                 self.notes.unsupported(line, f"Resources.{logical_id} ({kind})", resource_hint(kind))
         return found
 

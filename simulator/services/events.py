@@ -90,6 +90,7 @@ class EventService:
             due_at=now,
             client_context=invocation.client_context,
             trace_id=invocation.trace_id,
+            tenant_id=invocation.tenant_id,
         )
         await asyncio.to_thread(self.queue.enqueue, event)
         self.metrics.put(function.name, ASYNC_EVENTS_RECEIVED)

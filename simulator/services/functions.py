@@ -150,6 +150,7 @@ class FunctionService:
             region=self.project.settings.region,
             layers=layers,
             reserved_concurrency=self.controller.reserved(function.name),
+            role_arn=self.project.role_of(function).arn,
             **self._state_of(function),
         )
 
@@ -171,6 +172,7 @@ class FunctionService:
             region=self.project.settings.region,
             layers=layers,
             reserved_concurrency=function.reserved_concurrency,
+            role_arn=self.project.role_of(function).arn,
             **self._state_of(function),
         )
 
