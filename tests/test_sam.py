@@ -126,7 +126,7 @@ def test_globals_parameters_and_intrinsic_functions() -> None:
     # the roles: a role made elsewhere (ARN only), and the one SAM makes with the function's Policies
     assert listing.role is not None and listing.role.arn == "arn:aws:iam::123456789012:role/orders-role"
     assert not listing.role.known
-    create_role = functions["CreateOrderFunction"].role
+    create_role = create.role
     assert create_role is not None and create_role.policies == ["AWSLambdaBasicExecutionRole"]
     assert create_role.arn == "arn:aws:iam::123456789012:role/globals-params-CreateOrderFunctionRole"
     reported = {
