@@ -1,0 +1,179 @@
+"""Each invocation's log holds exactly its own output, every time: what the runtime wrote (stdout and
+stderr, with or without a newline, from any thread, right before it returned) up to the moment it asked for
+its next event, and nothing of another invocation's. Driven through the real Lambda API with boto3
+(`LogType=Tail`), sequentially and concurrently, on real containers and on the process backend.
+
+Output written after the runtime has finished an invocation (a thread still printing) belongs to the next
+invocation's log, as on Lambda, where the environment is frozen until then."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_api import Api, serve
+
+APP = r'''
+import sys, threading, time
+
+_later = []  # threads of earlier invocations that print after their invocation ended
+
+
+def speak(event, context):
+    tag, mode = event["tag"], event["mode"]
+    if mode == "plain":
+        print(f"{tag} out")
+        print(f"{tag} err", file=sys.stderr)
+    elif mode == "partial":  # no newline at all, on either stream
+        print(f"{tag} out-partial", end="")
+        print(f"{tag} err-partial", end="", file=sys.stderr)
+    elif mode == "burst":  # many lines, the last one right before returning
+        for i in range(40):
+            print(f"{tag} burst {i}")
+        sys.stderr.write(f"{tag} last-err\n")
+    elif mode == "thread":  # printed from threads the handler waits for
+        def work(n):
+            print(f"{tag} thread {n}")
+            print(f"{tag} thread-err {n}", file=sys.stderr)
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    elif mode == "mixed":
+        sys.stdout.write(f"{tag} a")
+        sys.stderr.write(f"{tag} b\n")
+        sys.stdout.write(f"{tag} c\n")
+    return {"tag": tag}
+
+
+def linger(event, context):
+    """Prints now, and once more from a thread after the handler has returned (after the runtime took its
+    next event): the next invocation waits for that thread, so its line lands in the next one's log."""
+    for thread in _later:
+        thread.join()
+    _later.clear()
+    tag = event["tag"]
+    print(f"{tag} during")
+
+    def after():
+        time.sleep(0.2)
+        print(f"{tag} after")
+
+    thread = threading.Thread(target=after)
+    thread.start()
+    _later.append(thread)
+    return {"tag": tag}
+'''
+
+PROJECT = """
+[functions.speak]
+handler = "app.speak"
+runtime = "python3.11"
+code = "src"
+
+[functions.linger]
+handler = "app.linger"
+runtime = "python3.11"
+code = "src"
+"""
+
+# How many tagged pieces each mode prints (a piece is one occurrence of the tag).
+PIECES = {"plain": 2, "partial": 2, "burst": 41, "thread": 6, "mixed": 3}
+MODES = list(PIECES)
+TAG = re.compile(r"T\d{4}")
+
+
+def write_project(folder: Path) -> Path:
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "app.py").write_text(APP)
+    (folder / "lsim.toml").write_text(PROJECT)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def docker_logs_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    yield from serve(write_project(tmp_path_factory.mktemp("fences-docker")), "docker")
+
+
+@pytest.fixture(scope="module")
+def process_logs_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    yield from serve(write_project(tmp_path_factory.mktemp("fences-process")), "process")
+
+
+def tail(client: Any, function: str, payload: dict[str, Any]) -> str:
+    response = client.invoke(FunctionName=function, Payload=json.dumps(payload).encode(), LogType="Tail")
+    assert "FunctionError" not in response, response["Payload"].read()
+    return base64.b64decode(response["LogResult"]).decode()
+
+
+def check(log: str, tag: str, mode: str) -> list[str]:
+    """What is wrong with one invocation's log: another invocation's output, or its own missing."""
+    problems = []
+    tags = TAG.findall(log)
+    if strangers := sorted(set(tags) - {tag}):
+        problems.append(f"{tag} ({mode}) holds output of {strangers}")
+    if tags.count(tag) != PIECES[mode]:
+        problems.append(f"{tag} ({mode}) holds {tags.count(tag)} of its {PIECES[mode]} pieces")
+    if problems:
+        problems.append(log)
+    return problems
+
+
+def calls(first: int, count: int) -> list[tuple[str, str]]:
+    return [(f"T{n:04d}", MODES[n % len(MODES)]) for n in range(first, first + count)]
+
+
+def run_many(api: Api, sequential: int, concurrent: int) -> list[str]:
+    client = api.client(max_pool_connections=8)
+    problems: list[str] = []
+    for tag, mode in calls(0, sequential):
+        problems += check(tail(client, "speak", {"tag": tag, "mode": mode}), tag, mode)
+
+    def one(call: tuple[str, str]) -> list[str]:
+        tag, mode = call
+        return check(tail(client, "speak", {"tag": tag, "mode": mode}), tag, mode)
+
+    with ThreadPoolExecutor(6) as pool:
+        for found in pool.map(one, calls(sequential, concurrent)):
+            problems += found
+    return problems
+
+
+@pytest.mark.docker
+def test_every_tail_holds_exactly_its_own_output_on_docker(docker_logs_api: Api) -> None:
+    problems = run_many(docker_logs_api, sequential=40, concurrent=40)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_tail_holds_exactly_its_own_output_on_the_process_backend(process_logs_api: Api) -> None:
+    problems = run_many(process_logs_api, sequential=30, concurrent=30)
+    assert not problems, "\n".join(problems)
+
+
+def _lingering(api: Api) -> None:
+    client = api.client()
+    logs = [tail(client, "linger", {"tag": f"T{n:04d}"}) for n in range(5)]
+    for n, log in enumerate(logs):
+        assert f"T{n:04d} during" in log, log
+        assert f"T{n:04d} after" not in log, log  # printed once the runtime had moved on
+        if n:
+            assert f"T{n - 1:04d} after" in log, log  # it shows in the next invocation's log
+
+
+@pytest.mark.docker
+def test_output_after_the_invocation_ended_goes_to_the_next_log_on_docker(docker_logs_api: Api) -> None:
+    _lingering(docker_logs_api)
+
+
+def test_output_after_the_invocation_ended_goes_to_the_next_log_on_the_process_backend(
+    process_logs_api: Api,
+) -> None:
+    _lingering(process_logs_api)
