@@ -39,13 +39,14 @@ from .invocation import (
     init_start_line,
     start_line,
 )
-from .platform_log import ApplicationFilter, PlatformLog
+from .platform_log import ApplicationFilter, ConsoleLines, PlatformLog
 from .sandbox import ExitStatus, Sandbox, SandboxBackend, SandboxSpec
 from .sandbox.scratch import ScratchDisk
 
 LogSink = Callable[[str, str], None]  # (function name, text as it arrives)
-# With complete logs asked for, wait after the outcome until the output has been quiet this long (the
-# runtime's last lines travel through Docker's pipe separately from its HTTP response), at most the cap.
+# With complete logs asked for, the output is fenced once the runtime asks for its next event (at most the
+# cap after the outcome); a sandbox that cannot fence its output is waited on until it has been quiet this
+# long (the runtime's last lines travel through Docker's pipe separately from its HTTP request).
 OUTPUT_SETTLE_S = 0.015
 OUTPUT_SETTLE_CAP_S = 0.25
 # What an environment keeps of its output for the invocation's log (result.logs); all of it goes to the
@@ -167,6 +168,7 @@ class ExecutionEnvironment:
         self.platform_log = PlatformLog(function.logging_config)
         # With JSON, the application log level drops lines below it (print() counts as INFO).
         self._app_filter = ApplicationFilter(function.logging_config) if function.logging_config.is_json else None
+        self._console = ConsoleLines(self._to_sink)
 
     # -- output ---------------------------------------------------------------------------------------
     def _sink(self) -> Callable[[bytes], None]:
@@ -192,7 +194,17 @@ class ExecutionEnvironment:
             self._output_dropped += len(dropped)
         self._last_output = time.monotonic()
         if self.log_sink is not None:
-            self.log_sink(self.function.name, chunk.decode("utf-8", "replace"))
+            self._console.feed(chunk)
+
+    def _to_sink(self, text: str) -> None:
+        if self.log_sink is not None:
+            self.log_sink(self.function.name, text)
+
+    @property
+    def _fenced(self) -> bool:
+        """A console shows the output: every invocation's end is fenced then, its log asked for or not, so the
+        console has each invocation's last line (flushed, newline or not) as it ends."""
+        return self.log_sink is not None
 
     def _take_output(self) -> str:
         if self._app_filter is not None and (rest := self._app_filter.flush()):
@@ -213,12 +225,16 @@ class ExecutionEnvironment:
         )
 
     async def _settle_output(self, since: float) -> None:
-        """Give output written before the outcome time to come through the pipe: wait until the runtime
-        asks for its next event (it has finished with this one), then until the output is quiet."""
+        """Take in all the output written before the runtime finished: wait until it asks for its next
+        event (it is done with this one; what it writes later is the next invocation's, as on Lambda, where
+        the environment is frozen until then), then fence the sandbox's output there (sandbox/fence.py).
+        A sandbox that cannot fence is waited on until its output is quiet."""
         deadline = time.monotonic() + OUTPUT_SETTLE_CAP_S
         if self._channel is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._channel.polling.wait(), OUTPUT_SETTLE_CAP_S)
+        if self._sandbox is not None and await self._sandbox.fence():
+            return
         while time.monotonic() < deadline:
             quiet_since = max(self._last_output, since)
             wait = quiet_since + OUTPUT_SETTLE_S - time.monotonic()
@@ -385,9 +401,10 @@ class ExecutionEnvironment:
         )
         self.platform_log.emit(logs, start, runtime_version if phase == "init" else None)
         outcome = await self.init(timeout_s)
-        if want_logs and outcome.status == "ready":  # what init printed may still be in Docker's pipe
+        if (want_logs or self._fenced) and outcome.status == "ready":  # init's output may still be in a pipe
             await self._settle_output(time.monotonic())
         logs.append(self._take_output().rstrip("\n"))
+        self._console.flush()
         status = "success" if outcome.status == "ready" else _init_status(outcome)
         error_type = _init_error_type(outcome)
         now = time.time()
@@ -447,13 +464,16 @@ class ExecutionEnvironment:
         if isinstance(outcome, _Failure):
             payload = outcome.body or error_body(outcome.error_type, outcome.message)
             function_error, status, error_type = "Unhandled", outcome.status, outcome.error_type
+            if status == "timeout" and (want_logs or self._fenced) and self._sandbox is not None:
+                await self._sandbox.fence()  # what it printed until the deadline, before it goes
             self.reset_soon("timeout" if status == "timeout" else "failure")  # Lambda resets it after a failure
         else:
             payload = outcome.body
             function_error = "Unhandled" if outcome.kind == "error" else None
-        if want_logs and self._sandbox is not None:
+        if (want_logs or self._fenced) and self._sandbox is not None:
             await self._settle_output(ended)
         output = self._take_output().rstrip("\n")
+        self._console.flush()
         if output:
             logs.append(output)
         if isinstance(outcome, _Failure) and outcome.log:

@@ -101,6 +101,12 @@ class Sandbox(ABC):
     async def wait(self) -> ExitStatus:
         """Resolve when the runtime process has exited."""
 
+    async def fence(self) -> bool:
+        """Resolve once every byte the runtime wrote before this call has gone to `on_output`, and nothing
+        written after it; True when that holds, False when this sandbox cannot tell (the caller then waits
+        for its output to go quiet)."""
+        return False
+
     @abstractmethod
     def end_init_phase(self) -> None:
         """Init is over: apply the invoke phase's CPU share (init runs unthrottled, see the README)."""

@@ -77,6 +77,9 @@ class ProcessSandbox(Sandbox):
         self._tasks: list[asyncio.Task[None]] = []
         self._extensions: list[asyncio.subprocess.Process] = []
         self._exit: asyncio.Future[ExitStatus] | None = None
+        self._eof: asyncio.Future[None] | None = None  # the output pipe has ended: every writer is gone
+        self._reader: int | None = None
+        self._on_output: OutputSink = lambda chunk: None
 
     def _command(self) -> list[str]:
         if (self.spec.runtime or "").startswith("python"):
@@ -100,24 +103,38 @@ class ProcessSandbox(Sandbox):
         return env
 
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
-        self._exit = asyncio.get_running_loop().create_future()
-        self.process = await asyncio.create_subprocess_exec(
-            *self._command(),
-            env=self._environment(runtime_api),
-            cwd=str(self.spec.code_dir),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.started_at = time.monotonic()
-        self._extensions = await self._start_extensions(runtime_api, on_output)
+        """The runtime and its extensions write into one pipe, which lsim reads as output arrives and, for a
+        fence, drains at once (fence())."""
+        loop = asyncio.get_running_loop()
+        self._exit = loop.create_future()
+        self._eof = loop.create_future()
+        reader, writer = os.pipe()
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *self._command(),
+                env=self._environment(runtime_api),
+                cwd=str(self.spec.code_dir),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=writer,
+                stderr=writer,
+                start_new_session=True,
+            )
+            self.started_at = time.monotonic()
+            self._extensions = await self._start_extensions(runtime_api, writer)
+        except BaseException:
+            os.close(reader)
+            raise
+        finally:
+            os.close(writer)
+        os.set_blocking(reader, False)
+        self._reader, self._on_output = reader, on_output
+        loop.add_reader(reader, self._read_output)
         self._tasks += [
-            asyncio.create_task(self._pump(on_output)),
+            asyncio.create_task(self._pump()),
             asyncio.create_task(self._watchdog()),
         ]
 
-    async def _start_extensions(self, runtime_api: str, on_output: OutputSink) -> list[asyncio.subprocess.Process]:
+    async def _start_extensions(self, runtime_api: str, output: int) -> list[asyncio.subprocess.Process]:
         """External extensions from the layers' extensions/ folder, started beside the runtime."""
         folder = self.spec.opt_dir / "extensions" if self.spec.opt_dir is not None else None
         if folder is None or not folder.is_dir():
@@ -127,17 +144,41 @@ class ProcessSandbox(Sandbox):
             if path.is_file() and os.access(path, os.X_OK):
                 process = await asyncio.create_subprocess_exec(
                     str(path), env=self._environment(runtime_api), cwd=str(self.spec.code_dir),
-                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                    stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True,
                 )  # fmt: skip
-                self._tasks.append(asyncio.create_task(_forward(process, on_output)))
                 started.append(process)
         return started
 
-    async def _pump(self, on_output: OutputSink) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        while chunk := await self.process.stdout.read(65536):
-            on_output(chunk)
+    def _read_output(self) -> None:
+        """Hand on everything the pipe holds now; at its end, stop reading it."""
+        while self._reader is not None:
+            try:
+                chunk = os.read(self._reader, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._close_reader()
+                return
+            self._on_output(chunk)
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            asyncio.get_running_loop().remove_reader(reader)
+            os.close(reader)
+        if self._eof is not None and not self._eof.done():
+            self._eof.set_result(None)
+
+    async def fence(self) -> bool:
+        """What the runtime wrote before now is in the pipe: read it all, here and now."""
+        self._read_output()
+        return True
+
+    async def _pump(self) -> None:
+        assert self.process is not None and self._eof is not None
+        await self._eof
         code = await self.process.wait()
         if self._exit is not None and not self._exit.done():
             status = ExitStatus(code=code, signal=-code if code < 0 else None, oom_killed=self._oom)
@@ -181,18 +222,13 @@ class ProcessSandbox(Sandbox):
                 await asyncio.wait_for(self.process.wait(), 5)
         for task in self._tasks:
             task.cancel()
+        self._close_reader()
         if self._exit is not None and not self._exit.done():
             self._exit.set_result(ExitStatus(signal=signal.SIGKILL))
         shutil.rmtree(self._tmp, ignore_errors=True)
         for folder in (self._tmp.parent, self._tmp.parent.parent):  # the owner's and the project's, once empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
-
-
-async def _forward(process: asyncio.subprocess.Process, on_output: OutputSink) -> None:
-    assert process.stdout is not None
-    while chunk := await process.stdout.read(65536):
-        on_output(chunk)
 
 
 def _read_kb(path: Path, key: str) -> int:
