@@ -73,28 +73,54 @@ def linger(event, context):
     return {"tag": tag}
 '''
 
+# A custom runtime (provided.al2023) in shell: it prints a line, and pieces without a newline on both
+# streams, right before it posts the response.
+BOOTSTRAP = r"""#!/bin/sh
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+    headers=$(mktemp); body=$(mktemp)
+    curl -sS -D "$headers" -o "$body" "$API/invocation/next"
+    id=$(grep -i '^lambda-runtime-aws-request-id:' "$headers" | tr -d '[:space:]' | cut -d: -f2)
+    tag=$(sed 's/.*"tag": *"\([A-Z0-9]*\)".*/\1/' "$body")
+    rm -f "$headers" "$body"
+    echo "$tag out"
+    printf '%s err-partial' "$tag" >&2
+    printf '%s out-partial' "$tag"
+    printf '{"tag": "%s"}' "$tag" | curl -sS -X POST --data-binary @- "$API/invocation/$id/response" >/dev/null
+done
+"""
+
 PROJECT = """
 [functions.speak]
 handler = "app.speak"
-runtime = "python3.11"
+runtime = "{runtime}"
 code = "src"
 
 [functions.linger]
 handler = "app.linger"
-runtime = "python3.11"
+runtime = "{runtime}"
 code = "src"
+
+[functions.custom]
+handler = "unused"
+runtime = "provided.al2023"
+code = "custom"
 """
 
 # How many tagged pieces each mode prints (a piece is one occurrence of the tag).
 PIECES = {"plain": 2, "partial": 2, "burst": 41, "thread": 6, "mixed": 3}
 MODES = list(PIECES)
+PIECES["custom"] = 3
 TAG = re.compile(r"T\d{4}")
 
 
-def write_project(folder: Path) -> Path:
+def write_project(folder: Path, runtime: str = "python3.11") -> Path:
     (folder / "src").mkdir(parents=True)
     (folder / "src" / "app.py").write_text(APP)
-    (folder / "lsim.toml").write_text(PROJECT)
+    (folder / "custom").mkdir()
+    (folder / "custom" / "bootstrap").write_text(BOOTSTRAP)
+    (folder / "custom" / "bootstrap").chmod(0o755)
+    (folder / "lsim.toml").write_text(PROJECT.replace("{runtime}", runtime))
     return folder
 
 
@@ -127,22 +153,25 @@ def check(log: str, tag: str, mode: str) -> list[str]:
     return problems
 
 
-def calls(first: int, count: int) -> list[tuple[str, str]]:
-    return [(f"T{n:04d}", MODES[n % len(MODES)]) for n in range(first, first + count)]
+def calls(first: int, count: int, modes: list[str]) -> list[tuple[str, str]]:
+    return [(f"T{n:04d}", modes[n % len(modes)]) for n in range(first, first + count)]
 
 
-def run_many(api: Api, sequential: int, concurrent: int) -> list[str]:
+def run_many(api: Api, sequential: int, concurrent: int, function: str = "speak") -> list[str]:
+    """Problems of `sequential` calls one after the other, then `concurrent` ones from 6 threads."""
     client = api.client(max_pool_connections=8)
-    problems: list[str] = []
-    for tag, mode in calls(0, sequential):
-        problems += check(tail(client, "speak", {"tag": tag, "mode": mode}), tag, mode)
+    modes = ["custom"] if function == "custom" else MODES
 
     def one(call: tuple[str, str]) -> list[str]:
         tag, mode = call
-        return check(tail(client, "speak", {"tag": tag, "mode": mode}), tag, mode)
+        return check(tail(client, function, {"tag": tag, "mode": mode}), tag, mode)
+
+    problems: list[str] = []
+    for call in calls(0, sequential, modes):
+        problems += one(call)
 
     with ThreadPoolExecutor(6) as pool:
-        for found in pool.map(one, calls(sequential, concurrent)):
+        for found in pool.map(one, calls(sequential, concurrent, modes)):
             problems += found
     return problems
 
@@ -150,6 +179,12 @@ def run_many(api: Api, sequential: int, concurrent: int) -> list[str]:
 @pytest.mark.docker
 def test_every_tail_holds_exactly_its_own_output_on_docker(docker_logs_api: Api) -> None:
     problems = run_many(docker_logs_api, sequential=40, concurrent=40)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.docker
+def test_every_tail_of_a_custom_runtime_holds_exactly_its_own_output(docker_logs_api: Api) -> None:
+    problems = run_many(docker_logs_api, sequential=20, concurrent=20, function="custom")
     assert not problems, "\n".join(problems)
 
 
@@ -177,3 +212,36 @@ def test_output_after_the_invocation_ended_goes_to_the_next_log_on_the_process_b
     process_logs_api: Api,
 ) -> None:
     _lingering(process_logs_api)
+
+
+@pytest.mark.docker
+def test_the_serve_console_shows_an_event_invocations_output_without_a_newline(tmp_path: Path) -> None:
+    """`lsim serve` prints each line of a function's output as it ends, and a line without a newline when
+    the invocation ends: an Event invocation's `print(..., end="")` shows, on both streams."""
+    import time
+    import urllib.request
+
+    from .lsim_processes import serve as serve_process
+    from .test_api import SIGNED
+
+    served = serve_process(write_project(tmp_path), quiet=False)
+    try:
+        for tag, mode in (("T0900", "partial"), ("T0901", "plain")):
+            request = urllib.request.Request(
+                f"{served.url}/2015-03-31/functions/speak/invocations",
+                data=json.dumps({"tag": tag, "mode": mode}).encode(),
+                method="POST",
+                headers={**SIGNED, "X-Amz-Invocation-Type": "Event"},
+            )
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                assert answer.status == 202
+        wanted = ["T0900 out-partial", "T0900 err-partial", "T0901 out", "T0901 err"]
+        bound = time.monotonic() + 120  # a bound, not an expectation: a cold start on a busy machine
+        while time.monotonic() < bound and not all(any(p in line for line in served.lines) for p in wanted):
+            time.sleep(0.05)
+    finally:
+        served.stop()
+    shown = [line for line in served.lines if line.startswith("  speak | ")]
+    for piece in wanted:  # each on a line of its own invocation, not glued to the next one's output
+        tag = piece.split()[0]
+        assert any(piece in line and set(TAG.findall(line)) == {tag} for line in shown), (piece, served.lines)
