@@ -245,3 +245,37 @@ def test_the_serve_console_shows_an_event_invocations_output_without_a_newline(t
     for piece in wanted:  # each on a line of its own invocation, not glued to the next one's output
         tag = piece.split()[0]
         assert any(piece in line and set(TAG.findall(line)) == {tag} for line in shown), (piece, served.lines)
+
+
+@pytest.mark.docker
+def test_without_the_rights_to_mark_the_pipes_logs_wait_for_quiet_and_say_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Marking a container's pipes needs root with the engine on this machine; without it (as if), each
+    invocation's log still holds its output, by the old quiet window, and lsim says once what that costs."""
+    from simulator.blocking import BlockingSimulator
+    from simulator.project import load_project
+    from simulator.sandbox import docker as docker_sandbox
+
+    monkeypatch.setattr(docker_sandbox, "write_mark", lambda pid, mark: False)
+    said: list[str] = []
+    with BlockingSimulator(load_project(write_project(tmp_path)), backend="docker", warn=said.append) as lsim:
+        results = [lsim.invoke("speak", {"tag": f"T{n:04d}", "mode": "plain"}, log_type="Tail") for n in range(3)]
+    for n, result in enumerate(results):
+        assert f"T{n:04d} out" in result.logs, result.logs
+    assert len([line for line in said if "cannot mark its containers' output pipes" in line]) == 1, said
+
+
+def test_a_mark_is_found_however_the_output_is_cut_into_chunks() -> None:
+    from simulator.sandbox.fence import MarkScanner, new_mark
+
+    mark = new_mark()
+    stream = b"line one\npartial\x00not a mark" + mark + b"after\x00" + mark[:5] + b"x" + mark
+    for cut in range(len(stream) + 1):
+        for step in (1, 3, len(stream)):
+            scanner = MarkScanner(mark)
+            pieces: list[bytes | None] = []
+            for chunk in [stream[:cut], *(stream[i : i + step] for i in range(cut, len(stream), step))]:
+                pieces += scanner.feed(chunk)
+            text = b"".join(b"|MARK|" if piece is None else piece for piece in pieces) + scanner.rest()
+            assert text == b"line one\npartial\x00not a mark|MARK|after\x00" + mark[:5] + b"x|MARK|", (cut, step)

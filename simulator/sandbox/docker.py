@@ -60,6 +60,7 @@ class DockerBackend(SandboxBackend):
         self._gateways: dict[str, str] = {}
         self._namespace_addresses: dict[str, str] = {}  # container:<eni> -> the ENI's address
         self._shared_warned = False
+        self._fence_warned = False
         self._sandboxes: set[DockerSandbox] = set()
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -154,6 +155,15 @@ class DockerBackend(SandboxBackend):
             self.warn(
                 "note: execution environments that share a Hyperplane ENI can reach each other's Runtime API: "
                 "lsim tells their connections apart only when it runs as root"
+            )
+
+    def warn_no_fence(self) -> None:
+        if not self._fence_warned and self.warn is not None:
+            self._fence_warned = True
+            self.warn(
+                "note: lsim cannot mark its containers' output pipes (that needs root, with the Docker engine on "
+                "this machine): an invocation's log ends once its output has been quiet for a moment, so a busy "
+                "machine may put its last lines in the next invocation's log"
             )
 
     def forget(self, sandbox: DockerSandbox) -> None:
@@ -331,6 +341,8 @@ class DockerSandbox(Sandbox):
             return self.exited  # an exited container's output was all read before its exit was known
         if not await self.backend.call(write_mark, self._pid, self._mark):
             self._fences = False  # a mark may be half written (stdout only): counting stops here
+            if not self.exited:
+                self.backend.warn_no_fence()
             return self.exited
         for number in STREAMS:
             self._marks_sent[number] += 1
