@@ -28,6 +28,7 @@ from . import platform_log as events
 from . import secrets
 from .channels import RuntimeChannel, RuntimeOutcome
 from .config import FunctionConfig, Limits, ProjectConfig
+from .debugging import Debugger, wait_first
 from .invocation import (
     Invocation,
     InvocationResult,
@@ -142,8 +143,11 @@ class ExecutionEnvironment:
         runtime_api: RuntimeEndpoints,
         limits: Limits,
         log_sink: LogSink | None = None,
+        debugger: Debugger | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
+        self.debugger = debugger
+        self._held_by = debugger.clock if debugger is not None else None  # its timeouts wait while paused
         self.function = function
         self.version = version
         self.spec = spec
@@ -259,6 +263,8 @@ class ExecutionEnvironment:
         self._sandbox = self.backend.create(self.spec, self._scratch.path if self._scratch else None)
         self._generation += 1
         await self._sandbox.start(self._address, self._sink())
+        if self.debugger is not None:
+            self.debugger.environment_started(self._sandbox.debug_address)
         # Its Runtime API answers this sandbox only, as on AWS (channels/runtime.py, runtime_api.py).
         self._channel.admit(self._sandbox.runtime_address, self._sandbox.owns_connection)
 
@@ -276,9 +282,7 @@ class ExecutionEnvironment:
         ready: asyncio.Future[Any] = asyncio.ensure_future(self._channel.initialized())
         exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
         init_error: asyncio.Future[Any] = self._channel.init_error
-        done, _ = await asyncio.wait(
-            {ready, exited, init_error}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
-        )
+        done = await wait_first({ready, exited, init_error}, timeout_s, self._held_by)
         ready.cancel()
         exited.cancel()
         duration_ms = ((self._channel.ready_at or time.monotonic()) - started) * 1000
@@ -424,9 +428,7 @@ class ExecutionEnvironment:
         assert self._channel is not None and self._sandbox is not None
         response: asyncio.Future[Any] = self._channel.submit(invocation)
         exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
-        done, _ = await asyncio.wait(
-            {response, exited}, timeout=max(budget_s, 0.001), return_when=asyncio.FIRST_COMPLETED
-        )
+        done = await wait_first({response, exited}, max(budget_s, 0.001), self._held_by)
         exited.cancel()
         if response in done:
             return response.result()

@@ -15,8 +15,10 @@ It speaks no wire format: the faces translate requests and results.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import os
 import secrets
@@ -58,6 +60,7 @@ class Invoker:
         self.placement = placement
         self.metrics = metrics
         self.events = events
+        self.turn: asyncio.Lock | None = None  # --debug-port: invocations run one at a time (debugging.py)
 
     async def invoke(
         self,
@@ -114,10 +117,11 @@ class Invoker:
     ) -> InvocationResult:
         """Admit (or raise TooManyRequestsException) and run in a provisioned, warm or new environment; the
         concurrency slot is held until the invocation ends, cold start included."""
-        self.vpcs.check_invocable(function)
-        admitted = self.admission.admit(function.name, version, synchronous)
-        async with self.placement.lease(function, version, admitted) as environment:
-            result = await environment.invoke(invocation, want_logs=want_logs)
+        async with self.turn or contextlib.nullcontext():  # with a debugger, one invocation at a time
+            self.vpcs.check_invocable(function)
+            admitted = self.admission.admit(function.name, version, synchronous)
+            async with self.placement.lease(function, version, admitted) as environment:
+                result = await environment.invoke(invocation, want_logs=want_logs)
         self._record(function.name, result)
         return result
 

@@ -44,6 +44,15 @@ def invoke(
     retry: Annotated[
         int, typer.Option("--retry", min=0, help="retry a throttle N times (exponential backoff, full jitter)")
     ] = 0,
+    debug_port: Annotated[
+        int | None,
+        typer.Option(
+            "--debug-port",
+            min=1,
+            max=65535,
+            help="run Python functions under debugpy; attach an IDE to 127.0.0.1:PORT (no timeout while paused)",
+        ),
+    ] = None,
 ) -> None:
     """Invoke a function once: the payload on stdout, the log (START / END / REPORT) on stderr."""
     import asyncio
@@ -56,7 +65,9 @@ def invoke(
 
     async def run() -> Any:
         project = project_of(ctx)
-        async with Simulator(project, backend=backend, progress=_say, event_queue=False) as simulator:
+        async with Simulator(
+            project, backend=backend, progress=_say, event_queue=False, debug_port=debug_port
+        ) as simulator:
             await simulator.wait_function_active(name)  # a VPC function is Pending while its ENIs are made
             return await retry_async(
                 lambda: simulator.invoke(name, body, qualifier=qualifier, log_type=log_type, complete_logs=True),

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .leftovers import Leftovers
 
 NETWORK = "lsim"
+DEBUGPY_PORT = 5678  # where debugpy listens inside the container (debugging.py relays the IDE to it)
 # How long a fence's marks may take to come back out of the container: a bound, never reached while the
 # engine works (they take a millisecond or two); past it the caller goes on without the fence.
 FENCE_WAIT_S = 2.0
@@ -177,6 +178,14 @@ class DockerBackend(SandboxBackend):
         self.client.close()
 
 
+def _debugging(spec: SandboxSpec, binds: dict[str, dict[str, str]]) -> dict[str, str]:
+    """With a debugger: debugpy mounted read-only, and the variable that has the runtime start it."""
+    if spec.debugpy_dir is None:
+        return {}
+    binds[str(spec.debugpy_dir)] = {"bind": "/var/lsim/debugpy", "mode": "ro"}
+    return {"_LSIM_DEBUG": f"/var/lsim/debugpy:{DEBUGPY_PORT}"}
+
+
 def _image_key(spec: SandboxSpec) -> str:
     return spec.image or f"{spec.runtime}/{spec.architecture}"
 
@@ -254,6 +263,10 @@ class DockerSandbox(Sandbox):
         container = self.backend.client.api.inspect_container(container_id)
         self._learn_runtime_address(container)
         self._pid = int(container["State"].get("Pid") or 0)
+        if self.spec.debugpy_dir is not None and self.runtime_address is not None:
+            # Reached at the container's own address, as the Runtime API reaches it: no port is published
+            # (the IDE's port is lsim's, on 127.0.0.1), and a refused connection means "not listening yet".
+            self.debug_address = (self.runtime_address, DEBUGPY_PORT)
         started = container["State"].get("StartedAt", "")
         match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z", started)
         if not match:
@@ -271,6 +284,7 @@ class DockerSandbox(Sandbox):
             binds[str(spec.opt_dir)] = {"bind": "/opt", "mode": "ro"}
         if self.scratch is not None:  # /tmp as a disk of ephemeral_storage MB (scratch.py)
             binds[str(self.scratch)] = {"bind": "/tmp", "mode": "rw"}
+        debugging = _debugging(spec, binds)
         host_config = api.create_host_config(
             binds=binds,
             mem_limit=f"{spec.memory_mb}m",
@@ -293,7 +307,7 @@ class DockerSandbox(Sandbox):
             ipc_mode="none",
             ulimits=[{"Name": "nofile", "Soft": 1024, "Hard": 1024}],  # Lambda: 1,024 file descriptors
         )
-        environment = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api}
+        environment = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api, **debugging}
         labels = {**self.backend.labels(), lsim_labels.FUNCTION: spec.function_name}
         # sandbox.localdomain (and sandbox) name the execution environment itself, as on Lambda: where
         # Telemetry and Logs API listeners bind. A container in an ENI's network namespace cannot have them.

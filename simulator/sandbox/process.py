@@ -100,6 +100,8 @@ class ProcessSandbox(Sandbox):
         env["LD_LIBRARY_PATH"] = f"{spec.code_dir}/lib:{opt}/lib"
         env["TMPDIR"] = str(self._tmp)
         env["HOME"] = str(self._tmp)
+        if spec.debugpy_dir is not None and self.debug_address is not None:
+            env["_LSIM_DEBUG"] = f"{spec.debugpy_dir}:{self.debug_address[1]}"
         return env
 
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
@@ -108,6 +110,8 @@ class ProcessSandbox(Sandbox):
         loop = asyncio.get_running_loop()
         self._exit = loop.create_future()
         self._eof = loop.create_future()
+        if self.spec.debugpy_dir is not None:
+            self.debug_address = ("127.0.0.1", _free_port())
         reader, writer = os.pipe()
         try:
             self.process = await asyncio.create_subprocess_exec(
@@ -229,6 +233,15 @@ class ProcessSandbox(Sandbox):
         for folder in (self._tmp.parent, self._tmp.parent.parent):  # the owner's and the project's, once empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
+
+
+def _free_port() -> int:
+    """A port of 127.0.0.1 nobody listens on now, for the runtime's debugpy."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _read_kb(path: Path, key: str) -> int:

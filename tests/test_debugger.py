@@ -1,0 +1,137 @@
+"""`--debug-port`: a Python function runs under debugpy in a real container, an IDE attaches through lsim's port
+(here a small Debug Adapter Protocol client: JSON messages over TCP, as VS Code and PyCharm speak it), stops
+at a breakpoint for longer than the function's timeout, continues, and the invocation returns its result:
+the timeout does not run while the debugger holds the function."""
+
+from __future__ import annotations
+
+import json
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .lsim_processes import lsim_env
+
+pytestmark = pytest.mark.docker
+
+APP = """\
+def handler(event, context):
+    doubled = event["n"] * 2
+    return {"doubled": doubled, "request_id": context.aws_request_id}
+"""
+BREAKPOINT_LINE = 2
+TIMEOUT_S = 1
+
+PROJECT = f"""
+[functions.debugged]
+handler = "app.handler"
+runtime = "python3.11"
+code = "src"
+timeout = {TIMEOUT_S}
+memory_size = 512
+"""
+CONNECT_BOUND_S = 600.0  # a bound, not an expectation: the runtime image and debugpy may be installed first
+
+
+class DapClient:
+    """The Debug Adapter Protocol as an IDE speaks it: `Content-Length: N`, a blank line, N bytes of JSON."""
+
+    def __init__(self, port: int) -> None:
+        deadline = time.monotonic() + CONNECT_BOUND_S
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        self.sock.settimeout(None)
+        self.seq = 0
+        self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        stream = self.sock.makefile("rb")
+        try:
+            while True:
+                length = 0
+                while (line := stream.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                if not line:
+                    break
+                self.messages.put(json.loads(stream.read(length)))
+        except OSError:
+            pass
+        self.messages.put(None)
+
+    def request(self, command: str, **arguments: Any) -> int:
+        self.seq += 1
+        body = json.dumps({"seq": self.seq, "type": "request", "command": command, "arguments": arguments}).encode()
+        self.sock.sendall(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        return self.seq
+
+    def expect(self, kind: str, name: str, bound_s: float = CONNECT_BOUND_S) -> dict[str, Any]:
+        """The next event `name` (kind "event") or response to command `name` (kind "response")."""
+        deadline = time.monotonic() + bound_s
+        key = "event" if kind == "event" else "command"
+        while True:
+            message = self.messages.get(timeout=max(deadline - time.monotonic(), 0.01))
+            assert message is not None, f"the debugger hung up while waiting for {kind} {name}"
+            if message.get("type") == kind and message.get(key) == name:
+                return message
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_breakpoint_longer_than_the_timeout_does_not_time_out(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(APP)
+    (tmp_path / "lsim.toml").write_text(PROJECT)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator.cli", "--project", str(tmp_path), "invoke", "debugged", "--payload",
+         '{"n": 21}', "--backend", "docker", "--debug-port", str(port)],
+        env=lsim_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        ide = DapClient(port)
+        ide.request("initialize", clientID="lsim-tests", adapterID="debugpy", pathFormat="path",
+                    linesStartAt1=True, columnsStartAt1=True)  # fmt: skip
+        ide.expect("response", "initialize")
+        ide.request("attach", justMyCode=True)
+        ide.expect("event", "initialized")
+        ide.request("setBreakpoints", source={"path": "/var/task/app.py"}, breakpoints=[{"line": BREAKPOINT_LINE}])
+        assert ide.expect("response", "setBreakpoints")["success"]
+        ide.request("configurationDone")
+        stopped = ide.expect("event", "stopped")
+        assert stopped["body"]["reason"] == "breakpoint", stopped
+        time.sleep(TIMEOUT_S * 2.5)  # held at the breakpoint well past the function's timeout
+        ide.request("continue", threadId=stopped["body"]["threadId"])
+        ide.expect("response", "continue")
+        out, err = process.communicate(timeout=300)
+        ide.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err.decode()
+    assert json.loads(out)["doubled"] == 42, (out, err)
+    assert b"Task timed out" not in err, err.decode()
+    assert b"attach to 127.0.0.1:%d" % port in err, err.decode()
