@@ -12,14 +12,13 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .lsim_processes import lsim_env
-
-pytestmark = pytest.mark.docker
 
 APP = """\
 def handler(event, context):
@@ -100,14 +99,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_a_breakpoint_longer_than_the_timeout_does_not_time_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", [pytest.param("docker", marks=pytest.mark.docker), "process"])
+def test_a_breakpoint_longer_than_the_timeout_does_not_time_out(tmp_path: Path, backend: str) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text(APP)
     (tmp_path / "lsim.toml").write_text(PROJECT)
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "simulator.cli", "--project", str(tmp_path), "invoke", "debugged", "--payload",
-         '{"n": 21}', "--backend", "docker", "--debug-port", str(port)],
+         '{"n": 21}', "--backend", backend, "--debug-port", str(port)],
         env=lsim_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -117,7 +117,8 @@ def test_a_breakpoint_longer_than_the_timeout_does_not_time_out(tmp_path: Path) 
         ide.expect("response", "initialize")
         ide.request("attach", justMyCode=True)
         ide.expect("event", "initialized")
-        ide.request("setBreakpoints", source={"path": "/var/task/app.py"}, breakpoints=[{"line": BREAKPOINT_LINE}])
+        code = "/var/task/app.py" if backend == "docker" else str(tmp_path / "src" / "app.py")
+        ide.request("setBreakpoints", source={"path": code}, breakpoints=[{"line": BREAKPOINT_LINE}])
         assert ide.expect("response", "setBreakpoints")["success"]
         ide.request("configurationDone")
         stopped = ide.expect("event", "stopped")
@@ -135,3 +136,36 @@ def test_a_breakpoint_longer_than_the_timeout_does_not_time_out(tmp_path: Path) 
     assert json.loads(out)["doubled"] == 42, (out, err)
     assert b"Task timed out" not in err, err.decode()
     assert b"attach to 127.0.0.1:%d" % port in err, err.decode()
+
+
+@pytest.mark.docker
+def test_serve_with_a_debugger_holds_each_invocation_at_its_breakpoint(tmp_path: Path) -> None:
+    """`lsim serve --debug-port`: the IDE attaches once; invocations run one at a time, each stopping at the
+    breakpoint as long as the IDE likes, and returning their result."""
+    from .lsim_processes import serve
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(APP)
+    (tmp_path / "lsim.toml").write_text(PROJECT)
+    port = _free_port()
+    served = serve(tmp_path, quiet=False, options=("--debug-port", str(port)))
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            calls = [pool.submit(served.invoke, "debugged", {"n": n}) for n in (1, 2)]
+            ide = DapClient(port)
+            ide.request("initialize", clientID="lsim-tests", adapterID="debugpy", pathFormat="path",
+                        linesStartAt1=True, columnsStartAt1=True)  # fmt: skip
+            ide.request("attach", justMyCode=True)
+            ide.expect("event", "initialized")
+            ide.request("setBreakpoints", source={"path": "/var/task/app.py"}, breakpoints=[{"line": BREAKPOINT_LINE}])
+            ide.request("configurationDone")
+            for _ in calls:  # the second waits for the first, then stops at the same breakpoint
+                stopped = ide.expect("event", "stopped")
+                time.sleep(TIMEOUT_S * 1.5)
+                ide.request("continue", threadId=stopped["body"]["threadId"])
+            results = sorted(call.result()[1]["doubled"] for call in calls)
+            ide.close()
+    finally:
+        served.stop()
+    assert results == [2, 4]
+    assert any("one at a time (concurrency 1)" in line for line in served.lines), served.lines
