@@ -213,10 +213,19 @@ class EnvironmentPools:
 
     async def _with_debugpy(self, function: FunctionConfig, spec: SandboxSpec) -> SandboxSpec:
         """The spec with debugpy for the runtime's Python (this machine's, on the process backend)."""
-        if not (function.runtime or "").startswith("python"):
-            self.warn(f"note: --debug-port: {function.name} is not a Python function; it runs without a debugger")
-            return spec
         assert self.backend is not None
+        from .sandbox.rootfs import resolve_source
+
+        why = None
+        if not (function.runtime or "").startswith("python"):
+            why = "is not a Python function (a .zip on a python3.X runtime)"
+        elif self.backend.name == "docker" and resolve_source("auto") == "aws":
+            why = "runs on AWS's base image (LSIM_BASE=aws), whose runtime lsim does not start"
+        elif str(spec.network or "").startswith("container:"):
+            why = "is in a VPC: its environment shares its Hyperplane ENI's network, which the IDE cannot reach"
+        if why is not None:
+            self.warn(f"note: --debug-port: {function.name} {why}; it runs without a debugger")
+            return spec
         python = function.runtime.removeprefix("python") if function.runtime else ""
         if self.backend.name == "process":
             python = f"{sys.version_info.major}.{sys.version_info.minor}"

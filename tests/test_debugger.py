@@ -169,3 +169,31 @@ def test_serve_with_a_debugger_holds_each_invocation_at_its_breakpoint(tmp_path:
         served.stop()
     assert results == [2, 4]
     assert any("one at a time (concurrency 1)" in line for line in served.lines), served.lines
+
+
+CUSTOM_BOOTSTRAP = """#!/usr/bin/env python3
+import os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as answer:
+        request_id = answer.headers["Lambda-Runtime-Aws-Request-Id"]
+    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=b'"custom"', method="POST"))
+"""
+
+
+def test_a_function_debugpy_cannot_run_in_says_so_and_runs_without_a_debugger(tmp_path: Path) -> None:
+    from simulator.blocking import BlockingSimulator
+    from simulator.project import load_project
+
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "bootstrap").write_text(CUSTOM_BOOTSTRAP)
+    (tmp_path / "custom" / "bootstrap").chmod(0o755)
+    (tmp_path / "lsim.toml").write_text(
+        '[functions.custom]\nruntime = "provided.al2023"\nhandler = "unused"\ncode = "custom"\ntimeout = 30\n'
+    )
+    said: list[str] = []
+    project = load_project(tmp_path)
+    with BlockingSimulator(project, backend="process", debug_port=_free_port(), warn=said.append) as lsim:
+        result = lsim.invoke("custom", {})
+    assert result.ok and result.payload == "custom", result.body
+    assert any("--debug-port: custom is not a Python function" in line for line in said), said
