@@ -76,9 +76,9 @@ class Invoker:
         """Invoke a function as Lambda's Invoke API does. `payload` is JSON bytes/text, or any
         JSON-serialisable value; `client_context` is base64 of a JSON object, as on the wire.
 
-        `complete_logs` (default: when log_type is "Tail") waits a few milliseconds after the outcome so
-        that the last lines the function printed are in `result.logs`; without it the log holds what
-        had arrived by then, and the invocation returns sooner."""
+        `complete_logs` (default: when log_type is "Tail") waits until the runtime asks for its next event and
+        fences its output there (sandbox/fence.py), so `result.logs` holds exactly what it printed; without it
+        the log holds what had arrived by then, and the invocation returns a little sooner."""
         if invocation_type not in INVOCATION_TYPES:
             raise InvalidParameterValueException(
                 f"InvocationType {invocation_type!r} is invalid: use RequestResponse, Event or DryRun"
