@@ -205,7 +205,7 @@ class ExecutionEnvironment:
             self.log_sink(self.function.name, text)
 
     @property
-    def _fenced(self) -> bool:
+    def _console_shown(self) -> bool:
         """A console shows the output: every invocation's end is fenced then, its log asked for or not, so the
         console has each invocation's last line (flushed, newline or not) as it ends."""
         return self.log_sink is not None
@@ -405,7 +405,7 @@ class ExecutionEnvironment:
         )
         self.platform_log.emit(logs, start, runtime_version if phase == "init" else None)
         outcome = await self.init(timeout_s)
-        if (want_logs or self._fenced) and outcome.status == "ready":  # init's output may still be in a pipe
+        if (want_logs or self._console_shown) and outcome.status == "ready":  # init's output may still be in a pipe
             await self._settle_output(time.monotonic())
         logs.append(self._take_output().rstrip("\n"))
         self._console.flush()
@@ -466,13 +466,13 @@ class ExecutionEnvironment:
         if isinstance(outcome, _Failure):
             payload = outcome.body or error_body(outcome.error_type, outcome.message)
             function_error, status, error_type = "Unhandled", outcome.status, outcome.error_type
-            if status == "timeout" and (want_logs or self._fenced) and self._sandbox is not None:
+            if status == "timeout" and (want_logs or self._console_shown) and self._sandbox is not None:
                 await self._sandbox.fence()  # what it printed until the deadline, before it goes
             self.reset_soon("timeout" if status == "timeout" else "failure")  # Lambda resets it after a failure
         else:
             payload = outcome.body
             function_error = "Unhandled" if outcome.kind == "error" else None
-        if (want_logs or self._fenced) and self._sandbox is not None:
+        if (want_logs or self._console_shown) and self._sandbox is not None:
             await self._settle_output(ended)
         output = self._take_output().rstrip("\n")
         self._console.flush()
