@@ -1,5 +1,10 @@
 """A fence in a container's output: a mark written into the runtime's own stdout and stderr pipes.
 
+An invocation ends when the runtime asks for its next event ("the runtime and each extension indicate
+completion by sending a Next API request", and Lambda then freezes the environment:
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), so its log is what the runtime
+wrote until then; what a thread writes later shows in the next invocation's log, as on Lambda.
+
 Everything a runtime wrote before it asked the Runtime API for its next event is in its pipes by then (the
 write returned before the request was sent); Docker's copy of those pipes reaches lsim on its own path,
 later. A mark written into the same pipes after that request queues behind those bytes, so when the mark
