@@ -77,7 +77,7 @@ class ProcessSandbox(Sandbox):
         self._tasks: list[asyncio.Task[None]] = []
         self._extensions: list[asyncio.subprocess.Process] = []
         self._exit: asyncio.Future[ExitStatus] | None = None
-        self._eof: asyncio.Future[None] | None = None  # the output pipe has ended: every writer is gone
+        self._eof: asyncio.Future[None] | None = None  # the runtime's pipe has ended: its writers are gone
         self._reader: int | None = None
         self._on_output: OutputSink = lambda chunk: None
 
@@ -105,8 +105,8 @@ class ProcessSandbox(Sandbox):
         return env
 
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
-        """The runtime and its extensions write into one pipe, which lsim reads as output arrives and, for a
-        fence, drains at once (fence())."""
+        """The runtime writes into a pipe that lsim reads as output arrives and, for a fence, drains at once
+        (fence()); its extensions each into one of their own."""
         loop = asyncio.get_running_loop()
         self._exit = loop.create_future()
         self._eof = loop.create_future()
@@ -124,7 +124,6 @@ class ProcessSandbox(Sandbox):
                 start_new_session=True,
             )
             self.started_at = time.monotonic()
-            self._extensions = await self._start_extensions(runtime_api, writer)
         except BaseException:
             os.close(reader)
             raise
@@ -133,12 +132,13 @@ class ProcessSandbox(Sandbox):
         os.set_blocking(reader, False)
         self._reader, self._on_output = reader, on_output
         loop.add_reader(reader, self._read_output)
+        self._extensions = await self._start_extensions(runtime_api, on_output)
         self._tasks += [
             asyncio.create_task(self._pump()),
             asyncio.create_task(self._watchdog()),
         ]
 
-    async def _start_extensions(self, runtime_api: str, output: int) -> list[asyncio.subprocess.Process]:
+    async def _start_extensions(self, runtime_api: str, on_output: OutputSink) -> list[asyncio.subprocess.Process]:
         """External extensions from the layers' extensions/ folder, started beside the runtime."""
         folder = self.spec.opt_dir / "extensions" if self.spec.opt_dir is not None else None
         if folder is None or not folder.is_dir():
@@ -148,8 +148,10 @@ class ProcessSandbox(Sandbox):
             if path.is_file() and os.access(path, os.X_OK):
                 process = await asyncio.create_subprocess_exec(
                     str(path), env=self._environment(runtime_api), cwd=str(self.spec.code_dir),
-                    stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True,
+                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT, start_new_session=True,
                 )  # fmt: skip
+                self._tasks.append(asyncio.create_task(_forward(process, on_output)))
                 started.append(process)
         return started
 
@@ -181,6 +183,7 @@ class ProcessSandbox(Sandbox):
         return True
 
     async def _pump(self) -> None:
+        """Once the runtime's pipe has ended (every byte read), learn how the runtime exited."""
         assert self.process is not None and self._eof is not None
         await self._eof
         code = await self.process.wait()
@@ -233,6 +236,12 @@ class ProcessSandbox(Sandbox):
         for folder in (self._tmp.parent, self._tmp.parent.parent):  # the owner's and the project's, once empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
+
+
+async def _forward(process: asyncio.subprocess.Process, on_output: OutputSink) -> None:
+    assert process.stdout is not None
+    while chunk := await process.stdout.read(65536):
+        on_output(chunk)
 
 
 def _free_port() -> int:
