@@ -9,6 +9,7 @@ from . import (
     bench_invoke,
     bench_layers,
     bench_loadtest,
+    bench_logs,
     bench_runtimes,
     bench_sam,
     bench_vpc,
@@ -16,6 +17,7 @@ from . import (
 
 print("== lsim benchmarks: each figure beside a baseline measured in the same run ==")
 asyncio.run(bench_invoke.main())
+asyncio.run(bench_logs.main())
 asyncio.run(bench_layers.main())
 asyncio.run(bench_vpc.main())
 asyncio.run(bench_api.main())

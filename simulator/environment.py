@@ -29,6 +29,7 @@ from . import secrets
 from .channels import RuntimeChannel, RuntimeOutcome
 from .config import FunctionConfig, Limits, ProjectConfig
 from .credentials import Credentials
+from .debugging import Debugger, wait_first
 from .invocation import (
     Invocation,
     InvocationResult,
@@ -40,13 +41,14 @@ from .invocation import (
     init_start_line,
     start_line,
 )
-from .platform_log import ApplicationFilter, PlatformLog
+from .platform_log import ApplicationFilter, ConsoleLines, PlatformLog
 from .sandbox import ExitStatus, Sandbox, SandboxBackend, SandboxSpec
 from .sandbox.scratch import ScratchDisk
 
 LogSink = Callable[[str, str], None]  # (function name, text as it arrives)
-# With complete logs asked for, wait after the outcome until the output has been quiet this long (the
-# runtime's last lines travel through Docker's pipe separately from its HTTP response), at most the cap.
+# With complete logs asked for, the output is fenced once the runtime asks for its next event (at most the
+# cap after the outcome); a sandbox that cannot fence its output is waited on until it has been quiet this
+# long (the runtime's last lines travel through Docker's pipe separately from its HTTP request).
 OUTPUT_SETTLE_S = 0.015
 OUTPUT_SETTLE_CAP_S = 0.25
 # What an environment keeps of its output for the invocation's log (result.logs); all of it goes to the
@@ -147,8 +149,11 @@ class ExecutionEnvironment:
         runtime_api: RuntimeEndpoints,
         limits: Limits,
         log_sink: LogSink | None = None,
+        debugger: Debugger | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
+        self.debugger = debugger
+        self._held_by = debugger.clock if debugger is not None else None  # its timeouts wait while paused
         self.function = function
         self.version = version
         self.spec = spec
@@ -173,6 +178,7 @@ class ExecutionEnvironment:
         self.platform_log = PlatformLog(function.logging_config)
         # With JSON, the application log level drops lines below it (print() counts as INFO).
         self._app_filter = ApplicationFilter(function.logging_config) if function.logging_config.is_json else None
+        self._console = ConsoleLines(self._to_sink)
 
     # -- output ---------------------------------------------------------------------------------------
     def _sink(self) -> Callable[[bytes], None]:
@@ -198,7 +204,17 @@ class ExecutionEnvironment:
             self._output_dropped += len(dropped)
         self._last_output = time.monotonic()
         if self.log_sink is not None:
-            self.log_sink(self.function.name, chunk.decode("utf-8", "replace"))
+            self._console.feed(chunk)
+
+    def _to_sink(self, text: str) -> None:
+        if self.log_sink is not None:
+            self.log_sink(self.function.name, text)
+
+    @property
+    def _console_shown(self) -> bool:
+        """A console shows the output: every invocation's end is fenced then, its log asked for or not, so the
+        console has each invocation's last line (flushed, newline or not) as it ends."""
+        return self.log_sink is not None
 
     def _take_output(self) -> str:
         if self._app_filter is not None and (rest := self._app_filter.flush()):
@@ -219,12 +235,16 @@ class ExecutionEnvironment:
         )
 
     async def _settle_output(self, since: float) -> None:
-        """Give output written before the outcome time to come through the pipe: wait until the runtime
-        asks for its next event (it has finished with this one), then until the output is quiet."""
+        """Take in all the output written before the runtime finished: wait until it asks for its next
+        event (it is done with this one; what it writes later is the next invocation's, as on Lambda, where
+        the environment is frozen until then), then fence the sandbox's output there (sandbox/fence.py).
+        A sandbox that cannot fence is waited on until its output is quiet."""
         deadline = time.monotonic() + OUTPUT_SETTLE_CAP_S
         if self._channel is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._channel.polling.wait(), OUTPUT_SETTLE_CAP_S)
+        if self._sandbox is not None and await self._sandbox.fence():
+            return
         while time.monotonic() < deadline:
             quiet_since = max(self._last_output, since)
             wait = quiet_since + OUTPUT_SETTLE_S - time.monotonic()
@@ -249,6 +269,8 @@ class ExecutionEnvironment:
         self._sandbox = self.backend.create(self.spec, self._scratch.path if self._scratch else None)
         self._generation += 1
         await self._sandbox.start(self._address, self._sink())
+        if self.debugger is not None:
+            self.debugger.environment_started(self._sandbox.debug_address)
         # Its Runtime API answers this sandbox only, as on AWS (channels/runtime.py, runtime_api.py).
         self._channel.admit(self._sandbox.runtime_address, self._sandbox.owns_connection)
 
@@ -266,9 +288,7 @@ class ExecutionEnvironment:
         ready: asyncio.Future[Any] = asyncio.ensure_future(self._channel.initialized())
         exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
         init_error: asyncio.Future[Any] = self._channel.init_error
-        done, _ = await asyncio.wait(
-            {ready, exited, init_error}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
-        )
+        done = await wait_first({ready, exited, init_error}, timeout_s, self._held_by)
         ready.cancel()
         exited.cancel()
         duration_ms = ((self._channel.ready_at or time.monotonic()) - started) * 1000
@@ -391,9 +411,10 @@ class ExecutionEnvironment:
         )
         self.platform_log.emit(logs, start, runtime_version if phase == "init" else None)
         outcome = await self.init(timeout_s)
-        if want_logs and outcome.status == "ready":  # what init printed may still be in Docker's pipe
+        if (want_logs or self._console_shown) and outcome.status == "ready":  # init's output may still be in a pipe
             await self._settle_output(time.monotonic())
         logs.append(self._take_output().rstrip("\n"))
+        self._console.flush()
         status = "success" if outcome.status == "ready" else _init_status(outcome)
         error_type = _init_error_type(outcome)
         now = time.time()
@@ -413,9 +434,7 @@ class ExecutionEnvironment:
         assert self._channel is not None and self._sandbox is not None
         response: asyncio.Future[Any] = self._channel.submit(invocation)
         exited: asyncio.Future[Any] = asyncio.ensure_future(self._sandbox.wait())
-        done, _ = await asyncio.wait(
-            {response, exited}, timeout=max(budget_s, 0.001), return_when=asyncio.FIRST_COMPLETED
-        )
+        done = await wait_first({response, exited}, max(budget_s, 0.001), self._held_by)
         exited.cancel()
         if response in done:
             return response.result()
@@ -453,13 +472,16 @@ class ExecutionEnvironment:
         if isinstance(outcome, _Failure):
             payload = outcome.body or error_body(outcome.error_type, outcome.message)
             function_error, status, error_type = "Unhandled", outcome.status, outcome.error_type
+            if status == "timeout" and (want_logs or self._console_shown) and self._sandbox is not None:
+                await self._sandbox.fence()  # what it printed until the deadline, before it goes
             self.reset_soon("timeout" if status == "timeout" else "failure")  # Lambda resets it after a failure
         else:
             payload = outcome.body
             function_error = "Unhandled" if outcome.kind == "error" else None
-        if want_logs and self._sandbox is not None:
+        if (want_logs or self._console_shown) and self._sandbox is not None:
             await self._settle_output(ended)
         output = self._take_output().rstrip("\n")
+        self._console.flush()
         if output:
             logs.append(output)
         if isinstance(outcome, _Failure) and outcome.log:

@@ -15,8 +15,10 @@ It speaks no wire format: the faces translate requests and results.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import os
 import secrets
@@ -59,6 +61,7 @@ class Invoker:
         self.placement = placement
         self.metrics = metrics
         self.events = events
+        self.turn: asyncio.Lock | None = None  # --debug-port: invocations run one at a time (debugging.py)
 
     async def invoke(
         self,
@@ -75,10 +78,10 @@ class Invoker:
         """Invoke a function as Lambda's Invoke API does. `payload` is JSON bytes/text, or any
         JSON-serialisable value; `client_context` is base64 of a JSON object, as on the wire.
 
-        `complete_logs` (default: when log_type is "Tail") waits a few milliseconds after the outcome so
-        that the last lines the function printed are in `result.logs`; without it the log holds what
-        had arrived by then, and the invocation returns sooner. `tenant_id` is Invoke's TenantId: required for a
-        tenant-isolated function, refused for the others (tenancy.py)."""
+        `complete_logs` (default: when log_type is "Tail") waits until the runtime asks for its next event and
+        fences its output there (sandbox/fence.py), so `result.logs` holds exactly what it printed; without it
+        the log holds what had arrived by then, and the invocation returns a little sooner. `tenant_id` is
+        Invoke's TenantId: required for a tenant-isolated function, refused for the others (tenancy.py)."""
         if invocation_type not in INVOCATION_TYPES:
             raise InvalidParameterValueException(
                 f"InvocationType {invocation_type!r} is invalid: use RequestResponse, Event or DryRun"
@@ -119,11 +122,13 @@ class Invoker:
     ) -> InvocationResult:
         """Admit (or raise TooManyRequestsException) and run in a provisioned, warm or new environment; the
         concurrency slot is held until the invocation ends, cold start included."""
-        self.vpcs.check_invocable(function)
-        # a tenant's environments are its own: on the warm book under the version and the tenant
-        admitted = self.admission.admit(function.name, environments_key(version, invocation.tenant_id), synchronous)
-        async with self.placement.lease(function, version, admitted) as environment:
-            result = await environment.invoke(invocation, want_logs=want_logs)
+        async with self.turn or contextlib.nullcontext():  # with a debugger, one invocation at a time
+            self.vpcs.check_invocable(function)
+            # a tenant's environments are its own: on the warm book under the version and the tenant
+            key = environments_key(version, invocation.tenant_id)
+            admitted = self.admission.admit(function.name, key, synchronous)
+            async with self.placement.lease(function, version, admitted) as environment:
+                result = await environment.invoke(invocation, want_logs=want_logs)
         self._record(function.name, result)
         return result
 

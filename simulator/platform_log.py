@@ -253,3 +253,28 @@ class ApplicationFilter:
                 value = parsed.get("level", parsed.get("log_level"))
                 level = value if isinstance(value, str) else None
         return self.config.application_allows(level)
+
+
+class ConsoleLines:
+    """What one execution environment prints, as whole lines for a console (`lsim serve`): a line is sent
+    once its newline arrives, and a line without one when the invocation ends (flush), so neither is lost
+    nor mixed with another environment's. A line longer than `longest` goes in pieces."""
+
+    def __init__(self, send: Callable[[str], None], longest: int = 64 * 1024) -> None:
+        self.send = send
+        self.longest = longest
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._partial + chunk
+        end = data.rfind(b"\n") + 1
+        if len(data) - end > self.longest:
+            end = len(data)
+        self._partial = data[end:]
+        if end:
+            self.send(data[:end].decode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        if self._partial:
+            rest, self._partial = self._partial, b""
+            self.send(rest.decode("utf-8", "replace") + "\n")

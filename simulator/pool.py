@@ -10,12 +10,15 @@ that book and stops them, while busy ones finish where they started.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from .config import FunctionConfig, ProjectConfig
 from .credentials import Credentials, FunctionCredentials
+from .debugging import Debugger, debugpy_folder
 from .environment import ExecutionEnvironment, LogSink, State, lambda_environment
 from .invocation import LATEST
 from .layer_cache import LayerCache
@@ -129,6 +132,7 @@ class EnvironmentPools:
         self.vpcs = vpcs
         self.warm = warm
         self.log_sink = log_sink
+        self.debugger: Debugger | None = None  # --debug-port: Python runtimes start under debugpy
         self.warn = warn
         self.progress = progress
         self.backend: SandboxBackend | None = None
@@ -193,6 +197,8 @@ class EnvironmentPools:
                     function = function.model_copy(update={"code": code})
                 opt_dir = await asyncio.to_thread(self._opt_dir, function)
                 spec = self.sandbox_spec(function, version, opt_dir)
+                if self.debugger is not None:
+                    spec = await self._with_debugpy(function, spec)
                 await self.backend.prepare(spec, self.progress)
                 self._pools[key] = EnvironmentPool(function, version, self._maker(function, version, spec), self.warm)
         return self._pools[key]
@@ -210,9 +216,31 @@ class EnvironmentPools:
                 runtime_api=self.runtime_api,
                 limits=limits,
                 log_sink=self.log_sink,
+                debugger=self.debugger,
             )
 
         return make
+
+    async def _with_debugpy(self, function: FunctionConfig, spec: SandboxSpec) -> SandboxSpec:
+        """The spec with debugpy for the runtime's Python (this machine's, on the process backend)."""
+        assert self.backend is not None
+        from .sandbox.rootfs import resolve_source
+
+        why = None
+        if not (function.runtime or "").startswith("python"):
+            why = "is not a Python function (a .zip on a python3.X runtime)"
+        elif self.backend.name == "docker" and resolve_source("auto") == "aws":
+            why = "runs on AWS's base image (LSIM_BASE=aws), whose runtime lsim does not start"
+        elif str(spec.network or "").startswith("container:"):
+            why = "is in a VPC: its environment shares its Hyperplane ENI's network, which the IDE cannot reach"
+        if why is not None:
+            self.warn(f"note: --debug-port: {function.name} {why}; it runs without a debugger")
+            return spec
+        python = function.runtime.removeprefix("python") if function.runtime else ""
+        if self.backend.name == "process":
+            python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        folder = await asyncio.to_thread(debugpy_folder, python, function.architecture)
+        return dataclasses.replace(spec, debugpy_dir=folder)
 
     def _opt_dir(self, function: FunctionConfig) -> Path | None:
         """The function's layers, checked as Lambda checks them at attach time, merged for /opt."""

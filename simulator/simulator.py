@@ -30,6 +30,7 @@ from .clock import Clock, RealClock
 from .concurrency import ConcurrencyController
 from .concurrency_settings import ConcurrencySettings, FunctionConcurrency, ProvisionedConcurrencyConfig
 from .config import FunctionConfig, ProjectConfig
+from .debugging import Debugger
 from .descriptions import AccountSettings, FunctionDescription, FunctionPage
 from .environment import LogSink
 from .events import DeadLetter, QueuedEvent
@@ -80,6 +81,7 @@ class Simulator:
         clock: Clock | None = None,  # a VirtualClock runs retries, backoff and idle timeouts in virtual time
         event_queue: bool = True,  # run queued Event invocations (a one-shot `lsim invoke` does not)
         account: Store | None = None,  # the account's store (layer versions); default: account.py's
+        debug_port: int | None = None,  # Python functions run under debugpy; an IDE attaches here (debugging.py)
     ) -> None:
         self.project = project
         self.store = store or Store.for_project(project.root)
@@ -120,6 +122,9 @@ class Simulator:
         self.invoker = Invoker(
             project, self.lookup, self.vpcs, self.admission, self.placement, self.metrics, self.events
         )
+        self.debugger = Debugger(debug_port, warn) if debug_port is not None else None
+        if self.debugger is not None:
+            self.environments.debugger, self.invoker.turn = self.debugger, self.debugger.turn
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -136,6 +141,8 @@ class Simulator:
         backend.adopt_project(project_id(self.project.root))
         await asyncio.to_thread(self._remove_leftovers, backend)  # before VPCs: a dead process's networks hold CIDRs
         await self.runtime_api.start()
+        if self.debugger is not None:
+            await self.debugger.start()
         self.environments.start(backend)
         self.placement.start()
         await self.versions.auto_publish()  # before concurrency: provisioned concurrency may name the alias
@@ -152,6 +159,8 @@ class Simulator:
         if self.backend is not None:
             await self.backend.close()
         await self.runtime_api.close()
+        if self.debugger is not None:
+            await self.debugger.close()
         for folder in (self.store.folder, self.account.folder):
             with contextlib.suppress(OSError):
                 release_run_folder(folder)

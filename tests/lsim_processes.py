@@ -85,12 +85,12 @@ class Serve:
                 self.kill()
 
 
-def serve(project: Path, quiet: bool = True) -> Serve:
+def serve(project: Path, quiet: bool = True, options: tuple[str, ...] = ()) -> Serve:
     """Start `lsim serve` on a project and wait (bounded) until it answers; with `quiet` False, what the
-    functions print shows in `lines` (as `  name | text`)."""
+    functions print shows in `lines` (as `  name | text`); `options` go to `lsim serve` as well."""
     process = subprocess.Popen(
         [sys.executable, "-m", "simulator.cli", "--project", str(project), "serve", "--port", "0", "--backend",
-         "docker", *(["--quiet"] if quiet else [])],
+         "docker", *(["--quiet"] if quiet else []), *options],
         env=lsim_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

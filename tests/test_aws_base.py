@@ -151,3 +151,21 @@ def test_a_function_runs_on_aws_base_image_with_aws_runtime(
     assert failed.payload["errorType"] == "ValueError"
     assert failed.payload["errorMessage"] == "from AWS's runtime"
     assert failed.payload["requestId"] == failed.request_id
+
+
+def test_every_tail_holds_exactly_its_own_output_with_aws_runtime(
+    stand_in: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log fence needs nothing of the runtime: AWS's own gets exactly its output in each Tail too."""
+    from .test_api import serve
+    from .test_log_fences import run_many, write_project
+
+    monkeypatch.setenv("LSIM_BASE", "aws")
+    images.clear_cache()
+    served = serve(write_project(tmp_path, "python3.12"), "docker")
+    try:
+        problems = run_many(next(served), sequential=20, concurrent=20)
+    finally:
+        served.close()
+        images.clear_cache()
+    assert not problems, "\n".join(problems)

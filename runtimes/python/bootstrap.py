@@ -707,8 +707,24 @@ def _exit_on_sigterm(_signum: int, _frame: Any) -> None:
     os._exit(0)
 
 
+def start_debugger(where: str) -> None:
+    """`lsim ... --debug-port`: listen for a debugger (DAP, debugpy) and wait for it to attach before init,
+    so breakpoints anywhere in the function's code hold. `where` is debugpy's folder and the port to listen
+    on; debugpy is imported from that folder, which then leaves sys.path again (the function's stays AWS's)."""
+    folder, _, port = where.rpartition(":")
+    sys.path.insert(0, folder)
+    try:
+        import debugpy  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(folder)
+    debugpy.listen(("0.0.0.0", int(port)))
+    debugpy.wait_for_client()
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if debugger := os.environ.pop("_LSIM_DEBUG", ""):  # lsim's private variable, hidden from user code
+        start_debugger(debugger)
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:

@@ -47,6 +47,15 @@ def invoke(
     tenant_id: Annotated[
         str | None, typer.Option("--tenant-id", help="Invoke's TenantId, for a tenant-isolated function")
     ] = None,
+    debug_port: Annotated[
+        int | None,
+        typer.Option(
+            "--debug-port",
+            min=1,
+            max=65535,
+            help="run Python functions under debugpy; attach an IDE to 127.0.0.1:PORT (no timeout while paused)",
+        ),
+    ] = None,
 ) -> None:
     """Invoke a function once: the payload on stdout, the log (START / END / REPORT) on stderr."""
     import asyncio
@@ -59,7 +68,9 @@ def invoke(
 
     async def run() -> Any:
         project = project_of(ctx)
-        async with Simulator(project, backend=backend, progress=_say, event_queue=False) as simulator:
+        async with Simulator(
+            project, backend=backend, progress=_say, event_queue=False, debug_port=debug_port
+        ) as simulator:
             await simulator.wait_function_active(name)  # a VPC function is Pending while its ENIs are made
             return await retry_async(
                 lambda: simulator.invoke(

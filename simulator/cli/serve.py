@@ -64,6 +64,7 @@ class Options:
     max_connections: int | None = None
     project_files: list[Path] = field(default_factory=list)  # what --watch reads again when it changes
     reload_project: "Callable[[], ProjectConfig] | None" = None
+    debug_port: int | None = None
 
 
 def read_credentials(
@@ -144,6 +145,15 @@ def serve(
         int | None,
         typer.Option("--max-connections", min=1, help="open connections at most; the longest-idle make room"),
     ] = None,
+    debug_port: Annotated[
+        int | None,
+        typer.Option(
+            "--debug-port",
+            min=1,
+            max=65535,
+            help="run Python functions under debugpy; attach an IDE to 127.0.0.1:PORT (no timeout while paused)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the Lambda API (Invoke, GetFunction, ListFunctions, ...) for boto3 and the AWS CLI."""
     import asyncio
@@ -160,6 +170,7 @@ def serve(
         read_credentials(verify_sigv4, access_key_id, secret_access_key, credentials_file), max_connections,
         project_files, reload_project,
     )  # fmt: skip
+    options.debug_port = debug_port
     try:
         asyncio.run(_serve(project, options))
     except LsimError as error:
@@ -213,8 +224,9 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, signalled)
     simulator = Simulator(
-        project, backend=options.backend, progress=_say, warn=_say, log_sink=None if options.quiet else _function_output
-    )
+        project, backend=options.backend, progress=_say, warn=_say,
+        log_sink=None if options.quiet else _function_output, debug_port=options.debug_port,
+    )  # fmt: skip
     await simulator.start()
     host = options.host
     server = ApiServer(
@@ -252,6 +264,10 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
             )
             await asyncio.to_thread(watcher.start)
             _say(f"watching {watcher.describe} for changes")
+        if options.debug_port is not None:
+            _say(f"debugger: Python functions run under debugpy; attach your IDE to 127.0.0.1:{options.debug_port}. "
+                 "While debugging, invocations run one at a time (concurrency 1): "
+                 "each waits for the one before")  # fmt: skip
         _say("press Ctrl+C to stop")
         await stop.wait()
         bound = _drain_bound(simulator, project)

@@ -44,6 +44,7 @@ class SandboxSpec:
     attach_delay_s: float = 0.0  # a VPC attachment's cold-start cost, before the runtime starts
     architecture: str = "x86_64"  # Lambda's x86_64 or arm64: what the runtime runs on (emulated if not the host's)
     image_build: str | None = None  # how to build `image` when it is missing (a SAM template's Metadata)
+    debugpy_dir: Path | None = None  # --debug-port: debugpy's folder; the runtime listens for a debugger
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class Sandbox(ABC):
     #: ((peer host, port), (local host, port)) is this sandbox's own
     runtime_address: str | None = None
     owns_connection: Callable[[tuple[str, int], tuple[str, int]], bool] | None = None
+    #: with spec.debugpy_dir, once started: where this machine reaches the runtime's debugpy
+    debug_address: tuple[str, int] | None = None
 
     @abstractmethod
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
@@ -100,6 +103,12 @@ class Sandbox(ABC):
     @abstractmethod
     async def wait(self) -> ExitStatus:
         """Resolve when the runtime process has exited."""
+
+    async def fence(self) -> bool:
+        """Resolve once every byte the runtime wrote before this call has gone to `on_output`, and nothing
+        written after it; True when that holds, False when this sandbox cannot tell (the caller then waits
+        for its output to go quiet)."""
+        return False
 
     @abstractmethod
     def end_init_phase(self) -> None:

@@ -30,6 +30,7 @@ from ..lifetime import current_owner
 from . import labels as lsim_labels
 from .base import ExitStatus, OutputSink, Sandbox, SandboxBackend, SandboxSpec, VpcPlumbing
 from .engine import connect, ignoring_docker_errors, list_containers
+from .fence import STREAMS, MarkScanner, new_mark, write_mark
 from .scratch import ScratchDisk
 from .sockets import owner_check
 
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
     from .leftovers import Leftovers
 
 NETWORK = "lsim"
+DEBUGPY_PORT = 5678  # where debugpy listens inside the container (debugging.py relays the IDE to it)
+# How long a fence's marks may take to come back out of the container: a bound, never reached while the
+# engine works (they take a millisecond or two); past it the caller goes on without the fence.
+FENCE_WAIT_S = 2.0
 CPU_PERIOD_US = 100_000
 LAMBDA_USER = "993:990"  # sbx_user1051, the user Lambda runs functions as
 
@@ -56,6 +61,7 @@ class DockerBackend(SandboxBackend):
         self._gateways: dict[str, str] = {}
         self._namespace_addresses: dict[str, str] = {}  # container:<eni> -> the ENI's address
         self._shared_warned = False
+        self._fence_warned = False
         self._sandboxes: set[DockerSandbox] = set()
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -152,6 +158,15 @@ class DockerBackend(SandboxBackend):
                 "lsim tells their connections apart only when it runs as root"
             )
 
+    def warn_no_fence(self) -> None:
+        if not self._fence_warned and self.warn is not None:
+            self._fence_warned = True
+            self.warn(
+                "note: lsim cannot mark its containers' output pipes (that needs root, with the Docker engine on "
+                "this machine): an invocation's log ends once its output has been quiet for a moment, so a busy "
+                "machine may put its last lines in the next invocation's log"
+            )
+
     def forget(self, sandbox: DockerSandbox) -> None:
         self._sandboxes.discard(sandbox)
 
@@ -161,6 +176,14 @@ class DockerBackend(SandboxBackend):
         await self.call(remove_containers, self.client, self.session)
         self.executor.shutdown(wait=False)
         self.client.close()
+
+
+def _debugging(spec: SandboxSpec, binds: dict[str, dict[str, str]]) -> dict[str, str]:
+    """With a debugger: debugpy mounted read-only, and the variable that has the runtime start it."""
+    if spec.debugpy_dir is None:
+        return {}
+    binds[str(spec.debugpy_dir)] = {"bind": "/var/lsim/debugpy", "mode": "ro"}
+    return {"_LSIM_DEBUG": f"/var/lsim/debugpy:{DEBUGPY_PORT}"}
 
 
 def _image_key(spec: SandboxSpec) -> str:
@@ -191,6 +214,12 @@ class DockerSandbox(Sandbox):
         self._cpu_file: tuple[Path, str] | None = None
         self._stopped = False
         self._peak_mb = 0
+        self._pid = 0  # the container's first process, which holds the runtime's stdout and stderr pipes
+        self._mark = new_mark()
+        self._marks_sent = dict.fromkeys(STREAMS, 0)
+        self._marks_seen = dict.fromkeys(STREAMS, 0)
+        self._mark_arrived = asyncio.Event()
+        self._fences = True  # until a mark cannot be written: then never again
 
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
         loop = asyncio.get_running_loop()
@@ -200,7 +229,7 @@ class DockerSandbox(Sandbox):
         container_id = await self.backend.call(self._create, runtime_api)
         self.container_id = container_id
         stream = await self.backend.call(
-            self.backend.client.api.attach, container_id, stdout=True, stderr=True, stream=True, logs=True
+            self.backend.client.api.attach, container_id, stdout=True, stderr=True, stream=True, logs=True, demux=True
         )
         threading.Thread(
             target=self._pump,
@@ -233,6 +262,11 @@ class DockerSandbox(Sandbox):
         fallback = time.monotonic()
         container = self.backend.client.api.inspect_container(container_id)
         self._learn_runtime_address(container)
+        self._pid = int(container["State"].get("Pid") or 0)
+        if self.spec.debugpy_dir is not None and self.runtime_address is not None:
+            # Reached at the container's own address, as the Runtime API reaches it: no port is published
+            # (the IDE's port is lsim's, on 127.0.0.1), and a refused connection means "not listening yet".
+            self.debug_address = (self.runtime_address, DEBUGPY_PORT)
         started = container["State"].get("StartedAt", "")
         match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z", started)
         if not match:
@@ -250,6 +284,7 @@ class DockerSandbox(Sandbox):
             binds[str(spec.opt_dir)] = {"bind": "/opt", "mode": "ro"}
         if self.scratch is not None:  # /tmp as a disk of ephemeral_storage MB (scratch.py)
             binds[str(self.scratch)] = {"bind": "/tmp", "mode": "rw"}
+        debugging = _debugging(spec, binds)
         host_config = api.create_host_config(
             binds=binds,
             mem_limit=f"{spec.memory_mb}m",
@@ -272,7 +307,7 @@ class DockerSandbox(Sandbox):
             ipc_mode="none",
             ulimits=[{"Name": "nofile", "Soft": 1024, "Hard": 1024}],  # Lambda: 1,024 file descriptors
         )
-        environment = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api}
+        environment = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api, **debugging}
         labels = {**self.backend.labels(), lsim_labels.FUNCTION: spec.function_name}
         # sandbox.localdomain (and sandbox) name the execution environment itself, as on Lambda: where
         # Telemetry and Logs API listeners bind. A container in an ENI's network namespace cannot have them.
@@ -290,14 +325,49 @@ class DockerSandbox(Sandbox):
         return str(created["Id"])
 
     def _pump(self, stream: Any, on_output: OutputSink, loop: asyncio.AbstractEventLoop) -> None:
-        """Read the container's output until it exits, then learn how it exited."""
+        """Read the container's output until it exits, then learn how it exited. Fence marks are taken out
+        of each stream and reported in their place, after the output that came before them."""
+        scanners = {number: MarkScanner(self._mark) for number in STREAMS}
         try:
-            for chunk in stream:
-                loop.call_soon_threadsafe(on_output, chunk)
+            for frames in stream:  # (stdout bytes, stderr bytes), one of them None
+                for number, chunk in zip(STREAMS, frames, strict=True):
+                    if chunk:
+                        for piece in scanners[number].feed(chunk):
+                            if piece is None:
+                                loop.call_soon_threadsafe(self._mark_seen, number)
+                            else:
+                                loop.call_soon_threadsafe(on_output, piece)
         except Exception:  # the stream breaks when the container is removed
             pass
+        for scanner in scanners.values():
+            if rest := scanner.rest():
+                loop.call_soon_threadsafe(on_output, rest)
         status = self._exit_status()
         loop.call_soon_threadsafe(self._set_exit, status)
+
+    def _mark_seen(self, stream: int) -> None:
+        self._marks_seen[stream] += 1
+        self._mark_arrived.set()
+
+    async def fence(self) -> bool:
+        """Mark both output pipes of the runtime and wait until both marks came out (fence.py)."""
+        if not self._fences or not self._pid or self.exited:
+            return self.exited  # an exited container's output was all read before its exit was known
+        if not await self.backend.call(write_mark, self._pid, self._mark):
+            self._fences = False  # a mark may be half written (stdout only): counting stops here
+            if not self.exited:
+                self.backend.warn_no_fence()
+            return self.exited
+        for number in STREAMS:
+            self._marks_sent[number] += 1
+        deadline = time.monotonic() + FENCE_WAIT_S
+        while any(self._marks_seen[n] < self._marks_sent[n] for n in STREAMS) and not self.exited:
+            self._mark_arrived.clear()
+            try:
+                await asyncio.wait_for(self._mark_arrived.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                return False
+        return True
 
     def _exit_status(self) -> ExitStatus:
         try:

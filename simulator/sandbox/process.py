@@ -77,6 +77,9 @@ class ProcessSandbox(Sandbox):
         self._tasks: list[asyncio.Task[None]] = []
         self._extensions: list[asyncio.subprocess.Process] = []
         self._exit: asyncio.Future[ExitStatus] | None = None
+        self._eof: asyncio.Future[None] | None = None  # the runtime's pipe has ended: its writers are gone
+        self._reader: int | None = None
+        self._on_output: OutputSink = lambda chunk: None
 
     def _command(self) -> list[str]:
         if (self.spec.runtime or "").startswith("python"):
@@ -97,23 +100,41 @@ class ProcessSandbox(Sandbox):
         env["LD_LIBRARY_PATH"] = f"{spec.code_dir}/lib:{opt}/lib"
         env["TMPDIR"] = str(self._tmp)
         env["HOME"] = str(self._tmp)
+        if spec.debugpy_dir is not None and self.debug_address is not None:
+            env["_LSIM_DEBUG"] = f"{spec.debugpy_dir}:{self.debug_address[1]}"
         return env
 
     async def start(self, runtime_api: str, on_output: OutputSink) -> None:
-        self._exit = asyncio.get_running_loop().create_future()
-        self.process = await asyncio.create_subprocess_exec(
-            *self._command(),
-            env=self._environment(runtime_api),
-            cwd=str(self.spec.code_dir),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.started_at = time.monotonic()
+        """The runtime writes into a pipe that lsim reads as output arrives and, for a fence, drains at once
+        (fence()); its extensions each into one of their own."""
+        loop = asyncio.get_running_loop()
+        self._exit = loop.create_future()
+        self._eof = loop.create_future()
+        if self.spec.debugpy_dir is not None:
+            self.debug_address = ("127.0.0.1", _free_port())
+        reader, writer = os.pipe()
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *self._command(),
+                env=self._environment(runtime_api),
+                cwd=str(self.spec.code_dir),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=writer,
+                stderr=writer,
+                start_new_session=True,
+            )
+            self.started_at = time.monotonic()
+        except BaseException:
+            os.close(reader)
+            raise
+        finally:
+            os.close(writer)
+        os.set_blocking(reader, False)
+        self._reader, self._on_output = reader, on_output
+        loop.add_reader(reader, self._read_output)
         self._extensions = await self._start_extensions(runtime_api, on_output)
         self._tasks += [
-            asyncio.create_task(self._pump(on_output)),
+            asyncio.create_task(self._pump()),
             asyncio.create_task(self._watchdog()),
         ]
 
@@ -134,10 +155,37 @@ class ProcessSandbox(Sandbox):
                 started.append(process)
         return started
 
-    async def _pump(self, on_output: OutputSink) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        while chunk := await self.process.stdout.read(65536):
-            on_output(chunk)
+    def _read_output(self) -> None:
+        """Hand on everything the pipe holds now; at its end, stop reading it."""
+        while self._reader is not None:
+            try:
+                chunk = os.read(self._reader, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._close_reader()
+                return
+            self._on_output(chunk)
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            asyncio.get_running_loop().remove_reader(reader)
+            os.close(reader)
+        if self._eof is not None and not self._eof.done():
+            self._eof.set_result(None)
+
+    async def fence(self) -> bool:
+        """What the runtime wrote before now is in the pipe: read it all, here and now."""
+        self._read_output()
+        return True
+
+    async def _pump(self) -> None:
+        """Once the runtime's pipe has ended (every byte read), learn how the runtime exited."""
+        assert self.process is not None and self._eof is not None
+        await self._eof
         code = await self.process.wait()
         if self._exit is not None and not self._exit.done():
             status = ExitStatus(code=code, signal=-code if code < 0 else None, oom_killed=self._oom)
@@ -181,6 +229,7 @@ class ProcessSandbox(Sandbox):
                 await asyncio.wait_for(self.process.wait(), 5)
         for task in self._tasks:
             task.cancel()
+        self._close_reader()
         if self._exit is not None and not self._exit.done():
             self._exit.set_result(ExitStatus(signal=signal.SIGKILL))
         shutil.rmtree(self._tmp, ignore_errors=True)
@@ -193,6 +242,15 @@ async def _forward(process: asyncio.subprocess.Process, on_output: OutputSink) -
     assert process.stdout is not None
     while chunk := await process.stdout.read(65536):
         on_output(chunk)
+
+
+def _free_port() -> int:
+    """A port of 127.0.0.1 nobody listens on now, for the runtime's debugpy."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _read_kb(path: Path, key: str) -> int:
