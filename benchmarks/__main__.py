@@ -12,6 +12,7 @@ from . import (
     bench_runtimes,
     bench_sam,
     bench_vpc,
+    bench_warm_cli,
 )
 
 print("== lsim benchmarks: each figure beside a baseline measured in the same run ==")
@@ -23,4 +24,5 @@ bench_concurrency.main()
 asyncio.run(bench_loadtest.main())
 bench_sam.main()
 bench_cli.main()
+bench_warm_cli.main()
 asyncio.run(bench_runtimes.main())
