@@ -44,6 +44,8 @@ class SandboxSpec:
     attach_delay_s: float = 0.0  # a VPC attachment's cold-start cost, before the runtime starts
     architecture: str = "x86_64"  # Lambda's x86_64 or arm64: what the runtime runs on (emulated if not the host's)
     image_build: str | None = None  # how to build `image` when it is missing (a SAM template's Metadata)
+    #: the packages of the code's requirements.txt (dependencies.py): at /var/task beside the code, which wins
+    dependencies_dir: Path | None = None
 
 
 @dataclass(frozen=True)
