@@ -6,6 +6,7 @@ from . import (
     bench_api,
     bench_cli,
     bench_concurrency,
+    bench_dependencies,
     bench_invoke,
     bench_layers,
     bench_loadtest,
@@ -25,4 +26,5 @@ asyncio.run(bench_loadtest.main())
 bench_sam.main()
 bench_cli.main()
 bench_warm_cli.main()
+asyncio.run(bench_dependencies.main())
 asyncio.run(bench_runtimes.main())
