@@ -326,3 +326,26 @@ def test_a_record_is_written_whole(tmp_path: Path) -> None:
     path = write_record(tmp_path, record)
     assert read_record(path) == record
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_a_load_test_goes_through_the_serve_and_its_concurrency_book(tmp_path: Path) -> None:
+    folder = write_project(tmp_path)
+    (folder / "src" / "slow.py").write_text(
+        "import time\n\ndef handler(event, context):\n    time.sleep(0.2)\n    return 1\n"
+    )
+    with (folder / "lsim.toml").open("a") as toml:
+        toml.write('\n[functions.slow]\nhandler = "slow.handler"\nruntime = "python3.11"\ncode = "src"\n'
+                   "reserved_concurrency = 1\n")  # fmt: skip
+    running = start_serve(folder, "--backend", "process")
+    try:
+        done = lsim(folder, "load-test", "slow", "--rate", "20/s", "--duration", "1s", "--backend", "process")
+        out, err = done.stdout.decode(), done.stderr.decode()
+        assert done.returncode == 0, err
+        assert f"via lsim serve on 127.0.0.1:{running.port} (pid {running.process.pid})" in err
+        assert "accounting            balanced: 20 sent" in out
+        assert "ReservedFunctionConcurrentInvocationLimitExceeded" in out  # the serve's book: one at a time
+        what_if = lsim(folder, "load-test", "slow", "--rate", "5/s", "--duration", "1s", "--limit",
+                       "concurrent_executions=500", "--backend", "process")  # fmt: skip
+        assert "in process: --limit changes [limits] for this run" in what_if.stderr.decode()
+    finally:
+        stop_serve(running)

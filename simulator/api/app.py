@@ -34,7 +34,7 @@ from .requests import (
     parse_members,
     read_body,
 )
-from .responses import error_response, invoke_response, invoke_response_with_log, json_response
+from .responses import error_response, invoke_response, invoke_response_with_log, json_response, report_figures
 from .routes import NOT_SIMULATED_BECAUSE, ROUTER, Match, Router, snake_case
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ FORM_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multip
 # a request for the whole log (the answer's body is the log, then the payload).
 SERVE_TOKEN_HEADER = "X-Lsim-Serve-Token"
 LOG_HEADER, COMPLETE_LOG = "X-Lsim-Log", "complete"
+REPORT_HEADER = "X-Lsim-Report"  # `lsim load-test` through a serve: the REPORT line's figures, as JSON
 
 
 class MisdirectedRequestException(LambdaError):
@@ -181,7 +182,10 @@ class LambdaApi:
             self._log_invocation(function_name, result, (time.perf_counter() - began) * 1000)
         if complete_log:
             return invoke_response_with_log(result, log_type)
-        return invoke_response(result, log_type)
+        response = invoke_response(result, log_type)
+        if headers.get(REPORT_HEADER) == "1":
+            response.headers[REPORT_HEADER] = report_figures(result)
+        return response
 
     def _log_invocation(self, function_name: str, result: InvocationResult, elapsed_ms: float) -> None:
         assert self.say is not None

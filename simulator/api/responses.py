@@ -44,3 +44,20 @@ def invoke_response_with_log(result: InvocationResult, log_type: str) -> web.Res
     log = result.logs.encode()
     headers = {**shapes.invoke_headers(result, log_type), "X-Lsim-Log-Length": str(len(log))}
     return web.Response(status=200, body=log + result.body, headers=headers)
+
+
+def report_figures(result: InvocationResult) -> str:
+    """The REPORT line's figures and whether it was a cold start, as JSON (`X-Lsim-Report`), for
+    `lsim load-test` through a serve."""
+    report = result.report
+    if report is None:
+        return "null"
+    return json.dumps({
+        "duration_ms": report.duration_ms,
+        "memory_size_mb": report.memory_size_mb,
+        "max_memory_used_mb": report.max_memory_used_mb,
+        "init_duration_ms": report.init_duration_ms,
+        "status": report.status,
+        "error_type": report.error_type,
+        "cold_start": result.cold_start,
+    })  # fmt: skip
