@@ -1,6 +1,6 @@
 """The `lsim` command's entry point: `lsim invoke` through a running `lsim serve` without loading the CLI.
 
-A warm invocation through a serve costs a millisecond or two; the full CLI (typer, click and every command's
+A warm invocation through a serve costs a few milliseconds; the full CLI (typer, click and every command's
 module) costs more than Python's own start. So `lsim [global options] invoke NAME [options]` is read here,
 with the options as typer defines them, and handed to `simulator.through_serve` when a serve of the project
 can take it. Anything else (another command, --help, an option this reader does not know, no serve) goes to
@@ -10,12 +10,15 @@ the typer application, which gives every error and runs the invocation in proces
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Sequence
 
 #: global options (before the command) and `lsim invoke`'s, by every name typer knows them by
 GLOBAL = {"--project": "project", "-p": "project", "--template": "template", "-t": "template",
-          "--parameter-overrides": "parameter_overrides", "--env-vars": "env_vars"}  # fmt: skip
+          "--template-file": "template", "--parameter-overrides": "parameter_overrides",
+          "--env-vars": "env_vars"}  # fmt: skip
+TEMPLATE_ENV = "SAM_TEMPLATE_FILE"  # names the template when no option does, as SAM CLI reads it
 INVOKE = {"--event": "event", "-e": "event", "--payload": "payload", "--qualifier": "qualifier", "-q": "qualifier",
           "--log-type": "log_type", "--backend": "backend", "--retry": "retry"}  # fmt: skip
 FLAGS = {"--no-serve": "no_serve"}
@@ -52,7 +55,7 @@ def fast_invoke(argv: Sequence[str]) -> int | None:
         return None
     found: dict[str, list[str]] = {}
     before = _options(argv[:command], GLOBAL, found)
-    after = _options(argv[command + 1 :], INVOKE, found)
+    after = _options(argv[command + 1 :], {**INVOKE, **GLOBAL}, found)  # SAM's habit: project options after
     if before != [] or after is None or len(after) != 1 or "no_serve" in found:
         return None
     single = {key: values[-1] for key, values in found.items() if key != "parameter_overrides"}
@@ -80,7 +83,7 @@ def fast_invoke(argv: Sequence[str]) -> int | None:
         log_type=single.get("log_type", "None"),
         backend=single.get("backend", "auto"),
         retry=retry,
-        project=single.get("template") or single.get("project"),
+        project=single.get("template") or single.get("project") or os.environ.get(TEMPLATE_ENV) or None,
         parameter_overrides=tuple(found.get("parameter_overrides", ())),
         env_vars=single.get("env_vars"),
     )

@@ -349,3 +349,14 @@ def test_a_load_test_goes_through_the_serve_and_its_concurrency_book(tmp_path: P
         assert "in process: --limit changes [limits] for this run" in what_if.stderr.decode()
     finally:
         stop_serve(running)
+
+
+def test_the_project_named_by_option_or_sam_template_file_finds_its_serve(
+    project: Path, served: Served, tmp_path: Path
+) -> None:
+    named = lsim(tmp_path, "--project", str(project), "invoke", "echo")
+    assert via(named).startswith("via lsim serve"), named.stderr
+    after = lsim(tmp_path, "invoke", "echo", "--project", str(project / "lsim.toml"))  # SAM's habit: after
+    assert via(after).startswith("via lsim serve"), after.stderr
+    alone = lsim(tmp_path, "--project", str(project), "invoke", "echo", "--no-serve")
+    assert alone.returncode == 0 and "via lsim serve" not in alone.stderr.decode()

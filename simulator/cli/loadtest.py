@@ -130,6 +130,10 @@ def load_test(
     json_path: Annotated[Path | None, typer.Option("--json", help="write the report as JSON to FILE")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="draw concurrency, throttles, latency: FILE.png")] = None,
     backend: Annotated[str, typer.Option("--backend", help="docker, process or auto")] = "auto",
+    no_serve: Annotated[
+        bool,
+        typer.Option("--no-serve", envvar="LSIM_NO_SERVE", help="real mode in process even when an lsim serve runs"),
+    ] = False,
 ) -> None:
     """Send load to a function and report what Lambda would do: throttles, cold starts, latency.
 
@@ -202,7 +206,7 @@ def load_test(
             account = ModelAccount.of(configured, name, qualifier)
             _say(f"model: {plan.describe()} of {account.function.name}, in virtual time")
             report = run_model(plan, account, parameters)
-        elif (served := _serve_for(ctx, name, backend, invocation_type, limit or [])) is not None:
+        elif not no_serve and (served := _serve_for(ctx, name, backend, invocation_type, limit or [])) is not None:
             function, _ = configured.resolve(name, qualifier, route=False)
             if drain_s is None:  # the runner's own bound: the function's timeout and init, with retries
                 waits = sum(min(20.0, 0.1 * 2**n) for n in range(plan.retries))
