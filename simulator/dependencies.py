@@ -59,8 +59,11 @@ def cache_root() -> Path:
 
 
 def requirements_of(code_dir: Path | None, runtime: str | None) -> Path | None:
-    """The requirements.txt lsim installs for a function: in its code folder, for a Python runtime."""
+    """The requirements.txt lsim installs for a function: in its code folder, for a Python runtime, unless
+    the folder is what `sam build` produced."""
     if code_dir is None or runtime is None or not runtime.startswith("python"):
+        return None
+    if ".aws-sam" in code_dir.parts:  # `sam build`'s output: the packages are in the folder already
         return None
     path = code_dir / REQUIREMENTS_FILE
     return path if path.is_file() else None

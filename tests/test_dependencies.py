@@ -228,3 +228,17 @@ def test_a_changed_requirements_file_reaches_the_next_cold_start(tmp_path: Path,
     before, after = asyncio.run(run())
     assert before != after
     assert '__version__ = "1.15.0"' in Path(after).read_text()
+
+
+def test_what_sam_build_produced_is_run_as_it_is(tmp_path: Path) -> None:
+    from simulator.dependencies import requirements_of
+
+    built = tmp_path / ".aws-sam" / "build" / "HelloFunction"
+    built.mkdir(parents=True)
+    (built / "requirements.txt").write_text("six\n")  # sam build copies it beside the packages it installed
+    assert requirements_of(built, "python3.11") is None
+    source = tmp_path / "hello"
+    source.mkdir()
+    (source / "requirements.txt").write_text("six\n")
+    assert requirements_of(source, "python3.11") == source / "requirements.txt"
+    assert requirements_of(source, "provided.al2023") is None  # a custom runtime builds its own
