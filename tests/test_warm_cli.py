@@ -360,3 +360,22 @@ def test_the_project_named_by_option_or_sam_template_file_finds_its_serve(
     assert via(after).startswith("via lsim serve"), after.stderr
     alone = lsim(tmp_path, "--project", str(project), "invoke", "echo", "--no-serve")
     assert alone.returncode == 0 and "via lsim serve" not in alone.stderr.decode()
+
+
+def test_a_serve_of_some_functions_leaves_the_others_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lsim serve F1 F2` records which functions it serves; an invoke of another runs in process."""
+    from simulator.through_serve import InvokeRequest, choose_serve
+
+    folder = write_project(tmp_path)
+    record = ServeRecord(os.getpid(), "127.0.0.1", 1, "t", str(folder / "lsim.toml"), backend="process",
+                         functions=("echo",))  # fmt: skip
+    write_record(folder, record)
+    said: list[str] = []
+    monkeypatch.chdir(folder)
+    assert choose_serve(InvokeRequest("echo:$LATEST", b""), said.append) == record
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:echo:1"
+    assert choose_serve(InvokeRequest(arn, b""), said.append) == record
+    assert choose_serve(InvokeRequest("fail", b""), said.append) is None
+    assert said == [f"in process: lsim serve on 127.0.0.1:1 (pid {os.getpid()}) cannot take it: it serves only echo"]

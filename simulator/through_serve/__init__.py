@@ -66,8 +66,18 @@ def no_serve_wanted() -> bool:
     return os.environ.get(NO_SERVE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
+def function_name_of(reference: str) -> str:
+    """The function's name in a name, `name:qualifier` or ARN (`arn:aws:lambda:R:A:function:NAME[:Q]`)."""
+    parts = reference.split(":")
+    if reference.startswith("arn:") and len(parts) >= 7:
+        return parts[6]
+    return parts[0]
+
+
 def _mismatch(record: ServeRecord, request: InvokeRequest, env_vars: str | None) -> str | None:
     """Why this serve cannot take the invocation as asked, or None."""
+    if record.functions is not None and function_name_of(request.function_name) not in record.functions:
+        return f"it serves only {', '.join(record.functions)}"
     if request.backend not in ("auto", record.backend):
         return f"it runs --backend {record.backend}, this invoke asks --backend {request.backend}"
     if list(record.parameter_overrides) != list(request.parameter_overrides):

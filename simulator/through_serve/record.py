@@ -59,6 +59,7 @@ class ServeRecord(NamedTuple):
     process_start: str | None = None  # /proc/<pid>/stat's start time: tells a reused pid apart
     access_key_id: str | None = None  # the credentials to sign with, when the serve verifies SigV4
     secret_access_key: str | None = None
+    functions: tuple[str, ...] | None = None  # `lsim serve F1 F2` serves only these; None: every function
 
     @property
     def address(self) -> str:
@@ -137,6 +138,8 @@ def read_record(path: Path) -> ServeRecord | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         data["parameter_overrides"] = tuple(data.get("parameter_overrides") or ())
+        if data.get("functions") is not None:
+            data["functions"] = tuple(data["functions"])
         return ServeRecord(**data)
     except (OSError, ValueError, TypeError):  # half-gone, or written by another version of lsim
         return None
