@@ -6,6 +6,7 @@ from . import (
     bench_api,
     bench_cli,
     bench_concurrency,
+    bench_dependencies,
     bench_invoke,
     bench_layers,
     bench_loadtest,
@@ -13,6 +14,7 @@ from . import (
     bench_runtimes,
     bench_sam,
     bench_vpc,
+    bench_warm_cli,
 )
 
 print("== lsim benchmarks: each figure beside a baseline measured in the same run ==")
@@ -25,4 +27,6 @@ bench_concurrency.main()
 asyncio.run(bench_loadtest.main())
 bench_sam.main()
 bench_cli.main()
+bench_warm_cli.main()
+asyncio.run(bench_dependencies.main())
 asyncio.run(bench_runtimes.main())

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from .config import FunctionConfig, ProjectConfig
 from .credentials import Credentials, FunctionCredentials
 from .debugging import Debugger, debugpy_folder
+from .dependencies import install_dependencies, requirements_of
 from .environment import ExecutionEnvironment, LogSink, State, lambda_environment
 from .invocation import LATEST
 from .layer_cache import LayerCache
@@ -148,7 +149,9 @@ class EnvironmentPools:
     def started(self) -> bool:
         return self.backend is not None
 
-    def sandbox_spec(self, function: FunctionConfig, version: str, opt_dir: Path | None = None) -> SandboxSpec:
+    def sandbox_spec(
+        self, function: FunctionConfig, version: str, opt_dir: Path | None = None, dependencies_dir: Path | None = None
+    ) -> SandboxSpec:
         """What a backend needs to start one of the version's environments."""
         assert self.backend is not None
         cpus = function.memory_size / self.project.limits.memory_per_vcpu_mb
@@ -173,6 +176,7 @@ class EnvironmentPools:
             attach_delay_s=self.vpcs.cold_start_s(function),
             architecture=function.architecture,
             image_build=function.image_build,
+            dependencies_dir=dependencies_dir,
         )
 
     def _credentials(self, function: FunctionConfig) -> Credentials:
@@ -196,7 +200,8 @@ class EnvironmentPools:
                     code = await asyncio.to_thread(self.layer_cache.extract_package, snapshot, what)
                     function = function.model_copy(update={"code": code})
                 opt_dir = await asyncio.to_thread(self._opt_dir, function)
-                spec = self.sandbox_spec(function, version, opt_dir)
+                dependencies = await asyncio.to_thread(self._dependencies, function)
+                spec = self.sandbox_spec(function, version, opt_dir, dependencies)
                 if self.debugger is not None:
                     spec = await self._with_debugpy(function, spec)
                 await self.backend.prepare(spec, self.progress)
@@ -241,6 +246,15 @@ class EnvironmentPools:
             python = f"{sys.version_info.major}.{sys.version_info.minor}"
         folder = await asyncio.to_thread(debugpy_folder, python, function.architecture)
         return dataclasses.replace(spec, debugpy_dir=folder)
+
+    def _dependencies(self, function: FunctionConfig) -> Path | None:
+        """The packages of the code's requirements.txt, installed for Lambda's platform (once per content)."""
+        requirements = requirements_of(function.code, function.runtime) if function.image is None else None
+        if requirements is None:
+            return None
+        return install_dependencies(
+            requirements, function.runtime or "", function.architecture, function.name, self.progress
+        )
 
     def _opt_dir(self, function: FunctionConfig) -> Path | None:
         """The function's layers, checked as Lambda checks them at attach time, merged for /opt."""

@@ -92,17 +92,28 @@ def load_project(
 
 
 def only_functions(project: ProjectConfig, names: Iterable[str]) -> ProjectConfig:
-    """The project with only the functions named (all of them when none is): `lsim serve F1 F2`. The
-    others are left out as if the project file had not defined them, so Lambda's API answers for them as
+    """The project with only the functions named (all of them when none is): `lsim serve F1 F2`. A name is
+    a function's name or another name that finds one function (a template's logical ID, SubApp/FunctionA).
+    The others are left out as if the project file had not defined them, so Lambda's API answers for them as
     for any unknown function (ResourceNotFoundException)."""
     wanted = list(dict.fromkeys(names))
     if not wanted:
         return project
-    unknown = [name for name in wanted if name not in project.functions]
+    found = {name: _served_name(project, name) for name in wanted}
+    unknown = [name for name, function_name in found.items() if function_name is None]
     if unknown:
         known = ", ".join(sorted(project.functions)) or "none"
         raise ProjectFileError(f"no function named {', '.join(unknown)} in {project.root}: the project defines {known}")
-    return project.model_copy(update={"functions": {name: project.functions[name] for name in wanted}})
+    served = {function_name: project.functions[function_name] for function_name in found.values() if function_name}
+    ids = {other: names for other, names in project.function_ids.items() if set(names) <= set(served)}
+    return project.model_copy(update={"functions": served, "function_ids": ids})
+
+
+def _served_name(project: ProjectConfig, name: str) -> str | None:
+    if name in project.functions:
+        return name
+    names = project.function_ids.get(name, [])
+    return names[0] if len(names) == 1 else None
 
 
 def _load_toml(path: Path) -> ProjectConfig:

@@ -45,6 +45,7 @@ def test_the_contracts_catch_each_kind_of_breach(tmp_path: Path) -> None:
         "loadtest/plot.py": "from .. import pytest_plugin\n",  # faces
         "environment.py": "import aiohttp\n",  # aiohttp
         "sandbox/labels.py": "from .. import environment\n",  # layers
+        "through_serve/record.py": "import pydantic\n",  # the warm CLI path
     }
     for module, breach in breaches.items():
         with (tmp_path / "simulator" / module).open("a") as source:
@@ -65,6 +66,7 @@ def test_the_contracts_catch_each_kind_of_breach(tmp_path: Path) -> None:
         "simulator.loadtest.plot -> simulator.pytest_plugin",
         "simulator.environment -> aiohttp",
         "simulator.sandbox.labels -> simulator.environment",
+        "simulator.through_serve.record -> pydantic",
     ):
         assert illegal in done.stdout, done.stdout
 

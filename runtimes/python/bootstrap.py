@@ -574,6 +574,18 @@ def configure_sys_path(task_root: str, opt_root: str) -> None:
         os.environ["PYTHONPATH"] = os.environ.get("LAMBDA_RUNTIME_DIR") or runtime_dir
 
 
+def add_task_dependencies(task_root: str, folder: str) -> None:
+    """The process backend's stand-in for packages that `sam build` puts in /var/task: right after the code
+    on sys.path (in a container they are in /var/task itself, and this is not called)."""
+    if not folder:
+        return
+    import site
+
+    position = sys.path.index(task_root) + 1 if task_root in sys.path else 0
+    sys.path.insert(position, folder)
+    site.addsitedir(folder)
+
+
 def load_handler(handler: str) -> Callable[..., Any]:
     """Import the handler's module and return the function, raising FaultError as AWS classifies it."""
     try:
@@ -733,6 +745,7 @@ def main() -> None:
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or "/var/task"
     # lsim's private variable: read, then hidden from user code, which on AWS never sees it.
     configure_sys_path(task_root, os.environ.pop("_LSIM_OPT_ROOT", "") or "/opt")
+    add_task_dependencies(task_root, os.environ.pop("_LSIM_TASK_DEPENDENCIES", ""))
     if os.path.isdir(task_root) and os.getcwd() != task_root:
         os.chdir(task_root)  # AWS starts the runtime in /var/task; relative paths in user code rely on it
     setup_logging()

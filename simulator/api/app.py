@@ -34,7 +34,7 @@ from .requests import (
     parse_members,
     read_body,
 )
-from .responses import error_response, invoke_response, json_response
+from .responses import error_response, invoke_response, invoke_response_with_log, json_response, report_figures
 from .routes import NOT_SIMULATED_BECAUSE, ROUTER, Match, Router, snake_case
 
 if TYPE_CHECKING:
@@ -49,6 +49,19 @@ UNSUPPORTED_INVOKE_HEADERS = {
 # them for a JSON operation, so they are refused there. Invoke takes any bytes, as Lambda does (the
 # JavaScript SDK v2 sends binary/octet-stream, boto3 no Content-Type at all).
 FORM_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
+# Headers only `lsim invoke` sends (simulator/through_serve/client.py): the token of the serve it means, and
+# a request for the whole log (the answer's body is the log, then the payload).
+SERVE_TOKEN_HEADER = "X-Lsim-Serve-Token"
+LOG_HEADER, COMPLETE_LOG = "X-Lsim-Log", "complete"
+REPORT_HEADER = "X-Lsim-Report"  # `lsim load-test` through a serve: the REPORT line's figures, as JSON
+
+
+class MisdirectedRequestException(LambdaError):
+    """`lsim invoke` meant another serve (one that recorded itself on this port and has died since): 421,
+    RFC 9110's "not the server this request is meant for", refused before anything runs."""
+
+    type = "MisdirectedRequestException"
+    status = 421
 
 
 class ServiceStoppingException(ServiceException):
@@ -71,8 +84,11 @@ class LambdaApi:
         router: Router = ROUTER,
         guard: Guard | None = None,
         verifier: sigv4.Verifier | None = None,
+        serve_token: str | None = None,
     ) -> None:
+        """`serve_token`: the token `lsim serve` wrote in its record; a request naming another is refused."""
         self.simulator = simulator
+        self.serve_token = serve_token
         self.router = router
         self.say = say
         self.log_invocations = log_invocations and say is not None
@@ -107,6 +123,9 @@ class LambdaApi:
                 return response
             headers = request.headers
             self.guard.check(request.method, headers)
+            meant = headers.get(SERVE_TOKEN_HEADER)
+            if meant is not None and meant != self.serve_token:
+                raise MisdirectedRequestException("this is not the lsim serve that request was meant for")
             amz_date = headers.get("X-Amz-Date") or headers.get("Date")
             authorization = sigv4.parse(headers.get("Authorization"), amz_date)
             if self.verifier is not None:
@@ -149,6 +168,7 @@ class LambdaApi:
             invoker.check_payload_size(size, invocation_type)
 
         body = await self._body(request, refuse)
+        complete_log = headers.get(LOG_HEADER) == COMPLETE_LOG
         began = time.perf_counter()
         result = await invoker.invoke(
             function_name,
@@ -158,10 +178,16 @@ class LambdaApi:
             log_type=log_type,
             client_context=headers.get("X-Amz-Client-Context"),
             tenant_id=headers.get("X-Amz-Tenant-Id"),
+            complete_logs=True if complete_log else None,
         )
         if self.log_invocations:
             self._log_invocation(function_name, result, (time.perf_counter() - began) * 1000)
-        return invoke_response(result, log_type)
+        if complete_log:
+            return invoke_response_with_log(result, log_type)
+        response = invoke_response(result, log_type)
+        if headers.get(REPORT_HEADER) == "1":
+            response.headers[REPORT_HEADER] = report_figures(result)
+        return response
 
     def _log_invocation(self, function_name: str, result: InvocationResult, elapsed_ms: float) -> None:
         assert self.say is not None
@@ -265,11 +291,14 @@ def make_app(
     log_invocations: bool = False,
     guard: Guard | None = None,
     verifier: sigv4.Verifier | None = None,
+    serve_token: str | None = None,
 ) -> web.Application:
     """The aiohttp application of the Lambda API. Bodies are read by the handlers themselves, bounded
     by Lambda's limits, so aiohttp's own request size cap is lifted. `app[API]` is the handler."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-    api = LambdaApi(simulator, say=say, log_invocations=log_invocations, guard=guard, verifier=verifier)
+    api = LambdaApi(
+        simulator, say=say, log_invocations=log_invocations, guard=guard, verifier=verifier, serve_token=serve_token
+    )
     app[API] = api
     app.router.add_route("*", "/{tail:.*}", api.handle)
     return app

@@ -34,3 +34,30 @@ def invoke_response(result: InvocationResult, log_type: str) -> web.Response:
 def error_response(error: LambdaError) -> web.Response:
     shape = shapes.error_shape(error, new_request_id())
     return web.Response(status=shape.status, body=shape.body, headers=shape.headers)
+
+
+def invoke_response_with_log(result: InvocationResult, log_type: str) -> web.Response:
+    """Invoke's answer for `lsim invoke` (X-Lsim-Log: complete): the body is the whole log's bytes, then the
+    payload; X-Lsim-Log-Length says where the log ends."""
+    if result.status_code != 200:
+        return invoke_response(result, log_type)
+    log = result.logs.encode()
+    headers = {**shapes.invoke_headers(result, log_type), "X-Lsim-Log-Length": str(len(log))}
+    return web.Response(status=200, body=log + result.body, headers=headers)
+
+
+def report_figures(result: InvocationResult) -> str:
+    """The REPORT line's figures and whether it was a cold start, as JSON (`X-Lsim-Report`), for
+    `lsim load-test` through a serve."""
+    report = result.report
+    if report is None:
+        return "null"
+    return json.dumps({
+        "duration_ms": report.duration_ms,
+        "memory_size_mb": report.memory_size_mb,
+        "max_memory_used_mb": report.max_memory_used_mb,
+        "init_duration_ms": report.init_duration_ms,
+        "status": report.status,
+        "error_type": report.error_type,
+        "cold_start": result.cold_start,
+    })  # fmt: skip

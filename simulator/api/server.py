@@ -72,9 +72,11 @@ class ApiServer:
         allow_hosts: Iterable[str] = (),
         credentials: Mapping[str, str] | None = None,
         max_connections: int | None = None,
+        serve_token: str | None = None,
     ) -> None:
         """`allow_hosts`: Host names served besides loopback and `host`. `credentials` (access key id ->
-        secret): verify SigV4 signatures against them; None accepts any credentials."""
+        secret): verify SigV4 signatures against them; None accepts any credentials. `serve_token`: see
+        LambdaApi."""
         self.simulator = simulator
         self.host = host
         self.port = port
@@ -88,6 +90,7 @@ class ApiServer:
             verifier=Verifier(credentials, simulator.environments.credentials.issued)
             if credentials is not None
             else None,
+            serve_token=serve_token,
         )
         self.api: LambdaApi = self.app[API]
         self.max_connections = max_connections or default_max_connections()

@@ -56,15 +56,23 @@ def invoke(
             help="run Python functions under debugpy; attach an IDE to 127.0.0.1:PORT (no timeout while paused)",
         ),
     ] = None,
+    no_serve: Annotated[
+        bool,
+        typer.Option("--no-serve", envvar="LSIM_NO_SERVE", help="run in process even when an lsim serve runs"),
+    ] = False,
 ) -> None:
-    """Invoke a function once: the payload on stdout, the log (START / END / REPORT) on stderr."""
+    """Invoke a function once: the payload on stdout, the log (START / END / REPORT) on stderr.
+
+    When an `lsim serve` runs for the project, the invocation goes through it (warm environments, one
+    concurrency book); stderr says so."""
+    body = _read_event(event, payload)
+    if not no_serve and debug_port is None:  # a debugger is this command's own: its environment, its port
+        through_serve(ctx, name, body, qualifier, log_type, backend, retry, tenant_id)
     import asyncio
 
     from ..retry import retry_async
     from ..shapes import LOG_TAIL_BYTES
     from ..simulator import Simulator
-
-    body = _read_event(event, payload)
 
     async def run() -> Any:
         project = project_of(ctx)
@@ -94,3 +102,30 @@ def invoke(
     sys.stdout.buffer.write(result.body + b"\n")  # the payload's bytes as they came (a binary answer stays whole)
     sys.stdout.buffer.flush()
     raise typer.Exit(EXIT_FUNCTION_ERROR if result.function_error else EXIT_OK)
+
+
+def through_serve(
+    ctx: typer.Context,
+    name: str,
+    body: bytes,
+    qualifier: str | None,
+    log_type: str,
+    backend: str,
+    retry: int,
+    tenant_id: str | None,
+) -> None:
+    """Invoke through a running `lsim serve` of this project and exit with its outcome; return to run in
+    process (no serve, one that cannot take it, or the launcher's fast path tried already)."""
+    from .. import through_serve as warm
+
+    if warm.tried_already():
+        return
+    options = ctx.find_root().obj or {}
+    request = warm.InvokeRequest(
+        name, body, qualifier, log_type, backend, retry,
+        options.get("project"), tuple(options.get("parameter_overrides") or ()), options.get("env_vars"),
+        tenant_id, options.get("credentials"), options.get("profile"),
+    )  # fmt: skip
+    code = warm.invoke_through_serve(request, _say)
+    if code is not None:
+        raise typer.Exit(code)

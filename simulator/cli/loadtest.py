@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..config import ProjectConfig
     from ..loadtest import LoadPlan, LoadReport, ModelParameters
     from ..loadtest.runner import LoadRunner
+    from ..through_serve.record import ServeRecord
 
 REFRESH_S = 0.25
 SHAPE_HELP = "constant | ramp[:from=R] | step[:steps=N] | spike[:factor=F,at=T,length=T] | poisson"
@@ -130,6 +131,10 @@ def load_test(
     json_path: Annotated[Path | None, typer.Option("--json", help="write the report as JSON to FILE")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="draw concurrency, throttles, latency: FILE.png")] = None,
     backend: Annotated[str, typer.Option("--backend", help="docker, process or auto")] = "auto",
+    no_serve: Annotated[
+        bool,
+        typer.Option("--no-serve", envvar="LSIM_NO_SERVE", help="real mode in process even when an lsim serve runs"),
+    ] = False,
 ) -> None:
     """Send load to a function and report what Lambda would do: throttles, cold starts, latency.
 
@@ -204,6 +209,12 @@ def load_test(
             account = ModelAccount.of(configured, name, qualifier)
             _say(f"model: {plan.describe()} of {account.function.name}, in virtual time")
             report = run_model(plan, account, parameters)
+        elif not no_serve and (served := _serve_for(ctx, name, backend, invocation_type, limit or [])) is not None:
+            function, _ = configured.resolve(name, qualifier, route=False)
+            if drain_s is None:  # the runner's own bound: the function's timeout and init, with retries
+                waits = sum(min(20.0, 0.1 * 2**n) for n in range(plan.retries))
+                drain_s = (function.timeout + project.limits.init_timeout_s) * (plan.retries + 1) + waits + 5.0
+            report = asyncio.run(_real_through_serve(served, plan, drain_s))
         else:
 
             async def real() -> "LoadReport":
@@ -232,6 +243,45 @@ def load_test(
         raise fail(describe(error), exit_code(error)) from None
     except OSError as error:
         raise fail(f"cannot write the report: {error}") from None
+
+
+def _serve_for(
+    ctx: typer.Context, name: str, backend: str, invocation_type: str, limits: list[str]
+) -> "ServeRecord | None":
+    """A running `lsim serve` of the project that can take the load (real mode), or None (in process)."""
+    from .. import through_serve as warm
+
+    if warm.no_serve_wanted():
+        return None
+    options = ctx.find_root().obj or {}
+    request = warm.InvokeRequest(
+        name, b"", backend=backend, project=options.get("project"),
+        parameter_overrides=tuple(options.get("parameter_overrides") or ()), env_vars=options.get("env_vars"),
+    )  # fmt: skip
+    record = warm.choose_serve(request, _say)
+    if record is None:
+        return None
+    if limits:
+        _say(f"in process: --limit changes [limits] for this run, which lsim serve on {record.where} keeps as started")
+        return None
+    if invocation_type != "RequestResponse":
+        _say(f"in process: an Event load test follows lsim's queue in this process, not lsim serve's on {record.where}")
+        return None
+    return record
+
+
+async def _real_through_serve(record: "ServeRecord", plan: "LoadPlan", drain_s: float) -> "LoadReport":
+    from ..loadtest.runner import LoadRunner
+    from ..loadtest.serve_target import ServeTarget
+
+    _say(f"via lsim serve on {record.where}: its warm environments and its concurrency book")
+    target = ServeTarget(record)
+    try:
+        runner = LoadRunner(target, plan, drain_s=drain_s)
+        async with _live_display(runner, plan.duration_s):
+            return await runner.run()
+    finally:
+        await target.close()
 
 
 async def _calibrate(project: "ProjectConfig", plan: "LoadPlan", backend: str) -> "ModelParameters":

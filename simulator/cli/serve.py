@@ -65,6 +65,8 @@ class Options:
     project_files: list[Path] = field(default_factory=list)  # what --watch reads again when it changes
     reload_project: "Callable[[], ProjectConfig] | None" = None
     debug_port: int | None = None
+    loaded_as: dict[str, object] = field(default_factory=dict)  # --project/--template, overrides, env-vars
+    only: tuple[str, ...] = ()  # `lsim serve F1 F2`
 
 
 def read_credentials(
@@ -171,6 +173,8 @@ def serve(
         project_files, reload_project,
     )  # fmt: skip
     options.debug_port = debug_port
+    options.only = tuple(functions or ())
+    options.loaded_as = dict(ctx.find_root().obj or {})
     try:
         asyncio.run(_serve(project, options))
     except LsimError as error:
@@ -206,12 +210,56 @@ def _drain_bound(simulator: "Simulator", project: "ProjectConfig") -> float:
     return max(timeouts, default=3) + project.limits.init_timeout_s + 10.0
 
 
+def _served_names(project: "ProjectConfig") -> tuple[str, ...]:
+    """The names an invoke may use for the functions this serve serves: theirs and their other names."""
+    return tuple(sorted({*project.functions, *project.function_ids}))
+
+
+def _record_serve(simulator: "Simulator", port: int, token: str, options: Options) -> Path | None:
+    """Record this serve in the project's .lsim/run/, so that `lsim invoke` goes through it; the path, or
+    None when the project file cannot be told (the serve runs, invokes stay in process)."""
+    import os
+
+    from ..through_serve.record import ServeRecord, locate_project_file, process_start, write_record
+
+    loaded = options.loaded_as
+    project_file = locate_project_file(loaded.get("project"))  # type: ignore[arg-type]
+    if project_file is None:
+        return None
+    env_vars = loaded.get("env_vars")
+    key, secret = next(iter((options.credentials or {}).items()), (None, None))
+    record = ServeRecord(
+        pid=os.getpid(),
+        host=options.host,
+        port=port,
+        token=token,
+        project_file=str(project_file),
+        parameter_overrides=tuple(str(item) for item in loaded.get("parameter_overrides") or []),  # type: ignore[attr-defined]
+        env_vars=str(Path(str(env_vars)).resolve()) if env_vars is not None else None,
+        backend=simulator.backend.name if simulator.backend is not None else options.backend,
+        region=simulator.project.settings.region,
+        process_start=process_start(os.getpid()),
+        access_key_id=key,
+        secret_access_key=secret,
+        functions=_served_names(simulator.project) if options.only else None,
+        credentials=loaded.get("credentials"),  # type: ignore[arg-type]
+        profile=loaded.get("profile"),  # type: ignore[arg-type]
+    )
+    try:
+        return write_record(project_file.parent, record)
+    except OSError as error:
+        _say(f"note: cannot record this serve in {project_file.parent / '.lsim'} ({error}): `lsim invoke` runs in "
+             "process")  # fmt: skip
+        return None
+
+
 async def _serve(project: "ProjectConfig", options: Options) -> None:
     import asyncio
 
     from ..api import ApiServer
     from ..api.server import raise_file_limit
     from ..simulator import Simulator
+    from ..through_serve.record import new_token, remove_record
     from ..watch import CodeWatcher
 
     raise_file_limit()
@@ -229,13 +277,16 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
     )  # fmt: skip
     await simulator.start()
     host = options.host
+    token = new_token()
     server = ApiServer(
         simulator, host, options.port, say=_say, log_invocations=not options.quiet, allow_hosts=options.allow_hosts,
-        credentials=options.credentials, max_connections=options.max_connections,
+        credentials=options.credentials, max_connections=options.max_connections, serve_token=token,
     )  # fmt: skip
     watcher: CodeWatcher | None = None
+    record: Path | None = None
     try:
         url = await server.start()
+        record = _record_serve(simulator, server.port, token, options)
         functions = ", ".join(sorted(project.functions)) or "none (add [functions.NAME] to lsim.toml)"
         region = project.settings.region
         _say(f"lsim serve: the Lambda API on {url} (project {project.root}, Region {region})")
@@ -268,8 +319,12 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
             _say(f"debugger: Python functions run under debugpy; attach your IDE to 127.0.0.1:{options.debug_port}. "
                  "While debugging, invocations run one at a time (concurrency 1): "
                  "each waits for the one before")  # fmt: skip
+        if record is not None:
+            _say("`lsim invoke` in this project goes through this serve, warm (--no-serve runs it in process)")
         _say("press Ctrl+C to stop")
         await stop.wait()
+        if record is not None:  # `lsim invoke` runs in process from now on
+            remove_record(record, token)
         bound = _drain_bound(simulator, project)
         if server.api.in_flight:
             _say(f"stopping: finishing {server.api.in_flight} call(s) in flight (at most {bound:.0f} s; Ctrl+C "
@@ -283,6 +338,8 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
             _say("stopping now: calls still in flight are cut")
         _say("stopping: closing the API and removing execution environments")
     finally:
+        if record is not None:
+            remove_record(record, token)
         if watcher is not None:
             await asyncio.to_thread(watcher.stop)
             await watcher.wait_idle()

@@ -21,7 +21,7 @@ from ..execution_role import missing_eni_permission
 from ..lifetime import make_state_folder
 from ..logging_config import MEMBERS, from_api
 from ..vpc import VpcConfig
-from .notes import Notes, display
+from .notes import Notes
 from .resources import SERVERLESS_FUNCTION, LocalLayer
 from .roles import RoleReader
 
@@ -380,15 +380,7 @@ class FunctionReader:
                 line, f"{path}: folder {folder} does not exist; point it at the folder that holds your "
                 "handler module, relative to the template",
             )  # fmt: skip
-        function.set("code", folder, path, line)
-        requirements = folder / "requirements.txt"
-        if requirements.is_file() and ".aws-sam" not in folder.parts:
-            self.notes.report(
-                line,
-                f"{path}: lsim runs {display(folder)} as it is and does not install "
-                f"{display(requirements)} (`sam build` does): run `sam build` and pass --template "
-                ".aws-sam/build/template.yaml, or put the packages in a layer",
-            )
+        function.set("code", folder, path, line)  # its requirements.txt is installed at the cold start
 
     def _inline(self, function: _Function, source: str, path: str, line: int) -> None:
         """Inline code is written where Lambda puts it, `index.py` (handler `index.NAME`), under .lsim."""

@@ -45,6 +45,8 @@ class SandboxSpec:
     architecture: str = "x86_64"  # Lambda's x86_64 or arm64: what the runtime runs on (emulated if not the host's)
     image_build: str | None = None  # how to build `image` when it is missing (a SAM template's Metadata)
     debugpy_dir: Path | None = None  # --debug-port: debugpy's folder; the runtime listens for a debugger
+    #: the packages of the code's requirements.txt (dependencies.py): at /var/task beside the code, which wins
+    dependencies_dir: Path | None = None
 
 
 @dataclass(frozen=True)

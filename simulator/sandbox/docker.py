@@ -33,6 +33,7 @@ from .engine import connect, ignoring_docker_errors, list_containers
 from .fence import STREAMS, MarkScanner, new_mark, write_mark
 from .scratch import ScratchDisk
 from .sockets import owner_check
+from .task_root import task_mounts
 
 if TYPE_CHECKING:
     from .leftovers import Leftovers
@@ -196,7 +197,7 @@ def remove_containers(client: Any, session: str | None = None) -> int:
     mine = lsim_labels.selector(session=session)
     for container in list_containers(client, mine):
         try:
-            container.remove(force=True)
+            container.remove(force=True, v=True)
             removed += 1
         except Exception:  # already gone
             pass
@@ -277,8 +278,10 @@ class DockerSandbox(Sandbox):
 
     def _create(self, runtime_api: str) -> str:
         spec, api = self.spec, self.backend.client.api
-        binds = {}
-        if spec.code_dir is not None:
+        binds, mounts = {}, []
+        if spec.code_dir is not None and spec.dependencies_dir is not None:  # requirements.txt's packages too
+            mounts = task_mounts(spec.code_dir, spec.dependencies_dir)
+        elif spec.code_dir is not None:
             binds[str(spec.code_dir)] = {"bind": "/var/task", "mode": "ro"}
         if spec.opt_dir is not None:
             binds[str(spec.opt_dir)] = {"bind": "/opt", "mode": "ro"}
@@ -287,6 +290,7 @@ class DockerSandbox(Sandbox):
         debugging = _debugging(spec, binds)
         host_config = api.create_host_config(
             binds=binds,
+            mounts=mounts or None,
             mem_limit=f"{spec.memory_mb}m",
             memswap_limit=f"{spec.memory_mb}m",  # equal to mem_limit: no swap
             # Init runs with every host core; end_init_phase() applies the memory-proportional share.
@@ -438,5 +442,5 @@ class DockerSandbox(Sandbox):
         self.backend.forget(self)
         if self.container_id is not None:
             with contextlib.suppress(Exception):  # already gone
-                await self.backend.call(self.backend.client.api.remove_container, self.container_id, force=True)
+                await self.backend.call(self.backend.client.api.remove_container, self.container_id, force=True, v=True)
         self._set_exit(ExitStatus(signal=9))

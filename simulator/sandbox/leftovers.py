@@ -113,7 +113,7 @@ def remove(client: Any | None, leftovers: Leftovers) -> Leftovers:
     if client is not None:
         for item in leftovers.containers:
             with contextlib.suppress(Exception):  # gone already
-                client.api.remove_container(item.id, force=True)
+                client.api.remove_container(item.id, force=True, v=True)
                 gone.containers.append(item)
         for item in leftovers.networks:
             with contextlib.suppress(Exception):

@@ -96,6 +96,8 @@ class ProcessSandbox(Sandbox):
         opt = spec.opt_dir or self._tmp / "opt"
         env = {**spec.environment, "AWS_LAMBDA_RUNTIME_API": runtime_api, "_LSIM_OPT_ROOT": str(opt)}
         env["LAMBDA_TASK_ROOT"] = str(spec.code_dir)
+        if spec.dependencies_dir is not None:  # requirements.txt's packages, after the code on sys.path
+            env["_LSIM_TASK_DEPENDENCIES"] = str(spec.dependencies_dir)
         env["PATH"] = f"{os.environ.get('PATH', '/usr/bin:/bin')}:{opt}/bin"
         env["LD_LIBRARY_PATH"] = f"{spec.code_dir}/lib:{opt}/lib"
         env["TMPDIR"] = str(self._tmp)
