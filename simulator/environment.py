@@ -8,6 +8,9 @@ https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
 The environment speaks to its runtime and extensions through a RuntimeChannel (channels/), in domain
 values; the HTTP endpoint that carries them (runtime_api.py) is reached through the small RuntimeEndpoints
 interface, so this module needs no web framework (nor Docker: the sandbox seam has that).
+
+Long because: the lifecycle is one state machine (init, suppressed re-init, invoke, timeout, reset) and the
+output that belongs to each phase is settled where the phase ends; split, each half would reach into the other.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ LogSink = Callable[[str, str], None]  # (function name, text as it arrives)
 # long (the runtime's last lines travel through Docker's pipe separately from its HTTP request).
 OUTPUT_SETTLE_S = 0.015
 OUTPUT_SETTLE_CAP_S = 0.25
+FAILED_INIT_EXIT_WAIT_S = 0.5  # a runtime exits right after it reports an init error
 # What an environment keeps of its output for the invocation's log (result.logs); all of it goes to the
 # log sink as it arrives, as CloudWatch Logs receives it. Lambda returns only the last 4 KB to the caller
 # (X-Amz-Log-Result, https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html): an invocation keeps
@@ -252,6 +256,16 @@ class ExecutionEnvironment:
                 return
             await asyncio.sleep(wait)
 
+    async def _settle_failed_init(self) -> None:
+        """A runtime that reported its init error exits (AWS's clients do): once its exit is known, all it
+        wrote has been read. One that lingers (or hangs, at an init timeout) is fenced where it stands."""
+        if self._sandbox is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._sandbox.wait()), FAILED_INIT_EXIT_WAIT_S)
+        if not await self._sandbox.fence():
+            await self._settle_output(time.monotonic())
+
     # -- lifecycle ------------------------------------------------------------------------------------
     async def _start_sandbox(self) -> None:
         identity = {
@@ -413,6 +427,8 @@ class ExecutionEnvironment:
         outcome = await self.init(timeout_s)
         if (want_logs or self._console_shown) and outcome.status == "ready":  # init's output may still be in a pipe
             await self._settle_output(time.monotonic())
+        elif want_logs or self._console_shown:
+            await self._settle_failed_init()
         logs.append(self._take_output().rstrip("\n"))
         self._console.flush()
         status = "success" if outcome.status == "ready" else _init_status(outcome)
