@@ -7,11 +7,22 @@ Every command module imports this one, so it imports nothing heavy at its top: t
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import LambdaError, LsimError, TooManyRequestsException
+
+#: `--debug-port N` of `lsim invoke` and `lsim serve` (debugging.py)
+DebugPort = Annotated[
+    int | None,
+    typer.Option(
+        "--debug-port",
+        min=1,
+        max=65535,
+        help="run Python functions under debugpy; attach an IDE to 127.0.0.1:PORT (no timeout while paused)",
+    ),
+]
 
 if TYPE_CHECKING:
     from ..config import ProjectConfig

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import LsimError
-from .common import EXIT_FUNCTION_ERROR, EXIT_OK, describe, exit_code, fail, project_of
+from .common import EXIT_FUNCTION_ERROR, EXIT_OK, DebugPort, describe, exit_code, fail, project_of
 
 
 def _say(line: str) -> None:
@@ -47,15 +47,7 @@ def invoke(
     tenant_id: Annotated[
         str | None, typer.Option("--tenant-id", help="Invoke's TenantId, for a tenant-isolated function")
     ] = None,
-    debug_port: Annotated[
-        int | None,
-        typer.Option(
-            "--debug-port",
-            min=1,
-            max=65535,
-            help="run Python functions under debugpy; attach an IDE to 127.0.0.1:PORT (no timeout while paused)",
-        ),
-    ] = None,
+    debug_port: DebugPort = None,
     no_serve: Annotated[
         bool,
         typer.Option("--no-serve", envvar="LSIM_NO_SERVE", help="run in process even when an lsim serve runs"),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import LsimError
-from .common import describe, exit_code, fail, project_of
+from .common import DebugPort, describe, exit_code, fail, project_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -147,15 +147,7 @@ def serve(
         int | None,
         typer.Option("--max-connections", min=1, help="open connections at most; the longest-idle make room"),
     ] = None,
-    debug_port: Annotated[
-        int | None,
-        typer.Option(
-            "--debug-port",
-            min=1,
-            max=65535,
-            help="run Python functions under debugpy; attach an IDE to 127.0.0.1:PORT (no timeout while paused)",
-        ),
-    ] = None,
+    debug_port: DebugPort = None,
 ) -> None:
     """Serve the Lambda API (Invoke, GetFunction, ListFunctions, ...) for boto3 and the AWS CLI."""
     import asyncio
