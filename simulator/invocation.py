@@ -20,6 +20,15 @@ INVOCATION_TYPES: tuple[str, ...] = ("RequestResponse", "Event", "DryRun")
 LATEST = "$LATEST"
 
 
+def payload_bytes(payload: bytes | bytearray | str | Any) -> bytes:
+    """An Invoke payload as the bytes on the wire: bytes as they are, text as UTF-8, any other value as JSON."""
+    if isinstance(payload, str):
+        return payload.encode()
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    return json.dumps(payload).encode()
+
+
 def new_request_id() -> str:
     return str(uuid.uuid4())
 

@@ -30,7 +30,7 @@ from .admission import Admission
 from .config import FunctionConfig, ProjectConfig
 from .errors import InvalidParameterValueException, InvalidRequestContentException, RequestTooLargeException
 from .events import QueuedEvent
-from .invocation import INVOCATION_TYPES, LATEST, Invocation, InvocationResult, new_request_id
+from .invocation import INVOCATION_TYPES, LATEST, Invocation, InvocationResult, new_request_id, payload_bytes
 from .metrics import DURATION, ERRORS, INVOCATIONS, Metrics
 from .placement import Placement
 from .services.events import EventService
@@ -159,11 +159,7 @@ class Invoker:
 
     # -- the request's checks --------------------------------------------------------------------------------
     def _check_payload(self, payload: bytes | str | Any, invocation_type: str) -> bytes:
-        if isinstance(payload, str):
-            payload = payload.encode()
-        elif not isinstance(payload, bytes | bytearray):
-            payload = json.dumps(payload).encode()
-        body = bytes(payload) or b"{}"  # Lambda hands an empty payload to the function as {}
+        body = payload_bytes(payload) or b"{}"  # Lambda hands an empty payload to the function as {}
         self.check_payload_size(len(body), invocation_type)
         try:
             json.loads(body)

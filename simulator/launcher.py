@@ -74,7 +74,7 @@ def fast_invoke(argv: Sequence[str]) -> int | None:
         return None
     if retry < 0:
         return None
-    payload = _payload(single.get("event"), single.get("payload"))
+    payload = warm.event_bytes(single.get("event"), single.get("payload"))
     if payload is None:
         return None
     request = warm.InvokeRequest(
@@ -97,21 +97,6 @@ def fast_invoke(argv: Sequence[str]) -> int | None:
         if single.get("event") == "-":  # what was read from stdin is there for the CLI to read again
             sys.stdin = io.TextIOWrapper(io.BytesIO(payload))
     return code
-
-
-def _payload(event: str | None, payload: str | None) -> bytes | None:
-    """The event's bytes as `lsim invoke` reads them; None where the CLI must say what is wrong."""
-    if payload is not None:
-        return payload.encode()
-    if event is None:
-        return b"{}"
-    if event == "-":
-        return sys.stdin.buffer.read()
-    try:
-        with open(event, "rb") as file:
-            return file.read()
-    except OSError:
-        return None
 
 
 def main() -> None:

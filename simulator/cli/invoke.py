@@ -1,7 +1,6 @@
 """`lsim invoke`: one invocation, the payload on stdout and the log on stderr."""
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,18 +15,15 @@ def _say(line: str) -> None:
 
 
 def _read_event(event: str | None, payload: str | None) -> bytes:
+    """The event as the launcher reads it before the CLI is loaded (through_serve.event_bytes)."""
+    from ..through_serve import event_bytes
+
     if event is not None and payload is not None:
         raise fail("give either --event or --payload, not both")
-    if payload is not None:
-        return payload.encode()
-    if event is None:
-        return b"{}"
-    if event == "-":
-        return sys.stdin.buffer.read()
-    path = Path(event)
-    if not path.is_file():
+    body = event_bytes(event, payload)
+    if body is None:
         raise fail(f"--event {event}: no such file; give a JSON file, or - to read standard input")
-    return path.read_bytes()
+    return body
 
 
 def invoke(

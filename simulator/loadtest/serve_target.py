@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import LambdaError, TooManyRequestsException
-from ..invocation import InvocationResult, Report
+from ..invocation import InvocationResult, Report, payload_bytes
 from ..through_serve.client import TOKEN_HEADER, sign
 from ..through_serve.record import ServeRecord
 
@@ -53,11 +53,7 @@ class ServeTarget:
         invocation_type: str = "RequestResponse",
         complete_logs: bool | None = None,
     ) -> InvocationResult:
-        body = (
-            payload
-            if isinstance(payload, bytes)
-            else (payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
-        )
+        body = payload_bytes(payload)
         path = f"/2015-03-31/functions/{quote(function_name, safe='')}/invocations"
         query = f"Qualifier={quote(qualifier, safe='')}" if qualifier is not None else ""
         record = self.record

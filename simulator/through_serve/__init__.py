@@ -65,6 +65,24 @@ class InvokeRequest(NamedTuple):
     profile: str | None = None  # --profile
 
 
+def event_bytes(event: str | None, payload: str | None) -> bytes | None:
+    """The event's bytes as `lsim invoke` reads them (--payload, an --event file, - for stdin, else {}); None
+    for an --event that is not a file, which the CLI names."""
+    if payload is not None:
+        return payload.encode()
+    if event is None:
+        return b"{}"
+    if event == "-":
+        return sys.stdin.buffer.read()
+    if not os.path.isfile(event):
+        return None
+    try:
+        with open(event, "rb") as file:
+            return file.read()
+    except OSError:  # unreadable: the CLI names it
+        return None
+
+
 def no_serve_wanted() -> bool:
     return os.environ.get(NO_SERVE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
