@@ -67,3 +67,15 @@ def lsim_containers() -> list[str]:
 
     client = docker.from_env()
     return [c.id for c in client.containers.list(all=True, filters={"label": "lsim.managed=1"})]
+
+
+def wait_until_idle(lsim: BlockingSimulator, function: str, version: str = "$LATEST", timeout: float = 20) -> None:
+    """Wait until one of the function's environments is idle again. An invocation's answer comes back when the
+    function responds, but with an external extension the environment stays busy until the extension calls
+    event/next (as on Lambda), so an invocation sent at once may rightly get a new environment."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not lsim.simulator.warm.idle_environments(function, version):
+        assert time.monotonic() < deadline, f"no environment of {function}:{version} became idle in {timeout} s"
+        time.sleep(0.05)

@@ -8,6 +8,8 @@ import pytest
 
 from simulator.blocking import BlockingSimulator
 
+from .conftest import wait_until_idle
+
 pytestmark = pytest.mark.docker
 
 REPORT = re.compile(
@@ -203,6 +205,7 @@ def test_an_external_extension_from_a_layer_takes_part_in_the_lifecycle(docker_l
     assert first.payload["extension_log"][0] == "registered for with-extension $LATEST"
     # the init phase waits for the extension's first event/next (it sleeps 0.3 s before it)
     assert float(report_of(first.logs)["init"]) >= 300
+    wait_until_idle(docker_lsim, "with-extension")
     second = docker_lsim.invoke("with-extension")
     assert f"INVOKE {first.request_id}" in second.payload["extension_log"]
     assert not second.cold_start

@@ -18,6 +18,8 @@ from simulator.channels import Refused, TelemetryChannel
 from simulator.project import load_project
 from simulator.store import Store
 
+from .conftest import wait_until_idle
+
 HERE = Path(__file__).parent
 
 APP = """
@@ -111,6 +113,10 @@ def lsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlockingSimulator
 
 
 def received(lsim: BlockingSimulator, function: str, **event: Any) -> dict[str, Any]:
+    """Ask the function's environment what its extension received; about an earlier `request`, ask the
+    environment that served it (idle again once its extension has called event/next)."""
+    if "request" in event:
+        wait_until_idle(lsim, function)
     result = lsim.invoke(function, event)
     assert result.ok, result.logs
     return dict(result.payload)
