@@ -437,15 +437,23 @@ class QueueService:
         received again since succeeds without deleting it (SQS wants the latest handle)."""
         with self.store.transaction() as db:
             queue = self._queue(self._row(db, name))
-            handles.delete(db, queue, self.clock.time(), receipt_handle)
+            if handles.delete(db, queue, self.clock.time(), receipt_handle):
+                db.execute("UPDATE sqs_queues SET deleted = deleted + 1 WHERE name = ?", (name,))
 
     def delete_message_batch(self, name: str, entries: Sequence[DeleteMessageBatchEntry]) -> BatchResult:
         batches.check_batch([entry.id for entry in entries])
+        now, deleted = self.clock.time(), 0
         with self.store.transaction() as db:
             queue = self._queue(self._row(db, name))
-            return batches.each(
-                entries, lambda entry: handles.delete(db, queue, self.clock.time(), entry.receipt_handle)
-            )
+
+            def delete(entry: DeleteMessageBatchEntry) -> None:
+                nonlocal deleted
+                deleted += handles.delete(db, queue, now, entry.receipt_handle)
+
+            result = batches.each(entries, delete)
+            if deleted:
+                db.execute("UPDATE sqs_queues SET deleted = deleted + ? WHERE name = ?", (deleted, name))
+        return result
 
     def change_message_visibility(self, name: str, receipt_handle: str, visibility_timeout: int) -> None:
         """ChangeMessageVisibility: counted from now, at most 12 hours after the message was received."""
