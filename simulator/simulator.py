@@ -155,6 +155,7 @@ class Simulator:
         self.placement.start()
         await self.versions.auto_publish()  # before concurrency: provisioned concurrency may name the alias
         await self.concurrency.start()
+        await self.declare_queues()
         await self.events.start(self.invoker)
         self._queue_sampler = asyncio.create_task(self._sample_queue_metrics())
         await self.vpcs.start(backend)  # Hyperplane ENIs, created in the background
@@ -179,6 +180,15 @@ class Simulator:
         for folder in (self.store.folder, self.account.folder):
             with contextlib.suppress(OSError):
                 release_run_folder(folder)
+
+    async def declare_queues(self) -> None:
+        """Create the queues the project declares, or bring up to date those whose declaration changed
+        (queues/declarations.py); start() does it, and a command that needs them on a Simulator it does
+        not start may too."""
+        done = await asyncio.to_thread(self.queues.declare, list(self.project.queues.values()))
+        for line in done:
+            if line.startswith("updated"):
+                self.warn(f"lsim: {line}")
 
     async def _sample_queue_metrics(self) -> None:
         """The queues' gauges every QUEUE_METRICS_S on the clock (queues/cloudwatch.py)."""

@@ -22,6 +22,7 @@ from ..clock import Clock
 from ..store import Store
 from . import batches, handles, storage, validation
 from .cloudwatch import MetricRecorder
+from .declarations import QueueDeclaration, apply_declarations
 from .errors import (
     InvalidAttributeName,
     InvalidParameterValue,
@@ -511,6 +512,11 @@ class QueueService:
             number_of_empty_receives=row["empty_receives"],
             sent_message_size=row["sent_bytes"],
         )
+
+    # -- declared queues ---------------------------------------------------------------------------------------
+    def declare(self, declarations: Sequence[QueueDeclaration]) -> list[str]:
+        """Create or bring up to date the queues a project declares (declarations.py); what was done."""
+        return apply_declarations(self, declarations)
 
     def sample_metrics(self) -> list[QueueMetrics]:
         """Every queue's metrics now (blocking: off the event loop in a running simulator)."""
