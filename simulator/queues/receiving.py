@@ -105,14 +105,15 @@ def received(
     """A row as ReceiveMessage shows it: only the system and message attributes asked for."""
     everything = "All" in attribute_names
     system = storage.attributes_from_json(row["system_attributes"])
+    # the order of AWS's recorded responses
     available: dict[str, str | None] = {
-        "SenderId": row["sender_id"],
         "ApproximateFirstReceiveTimestamp": str(int(first_received_at * 1000)),
         "ApproximateReceiveCount": str(receive_count),
-        "SentTimestamp": str(int(row["sent_at"] * 1000)),
-        "SequenceNumber": row["sequence_number"],
         "MessageDeduplicationId": row["deduplication_id"] if row["sequence_number"] is not None else None,
         "MessageGroupId": row["group_id"],
+        "SenderId": row["sender_id"],
+        "SentTimestamp": str(int(row["sent_at"] * 1000)),
+        "SequenceNumber": row["sequence_number"],
         "AWSTraceHeader": _trace_header(system),
         "DeadLetterQueueSourceArn": row["dead_letter_source_arn"],
     }
