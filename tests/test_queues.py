@@ -601,3 +601,22 @@ def test_hostile_input_is_refused_and_loses_nothing(service: QueueService) -> No
     with pytest.raises(sqs.InvalidAttributeValue):
         service.set_attributes("q", {"Policy": "[not an object"})
     assert [m.body for m in service.receive_message("q")] == ["kept"]
+
+
+def test_fifo_receive_request_attempt_id_replays_the_same_receive(service: QueueService, clock: VirtualClock) -> None:
+    service.create_queue("q.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+    for body in ("a", "b", "c"):
+        service.send_message("q.fifo", body, group_id=body)
+    first = service.receive_message("q.fifo", max_messages=2, receive_request_attempt_id="try-1")
+    clock.advance(10)
+    again = service.receive_message("q.fifo", max_messages=2, receive_request_attempt_id="try-1")
+    assert [(m.body, m.receipt_handle) for m in again] == [(m.body, m.receipt_handle) for m in first]
+    assert again[0].attributes == {} and service.metrics("q.fifo").number_of_messages_received == 2
+    clock.advance(25)  # the visibility timeout started over at the retry: still in flight
+    assert [m.body for m in service.receive_message("q.fifo", max_messages=10)] == ["c"]
+    service.delete_message("q.fifo", first[0].receipt_handle)
+    other = service.receive_message("q.fifo", max_messages=2, receive_request_attempt_id="try-1")
+    assert other == []  # one of them was deleted: a new receive (b is in flight, c too)
+    clock.advance(300)
+    later = service.receive_message("q.fifo", max_messages=10, receive_request_attempt_id="try-1")
+    assert [m.body for m in later] == ["b", "c"]  # after 5 minutes the id is forgotten

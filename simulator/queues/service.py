@@ -49,7 +49,7 @@ from .models import (
     SendMessageBatchEntry,
     SentMessage,
 )
-from .receiving import DeadLetterTarget, pick, received
+from .receiving import DeadLetterTarget, ReceiveAttempts, pick, received
 from .waiting import Wakeups
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class QueueService:
         self.poll_s = poll_s
         store.ensure_schema(storage.FEATURE, storage.VERSION, storage.SCHEMA)
         self.wakeups = Wakeups(clock)
+        self.attempts = ReceiveAttempts()
 
     # -- queues ----------------------------------------------------------------------------------------------
     def arn_of(self, name: str) -> str:
@@ -356,11 +357,18 @@ class QueueService:
         with self.store.transaction() as db:
             queue = self._queue(self._row(db, name))
             timeout = queue.attributes.visibility_timeout if visibility_timeout is None else visibility_timeout
+            attempt = receive_request_attempt_id if queue.fifo else None  # standard queues ignore it
+            if attempt is not None:
+                again = self.attempts.replay(db, queue, attempt, now, timeout, attribute_names, message_attribute_names)
+                if again is not None:
+                    return again
             rows = pick(db, queue, now, max_messages, self._dead_letter_target(db, queue))
             messages: list[ReceivedMessage] = []
             updates: list[tuple[object, ...]] = []
+            taken: list[tuple[int, str, float]] = []
             for row in rows:
                 token = secrets.token_hex(8)
+                taken.append((row["id"], token, now + timeout))
                 first = row["first_received_at"] if row["first_received_at"] is not None else now
                 count = row["receive_count"] + 1
                 updates.append((now + timeout, count, first, now, token, row["id"]))
@@ -373,6 +381,8 @@ class QueueService:
             )
             if messages:
                 db.execute("UPDATE sqs_queues SET received = received + ? WHERE name = ?", (len(messages), name))
+                if attempt is not None:
+                    self.attempts.remember(name, attempt, now, taken)
             elif count_empty:
                 db.execute("UPDATE sqs_queues SET empty_receives = empty_receives + 1 WHERE name = ?", (name,))
         return messages
