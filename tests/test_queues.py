@@ -620,3 +620,21 @@ def test_fifo_receive_request_attempt_id_replays_the_same_receive(service: Queue
     clock.advance(300)
     later = service.receive_message("q.fifo", max_messages=10, receive_request_attempt_id="try-1")
     assert [m.body for m in later] == ["b", "c"]  # after 5 minutes the id is forgotten
+
+
+def test_a_waiting_receive_sees_what_another_process_sent(tmp_path: Path) -> None:
+    """Another process's send wakes no one here: the waiting receive finds it by looking again (poll_s)."""
+    from simulator.clock import RealClock
+
+    folder = tmp_path / "shared"
+    waiting_side = QueueService(Store(folder), RealClock(), region="us-east-1", account_id=ACCOUNT, poll_s=0.05)
+    other_process = QueueService(Store(folder), RealClock(), region="us-east-1", account_id=ACCOUNT)
+    waiting_side.create_queue("q")
+
+    async def scenario() -> list[str]:
+        waiting = asyncio.create_task(waiting_side.receive_message_waiting("q", wait_time_s=20))
+        await asyncio.sleep(0.1)
+        await asyncio.to_thread(other_process.send_message, "q", "from elsewhere")
+        return [m.body for m in await waiting]
+
+    assert asyncio.run(scenario()) == ["from elsewhere"]

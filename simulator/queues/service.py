@@ -10,6 +10,8 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/Welcome.ht
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import json
 import secrets
@@ -399,8 +401,7 @@ class QueueService:
         receive_request_attempt_id: str | None = None,
     ) -> list[ReceivedMessage]:
         """ReceiveMessage with long polling: returns as soon as a message is visible, or empty after
-        `wait_time_s` (None: the queue's ReceiveMessageWaitTimeSeconds). Blocking SQLite calls run here,
-        on the event loop: each is one short transaction."""
+        `wait_time_s` (None: the queue's ReceiveMessageWaitTimeSeconds)."""
         if wait_time_s is None:
             wait_time_s = self.queue(name).attributes.receive_message_wait_time_seconds
         if isinstance(wait_time_s, bool) or not isinstance(wait_time_s, int) or not 0 <= wait_time_s <= MAX_WAIT_TIME_S:
@@ -411,7 +412,8 @@ class QueueService:
         deadline = self.clock.monotonic() + wait_time_s
         while True:
             remaining = deadline - self.clock.monotonic()
-            messages = self.receive_message(
+            receive = functools.partial(
+                self.receive_message,
                 name,
                 max_messages=max_messages,
                 visibility_timeout=visibility_timeout,
@@ -420,6 +422,8 @@ class QueueService:
                 receive_request_attempt_id=receive_request_attempt_id,
                 count_empty=remaining <= 0,
             )
+            # where other processes write the store, a transaction may wait for their lock: not on the loop
+            messages = receive() if self.poll_s is None else await asyncio.to_thread(receive)
             if messages or remaining <= 0:
                 return messages
             pause = remaining
