@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ..mappings.sqs_event import record
 from ._common import IAM_ID, Account, digits, random_base64, request_id, token
 
 
@@ -33,25 +34,37 @@ def receive_message(
                 "MessageGroupId": "1",
                 "MessageDeduplicationId": hashlib.sha256(body.encode()).hexdigest(),
             }
+        message_attributes = {
+            name: {"StringValue": value, "DataType": "String"} for name, value in (attributes or {}).items()
+        }
         records.append(
-            {
-                "messageId": request_id(),
-                "receiptHandle": "AQEB" + random_base64(120),
-                "body": body,
-                "attributes": record_attributes,
-                "messageAttributes": {
-                    name: {
-                        "stringValue": value,
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                        "dataType": "String",
-                    }
-                    for name, value in (attributes or {}).items()
-                },
-                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # SQS checks a body with MD5
-                "eventSource": "aws:sqs",
-                "eventSourceARN": account.arn("sqs", queue_name),
-                "awsRegion": account.region,
-            }
+            record(
+                message_id=request_id(),
+                receipt_handle="AQEB" + random_base64(120),
+                body=body,
+                attributes=record_attributes,
+                message_attributes=message_attributes,
+                md5_of_message_attributes=md5_of_message_attributes(message_attributes),
+                md5_of_body=hashlib.md5(body.encode()).hexdigest(),  # SQS checks a body with MD5
+                event_source_arn=account.arn("sqs", queue_name),
+                region=account.region,
+            )
         )
     return {"Records": records}
+
+
+def md5_of_message_attributes(attributes: dict[str, dict[str, str]]) -> str | None:
+    """SQS's MD5 of string message attributes: for each name in order, its length-prefixed name, data type,
+    transport byte 1 (a string) and value (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/
+    SQSDeveloperGuide/sqs-message-metadata.html#sqs-attributes-md5-message-digest-calculation)."""
+    if not attributes:
+        return None
+    digest = hashlib.md5()
+    for name in sorted(attributes):
+        value = attributes[name]
+        for part in (name, value["DataType"]):
+            encoded = part.encode()
+            digest.update(len(encoded).to_bytes(4, "big") + encoded)
+        encoded = value["StringValue"].encode()
+        digest.update(b"\x01" + len(encoded).to_bytes(4, "big") + encoded)
+    return digest.hexdigest()
