@@ -26,7 +26,7 @@ from typing import Any
 
 from .account import account_store
 from .admission import Admission
-from .clock import Clock, RealClock
+from .clock import Clock, RealClock, VirtualClock
 from .concurrency import ConcurrencyController
 from .concurrency_settings import ConcurrencySettings, FunctionConcurrency, ProvisionedConcurrencyConfig
 from .config import FunctionConfig, ProjectConfig
@@ -43,6 +43,7 @@ from .metrics import FunctionMetrics, Metrics
 from .placement import Placement
 from .pool import EnvironmentPool, EnvironmentPools
 from .provisioned import ProvisionedEnvironments
+from .queues import QueueService
 from .runtime_api import RuntimeApiServer
 from .sandbox import SandboxBackend, SandboxSpec, select_backend
 from .services.concurrency import ConcurrencyService
@@ -119,6 +120,10 @@ class Simulator:
             project, self.lookup, self.admission, ConcurrencySettings(self.store), self.metrics, self.provisioned, warn
         )
         self.events = EventService(project, self.store, self.clock, self.metrics, warn, deliver=event_queue)
+        self.queues = QueueService(
+            self.store, self.clock, region=project.settings.region, account_id=project.settings.account_id,
+            metrics=self.metrics, poll_s=None if isinstance(self.clock, VirtualClock) else 1.0,
+        )  # fmt: skip
         self.invoker = Invoker(
             project, self.lookup, self.vpcs, self.admission, self.placement, self.metrics, self.events
         )
