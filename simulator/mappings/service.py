@@ -17,7 +17,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ..clock import Clock
-from ..errors import InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException
+from ..errors import (
+    InvalidParameterValueException,
+    LambdaError,
+    ProjectFileError,
+    ResourceConflictException,
+    ResourceNotFoundException,
+)
+from ..queues import QueueService
+from ..queues.errors import QueueDoesNotExist
 from ..store import Store
 from . import models
 from .models import (
@@ -61,6 +69,20 @@ class QueueFacts:
 class QueueDirectory(Protocol):
     def queue_facts(self, name: str) -> QueueFacts | None:
         """The queue's facts, or None when no such queue exists."""
+
+
+class QueuesOf:
+    """The QueueService as a QueueDirectory."""
+
+    def __init__(self, queues: QueueService) -> None:
+        self.queues = queues
+
+    def queue_facts(self, name: str) -> QueueFacts | None:
+        try:
+            queue = self.queues.queue(name)
+        except QueueDoesNotExist:
+            return None
+        return QueueFacts(queue.fifo, queue.attributes.visibility_timeout)
 
 
 @dataclass(frozen=True)
@@ -203,15 +225,18 @@ class MappingService:
         wanted = {declaration.key: declaration for declaration in declarations}
         for key, declaration in wanted.items():
             text = declaration.text()
-            if key not in stored:
-                mapping, _ = self._create(declaration.function, declaration.event_source_arn, declaration.settings,
-                                          declared_by=key, declaration=text)  # fmt: skip
-                said.append(f"{key}: created event source mapping {mapping.uuid}")
-            elif stored[key][1] != text:
-                mapping = stored[key][0]
-                self._update(mapping, declaration.function, declaration.settings, declaration=text,
-                             event_source_arn=declaration.event_source_arn)  # fmt: skip
-                said.append(f"{key}: updated event source mapping {mapping.uuid}")
+            try:
+                if key not in stored:
+                    mapping, _ = self._create(declaration.function, declaration.event_source_arn,
+                                              declaration.settings, declared_by=key, declaration=text)  # fmt: skip
+                    said.append(f"{key}: created event source mapping {mapping.uuid}")
+                elif stored[key][1] != text:
+                    mapping = stored[key][0]
+                    self._update(mapping, declaration.function, declaration.settings, declaration=text,
+                                 event_source_arn=declaration.event_source_arn)  # fmt: skip
+                    said.append(f"{key}: updated event source mapping {mapping.uuid}")
+            except LambdaError as error:
+                raise ProjectFileError(f"{key}: {error.message}") from None
         for key, (mapping, _) in stored.items():
             if key not in wanted:
                 self.mappings.delete(mapping.uuid)
