@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from .execution_role import ExecutionRole, default_role, missing_eni_permission
 from .logging_config import LoggingConfig
+from .mappings.declarations import SqsEventSource
 from .tenancy import TenancyConfig
 from .vpc import FunctionVpcConfig, VpcConfig
 
@@ -158,6 +159,9 @@ class FunctionConfig(BaseModel):
     role: ExecutionRole | None = None
     #: TenancyConfig (tenancy.py): set when the function is created, never changed
     tenancy_config: TenancyConfig | None = None
+    #: event source mappings from SQS queues (mappings/declarations.py), by the declaration's name; not part
+    #: of the function's configuration on AWS (a mapping is a resource of its own), hence excluded
+    events: dict[str, SqsEventSource] = Field(default_factory=dict, exclude=True)
 
     @field_validator("role", mode="before")
     @classmethod

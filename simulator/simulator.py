@@ -39,6 +39,7 @@ from .invoke import Invoker
 from .layer_cache import LayerCache
 from .layers import LayerRegistry, LayerVersion
 from .lifetime import project_id, release_run_folder, remove_dead_run_folders
+from .mappings.declarations import declarations
 from .mappings.service import FunctionTarget, MappingService, QueuesOf
 from .metrics import FunctionMetrics, Metrics
 from .placement import Placement
@@ -158,6 +159,7 @@ class Simulator:
         await self.versions.auto_publish()  # before concurrency: provisioned concurrency may name the alias
         await self.concurrency.start()
         await self.events.start(self.invoker)
+        self.mappings.apply_declarations(declarations(self.project))  # after the declared queues exist
         await self.vpcs.start(backend)  # Hyperplane ENIs, created in the background
 
     async def close(self) -> None:

@@ -13,7 +13,7 @@ import json
 import re
 import uuid as uuids
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 from ..clock import Clock
@@ -236,7 +236,7 @@ class MappingService:
                                  event_source_arn=declaration.event_source_arn)  # fmt: skip
                     said.append(f"{key}: updated event source mapping {mapping.uuid}")
             except LambdaError as error:
-                raise ProjectFileError(f"{key}: {error.message}") from None
+                raise ProjectFileError(f"{declaration.declared_at or key}: {error.message}") from None
         for key, (mapping, _) in stored.items():
             if key not in wanted:
                 self.mappings.delete(mapping.uuid)
@@ -364,11 +364,12 @@ class Declaration:
     function: str  # a name, or name:qualifier
     event_source_arn: str
     settings: MappingSettings
+    declared_at: str = ""  # the file and place, for errors
 
     def text(self) -> str:
         """What was declared, to tell a changed declaration from an unchanged one."""
         return json.dumps(
-            {"function": self.function, "event_source_arn": self.event_source_arn, **self.settings.__dict__},
+            {"function": self.function, "event_source_arn": self.event_source_arn, **asdict(self.settings)},
             sort_keys=True,
             default=list,
         )
