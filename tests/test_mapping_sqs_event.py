@@ -7,11 +7,16 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from simulator.clock import RealClock
 from simulator.mappings.sqs_event import records
+from simulator.queues import QueueService
+from simulator.queues.models import MessageAttributeValue
+from simulator.queues.validation import md5_of_attributes
 from simulator.sample_events import Account, generate
-from simulator.sample_events.sqs import md5_of_message_attributes
+from simulator.store import Store
 
 RECORD_KEYS = [
     "messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfMessageAttributes",
@@ -115,9 +120,9 @@ def test_message_attributes_in_lower_camel_case() -> None:
         "dataType": "Binary",
     }  # fmt: skip
     assert record["md5OfMessageAttributes"] == "md5"
-    string_ones = {name: {"StringValue": v.string_value, "DataType": v.data_type} for name, v in attributes.items()
+    string_ones = {name: MessageAttributeValue(v.data_type, v.string_value) for name, v in attributes.items()
                    if v.string_value is not None}  # fmt: skip
-    assert md5_of_message_attributes(string_ones) == "d25a6aea97eb8f585bfa92d314504a92"  # AWS's recorded MD5
+    assert md5_of_attributes(string_ones) == "d25a6aea97eb8f585bfa92d314504a92"  # AWS's recorded MD5
 
 
 def test_batch_order_and_json_round_trip() -> None:
@@ -133,6 +138,33 @@ def test_generate_event_uses_the_same_record() -> None:
     assert list(record) == RECORD_KEYS
     assert record["eventSourceARN"] == "arn:aws:sqs:eu-west-1:111122223333:my-queue"
     assert record["messageAttributes"]["k"]["stringValue"] == "v"
-    assert record["md5OfMessageAttributes"] == md5_of_message_attributes(
-        {"k": {"StringValue": "v", "DataType": "String"}}
-    )
+    assert record["md5OfMessageAttributes"] == md5_of_attributes({"k": MessageAttributeValue("String", "v")})
+
+
+def test_records_from_the_queue_service(tmp_path: Path) -> None:
+    """Messages sent and received through the real QueueService (SQLite) make AWS's records."""
+    queues = QueueService(Store(tmp_path / ".lsim"), RealClock(), region="us-east-2", account_id="123456789012")
+    queue = queues.create_queue("books")
+    attributes = {"Title": MessageAttributeValue("String", "The Whistler"),
+                  "Author": MessageAttributeValue("String", "John Grisham"),
+                  "WeeksOn": MessageAttributeValue("Number", "6")}  # fmt: skip
+    queues.send_message("books", "Test message.", message_attributes=attributes)
+    queues.send_message("books", "plain")
+    received = queues.receive_message("books", max_messages=10, attribute_names=("All",),
+                                      message_attribute_names=("All",))  # fmt: skip
+    event = records(received, queue, "us-east-2")
+    by_body = {r["body"]: r for r in event["Records"]}
+    book, plain = by_body["Test message."], by_body["plain"]
+    assert list(book) == RECORD_KEYS and list(plain) == RECORD_KEYS
+    assert book["md5OfBody"] == "e4e68fb7bd0e697a0ae8f1bb342846b3"
+    assert book["md5OfMessageAttributes"] == "d25a6aea97eb8f585bfa92d314504a92"  # AWS's recorded value
+    assert book["messageAttributes"]["Author"] == {
+        "stringValue": "John Grisham", "stringListValues": [], "binaryListValues": [], "dataType": "String",
+    }  # fmt: skip
+    assert plain["messageAttributes"] == {} and plain["md5OfMessageAttributes"] is None
+    assert list(book["attributes"])[:4] == [
+        "ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp",
+    ]  # fmt: skip
+    assert book["attributes"]["ApproximateReceiveCount"] == "1"
+    assert book["eventSourceARN"] == "arn:aws:sqs:us-east-2:123456789012:books"
+    assert book["receiptHandle"] == next(m.receipt_handle for m in received if m.body == "Test message.")

@@ -6,6 +6,8 @@ import hashlib
 from typing import Any
 
 from ..mappings.sqs_event import record
+from ..queues.models import MessageAttributeValue
+from ..queues.validation import md5_of_attributes
 from ._common import IAM_ID, Account, digits, random_base64, request_id, token
 
 
@@ -35,7 +37,7 @@ def receive_message(
                 "MessageDeduplicationId": hashlib.sha256(body.encode()).hexdigest(),
             }
         message_attributes = {
-            name: {"StringValue": value, "DataType": "String"} for name, value in (attributes or {}).items()
+            name: MessageAttributeValue("String", string_value=value) for name, value in (attributes or {}).items()
         }
         records.append(
             record(
@@ -44,7 +46,7 @@ def receive_message(
                 body=body,
                 attributes=record_attributes,
                 message_attributes=message_attributes,
-                md5_of_message_attributes=md5_of_message_attributes(message_attributes),
+                md5_of_message_attributes=md5_of_attributes(message_attributes),
                 md5_of_body=hashlib.md5(body.encode()).hexdigest(),  # SQS checks a body with MD5
                 event_source_arn=account.arn("sqs", queue_name),
                 region=account.region,
@@ -52,19 +54,3 @@ def receive_message(
         )
     return {"Records": records}
 
-
-def md5_of_message_attributes(attributes: dict[str, dict[str, str]]) -> str | None:
-    """SQS's MD5 of string message attributes: for each name in order, its length-prefixed name, data type,
-    transport byte 1 (a string) and value (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/
-    SQSDeveloperGuide/sqs-message-metadata.html#sqs-attributes-md5-message-digest-calculation)."""
-    if not attributes:
-        return None
-    digest = hashlib.md5()
-    for name in sorted(attributes):
-        value = attributes[name]
-        for part in (name, value["DataType"]):
-            encoded = part.encode()
-            digest.update(len(encoded).to_bytes(4, "big") + encoded)
-        encoded = value["StringValue"].encode()
-        digest.update(b"\x01" + len(encoded).to_bytes(4, "big") + encoded)
-    return digest.hexdigest()
