@@ -59,6 +59,8 @@ from .store import Store
 from .versions import Alias, VersionRegistry
 from .warm import WarmEnvironments
 
+QUEUE_METRICS_S = 10.0  # how often the queues' gauges are sampled
+
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
@@ -134,6 +136,7 @@ class Simulator:
             project, self.lookup, self.vpcs, self.admission, self.placement, self.metrics, self.events
         )
         self.debugger = Debugger(debug_port, warn) if debug_port is not None else None
+        self._queue_sampler: asyncio.Task[None] | None = None
         if self.debugger is not None:
             self.environments.debugger, self.invoker.turn = self.debugger, self.debugger.turn
 
@@ -158,11 +161,19 @@ class Simulator:
         self.placement.start()
         await self.versions.auto_publish()  # before concurrency: provisioned concurrency may name the alias
         await self.concurrency.start()
+        await self.declare_queues()
         await self.events.start(self.invoker)
         self.mappings.apply_declarations(declarations(self.project))  # after the declared queues exist
+        self._queue_sampler = asyncio.create_task(self._sample_queue_metrics())
         await self.vpcs.start(backend)  # Hyperplane ENIs, created in the background
 
     async def close(self) -> None:
+        if self._queue_sampler is not None:
+            self._queue_sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._queue_sampler
+            with contextlib.suppress(Exception):  # the last points, before the metrics are flushed
+                self.queues.record_metrics(await asyncio.to_thread(self.queues.sample_metrics))
         await self.events.close()
         await self.concurrency.stop()
         await self.placement.close()
@@ -176,6 +187,22 @@ class Simulator:
         for folder in (self.store.folder, self.account.folder):
             with contextlib.suppress(OSError):
                 release_run_folder(folder)
+
+    async def declare_queues(self) -> None:
+        """Create the queues the project declares, or bring up to date those whose declaration changed
+        (queues/declarations.py); start() does it, and a command that needs them on a Simulator it does
+        not start may too."""
+        done = await asyncio.to_thread(self.queues.declare, list(self.project.queues.values()))
+        for line in done:
+            if line.startswith("updated"):
+                self.warn(f"lsim: {line}")
+
+    async def _sample_queue_metrics(self) -> None:
+        """The queues' gauges every QUEUE_METRICS_S on the clock (queues/cloudwatch.py)."""
+        while True:
+            with contextlib.suppress(Exception):
+                self.queues.record_metrics(await asyncio.to_thread(self.queues.sample_metrics))
+            await self.clock.sleep(QUEUE_METRICS_S)
 
     def _remove_leftovers(self, backend: SandboxBackend) -> None:
         """Remove what killed lsim processes left of this project (never a live process's objects), and the

@@ -534,3 +534,31 @@ def test_metrics_gauges_and_counters(service: QueueService, clock: VirtualClock)
     assert gauges.approximate_age_of_oldest_message == 30
     assert gauges.sent_message_size == 31
     assert gauges.by_name()["NumberOfMessagesSent"] == 3
+
+
+def test_metrics_are_kept_per_minute_under_awss_names(tmp_path: Path, clock: VirtualClock) -> None:
+    from simulator.metrics import Metrics
+
+    store = Store(tmp_path / "kept")
+    metrics = Metrics(store, clock)
+    service = QueueService(store, clock, region="us-east-1", account_id=ACCOUNT, metrics=metrics, poll_s=None)
+    service.create_queue("q")
+    service.send_message_batch("q", [SendMessageBatchEntry(str(i), "x" * 100) for i in range(4)])
+    service.receive_message("q", max_messages=3, visibility_timeout=3600)
+    service.record_metrics()
+    clock.advance(60)
+    [message] = service.receive_message("q")
+    service.delete_message("q", message.receipt_handle)
+    service.receive_message("q")  # empty
+    service.record_metrics()
+    metrics.flush()
+    [kept] = metrics.read("sqs:q")
+    assert kept.sum("NumberOfMessagesSent") == 4 and kept.sum("NumberOfMessagesReceived") == 4
+    assert kept.sum("NumberOfMessagesDeleted") == 1 and kept.sum("NumberOfEmptyReceives") == 1
+    assert kept.maximum("ApproximateNumberOfMessagesVisible") == 1  # after the first receive
+    assert kept.maximum("ApproximateNumberOfMessagesNotVisible") == 3
+    assert kept.maximum("ApproximateAgeOfOldestMessage") == 60
+    assert kept.statistics["SentMessageSize"].average == 100
+    [first_minute] = metrics.read("sqs:q", end=T0 // 60 * 60 + 60)
+    assert first_minute.sum("NumberOfMessagesSent") == 4 and first_minute.sum("NumberOfMessagesDeleted") == 0
+    assert [m.function_name for m in metrics.read()] == ["sqs:q"]

@@ -25,19 +25,28 @@ def _message_of(db: sqlite3.Connection, queue: Queue, receipt_handle: str) -> tu
     return row, token
 
 
-def delete(db: sqlite3.Connection, queue: Queue, now: float, receipt_handle: str) -> None:
-    """Delete the message of `receipt_handle` (a message already gone: nothing to do, no error)."""
-    row, token = _message_of(db, queue, receipt_handle)
-    if row is None:
-        return
-    if queue.fifo and (row["receipt"] != token or row["visible_at"] <= now):
+def delete(db: sqlite3.Connection, queue: Queue, now: float, receipt_handle: str) -> int:
+    """Delete the message of `receipt_handle`; returns how many were deleted (0 or 1). A message already
+    gone, or received again since on a standard queue, is no error. One statement in the common case."""
+    queue_name, row_id, token = storage.parse_receipt_handle(receipt_handle)
+    if queue_name != queue.name:
+        raise ReceiptHandleIsInvalid(f'The input receipt handle "{receipt_handle}" is not a valid receipt handle.')
+    if not queue.fifo:
+        return db.execute(
+            "DELETE FROM sqs_messages WHERE id = ? AND queue = ? AND receipt = ?", (row_id, queue.name, token)
+        ).rowcount
+    deleted = db.execute(
+        "DELETE FROM sqs_messages WHERE id = ? AND queue = ? AND receipt = ? AND visible_at > ?",
+        (row_id, queue.name, token, now),
+    ).rowcount
+    if (
+        deleted == 0
+        and db.execute("SELECT 1 FROM sqs_messages WHERE id = ? AND queue = ?", (row_id, queue.name)).fetchone()
+    ):
         raise InvalidParameterValue(
             f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
         )
-    if row["receipt"] != token:
-        return
-    db.execute("DELETE FROM sqs_messages WHERE id = ?", (row["id"],))
-    db.execute("UPDATE sqs_queues SET deleted = deleted + 1 WHERE name = ?", (queue.name,))
+    return deleted
 
 
 def change_visibility(db: sqlite3.Connection, queue: Queue, now: float, receipt_handle: str, timeout: int) -> None:

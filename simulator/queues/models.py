@@ -9,6 +9,7 @@ RedrivePolicy maxReceiveCount 1-1000. A queue's type is fixed when it is created
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -205,9 +206,15 @@ class QueueAttributes:
 
     @classmethod
     def from_json(cls, text: str) -> QueueAttributes:
-        stored = json.loads(text)
-        fifo = stored.pop("FifoQueue", "false") == "true"
-        return cls.parse(stored, fifo=fifo, creating=True)
+        """The attributes `to_json` stored (parsed once per distinct text: every operation reads them)."""
+        return _from_json(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _from_json(text: str) -> QueueAttributes:
+    stored = json.loads(text)
+    fifo = stored.pop("FifoQueue", "false") == "true"
+    return QueueAttributes.parse(stored, fifo=fifo, creating=True)
 
 
 def _snake(name: str) -> str:

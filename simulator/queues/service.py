@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from ..clock import Clock
 from ..store import Store
 from . import batches, handles, storage, validation
+from .cloudwatch import MetricRecorder
+from .declarations import QueueDeclaration, apply_declarations
 from .errors import (
     InvalidAttributeName,
     InvalidParameterValue,
@@ -78,11 +80,10 @@ class QueueService:
         self.clock = clock
         self.region = region
         self.account_id = account_id
-        self._metrics = metrics
+        self.recorder = MetricRecorder(metrics) if metrics is not None else None
         self.poll_s = poll_s
         store.ensure_schema(storage.FEATURE, storage.VERSION, storage.SCHEMA)
         self.wakeups = Wakeups(clock)
-        self._reported: dict[str, tuple[int, int, int, int, int, int]] = {}
 
     # -- queues ----------------------------------------------------------------------------------------------
     def arn_of(self, name: str) -> str:
@@ -128,6 +129,8 @@ class QueueService:
                 (name, self.arn_of(name), int(fifo), parsed.to_json(), json.dumps(dict(tags)), now, now),
             )
             created = db.execute("SELECT * FROM sqs_queues WHERE name = ?", (name,)).fetchone()
+        if self.recorder is not None:
+            self.recorder.start(name)
         return self._queue(created)
 
     def queue(self, name: str) -> Queue:
@@ -151,7 +154,8 @@ class QueueService:
             db.execute(
                 "INSERT OR REPLACE INTO sqs_deleted_queues (name, deleted_at) VALUES (?, ?)", (name, self.clock.time())
             )
-        self._reported.pop(name, None)
+        if self.recorder is not None:
+            self.recorder.forget(name)
 
     def purge_queue(self, name: str) -> None:
         """PurgeQueue: every message goes, in flight or not; once a minute per queue."""
@@ -437,15 +441,23 @@ class QueueService:
         received again since succeeds without deleting it (SQS wants the latest handle)."""
         with self.store.transaction() as db:
             queue = self._queue(self._row(db, name))
-            handles.delete(db, queue, self.clock.time(), receipt_handle)
+            if handles.delete(db, queue, self.clock.time(), receipt_handle):
+                db.execute("UPDATE sqs_queues SET deleted = deleted + 1 WHERE name = ?", (name,))
 
     def delete_message_batch(self, name: str, entries: Sequence[DeleteMessageBatchEntry]) -> BatchResult:
         batches.check_batch([entry.id for entry in entries])
+        now, deleted = self.clock.time(), 0
         with self.store.transaction() as db:
             queue = self._queue(self._row(db, name))
-            return batches.each(
-                entries, lambda entry: handles.delete(db, queue, self.clock.time(), entry.receipt_handle)
-            )
+
+            def delete(entry: DeleteMessageBatchEntry) -> None:
+                nonlocal deleted
+                deleted += handles.delete(db, queue, now, entry.receipt_handle)
+
+            result = batches.each(entries, delete)
+            if deleted:
+                db.execute("UPDATE sqs_queues SET deleted = deleted + ? WHERE name = ?", (deleted, name))
+        return result
 
     def change_message_visibility(self, name: str, receipt_handle: str, visibility_timeout: int) -> None:
         """ChangeMessageVisibility: counted from now, at most 12 hours after the message was received."""
@@ -500,3 +512,26 @@ class QueueService:
             number_of_empty_receives=row["empty_receives"],
             sent_message_size=row["sent_bytes"],
         )
+
+    # -- declared queues ---------------------------------------------------------------------------------------
+    def declare(self, declarations: Sequence[QueueDeclaration]) -> list[str]:
+        """Create or bring up to date the queues a project declares (declarations.py); what was done."""
+        return apply_declarations(self, declarations)
+
+    def sample_metrics(self) -> list[QueueMetrics]:
+        """Every queue's metrics now (blocking: off the event loop in a running simulator)."""
+        names = [row["name"] for row in self.store.query("SELECT name FROM sqs_queues ORDER BY name")]
+        samples = []
+        for name in names:
+            try:
+                samples.append(self.metrics(name))
+            except QueueDoesNotExist:  # deleted meanwhile
+                continue
+        return samples
+
+    def record_metrics(self, samples: Sequence[QueueMetrics] | None = None) -> None:
+        """Put a sample of every queue into the per-minute metrics (on the thread that puts Metrics
+        points: the event loop's, or the model's driver). The first sample of a queue this service did
+        not create is the base its counters grow from."""
+        if self.recorder is not None:
+            self.recorder.record(self.sample_metrics() if samples is None else samples)

@@ -36,7 +36,8 @@ SCHEMA = [
         sent_bytes INTEGER NOT NULL DEFAULT 0,
         received INTEGER NOT NULL DEFAULT 0,
         deleted INTEGER NOT NULL DEFAULT 0,
-        empty_receives INTEGER NOT NULL DEFAULT 0
+        empty_receives INTEGER NOT NULL DEFAULT 0,
+        declared TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS sqs_deleted_queues (name TEXT PRIMARY KEY, deleted_at REAL NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS sqs_messages (

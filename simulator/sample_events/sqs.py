@@ -53,4 +53,3 @@ def receive_message(
             )
         )
     return {"Records": records}
-
