@@ -135,3 +135,28 @@ def test_the_event_is_not_part_of_the_functions_configuration(tmp_path: Path) ->
     folder = project(tmp_path, '\n[functions.worker.events.orders]\ntype = "sqs"\nqueue = "orders"\n')
     function = load_project(folder).functions["worker"]
     assert "events" not in function.model_dump() and "orders" in function.events
+
+
+def test_declared_queue_and_mapping_together(tmp_path: Path) -> None:
+    """[queues.NAME] and the function's event in one lsim.toml: the queue exists before its mapping is made."""
+    folder = project(tmp_path, """
+[queues.orders]
+visibility_timeout = 120
+
+[queues."orders.fifo"]
+fifo_queue = true
+content_based_deduplication = true
+visibility_timeout = 600
+
+[functions.worker.events.orders]
+type = "sqs"
+queue = "orders"
+
+[functions.worker.events.ordered]
+type = "sqs"
+queue = "orders.fifo"
+batch_size = 10
+""", FUNCTIONS.replace('code = "src"', 'code = "src"\ntimeout = 100'))  # fmt: skip
+    mappings = {m.queue_name: m for m in started(folder, {})}
+    assert set(mappings) == {"orders", "orders.fifo"}
+    assert mappings["orders.fifo"].fifo and mappings["orders.fifo"].batch_size == 10

@@ -139,3 +139,15 @@ def test_the_simulator_creates_the_templates_mapping(tmp_path: Path) -> None:
     assert mapping.function_name == "Worker" and mapping.queue_name == "orders"
     assert mapping.batch_size == 20 and mapping.maximum_concurrency == 4
     assert mapping.declared_by == "functions.Worker.events.Orders"
+
+
+def test_a_template_queue_and_its_mapping_at_start(tmp_path: Path) -> None:
+    """An AWS::SQS::Queue without QueueName and the function's SQS event on it: both made when lsim starts."""
+    template = TEMPLATE.replace(
+        "    Properties:\n      QueueName: orders\n", "    Properties:\n      VisibilityTimeout: 60\n"
+    )
+    path = write(tmp_path, template.replace("Runtime: python3.11", "Runtime: python3.11\n      Timeout: 45"))
+    with BlockingSimulator(load_project(path), backend="process", store=Store(tmp_path / ".lsim")) as lsim:
+        (mapping,) = lsim.simulator.mappings.all()
+        queue = lsim.simulator.queues.queue(mapping.queue_name)
+    assert queue.attributes.visibility_timeout == 60 and mapping.event_source_arn == queue.arn
