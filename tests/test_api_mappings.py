@@ -147,10 +147,27 @@ def test_update_reports_the_transition_and_keeps_what_it_does_not_name(lambda_: 
     # an empty FilterCriteria and an empty ScalingConfig remove them
     updated = lambda_.update_event_source_mapping(UUID=uuid, FilterCriteria={}, ScalingConfig={})
     assert "FilterCriteria" not in updated and "ScalingConfig" not in updated
+    # FunctionResponseTypes [] turns partial batch responses off again
+    assert lambda_.update_event_source_mapping(UUID=uuid, FunctionResponseTypes=["ReportBatchItemFailures"])[
+        "FunctionResponseTypes"
+    ] == ["ReportBatchItemFailures"]
+    assert lambda_.update_event_source_mapping(UUID=uuid, FunctionResponseTypes=[])["FunctionResponseTypes"] == []
     # another function
     updated = lambda_.update_event_source_mapping(UUID=uuid, FunctionName="other")
     assert updated["FunctionArn"] == function_arn("other")
     assert lambda_.get_event_source_mapping(UUID=uuid)["State"] == "Enabled"
+
+
+def test_the_poller_hears_every_change(api: Api, lambda_: Any) -> None:
+    heard: list[str] = []
+    api.lsim.simulator.mappings.subscribe(heard.append)
+    uuid = lambda_.create_event_source_mapping(EventSourceArn=queue_arn("orders"), FunctionName="worker")["UUID"]
+    lambda_.update_event_source_mapping(UUID=uuid, Enabled=False)
+    error_of(lambda: lambda_.update_event_source_mapping(UUID=uuid, BatchSize=10_001))  # refused: nothing changed
+    assert [m.uuid for m in api.lsim.simulator.mappings.enabled()] == []
+    lambda_.delete_event_source_mapping(UUID=uuid)
+    assert heard == [uuid, uuid, uuid]
+    api.lsim.simulator.mappings.unsubscribe(heard.append)
 
 
 def test_delete_answers_deleting_then_the_mapping_is_gone(lambda_: Any) -> None:

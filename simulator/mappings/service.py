@@ -113,6 +113,19 @@ class MappingService:
         self.account_id = account_id
         self.resolve_function = resolve_function
         self.queues = queues
+        self._listeners: list[Callable[[str], None]] = []
+
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(uuid)` after every committed change of a mapping (created, updated, deleted), so the
+        poller starts, changes or stops what it runs without asking again."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[str], None]) -> None:
+        self._listeners.remove(listener)
+
+    def _changed(self, uuid: str) -> None:
+        for listener in self._listeners:
+            listener(uuid)
 
     # -- what the poller asks -----------------------------------------------------------------------------
     def enabled(self) -> list[EventSourceMapping]:
@@ -205,6 +218,7 @@ class MappingService:
     def delete_event_source_mapping(self, uuid: str) -> EventSourceMapping:
         mapping = self._existing(uuid)
         self.mappings.delete(uuid)
+        self._changed(uuid)
         return mapping.reported(DELETING)
 
     # -- ARNs ----------------------------------------------------------------------------------------------
@@ -240,6 +254,7 @@ class MappingService:
         for key, (mapping, _) in stored.items():
             if key not in wanted:
                 self.mappings.delete(mapping.uuid)
+                self._changed(mapping.uuid)
                 said.append(f"{key}: deleted event source mapping {mapping.uuid} (no longer declared)")
         return said
 
@@ -330,6 +345,7 @@ class MappingService:
             )
         self._check_unique(mapping)
         self.mappings.insert(mapping, declaration)
+        self._changed(mapping.uuid)
         return mapping, target
 
     def _update(
@@ -352,6 +368,7 @@ class MappingService:
         models.check(changed)
         self._check_unique(changed)
         self.mappings.replace(changed, declaration)
+        self._changed(changed.uuid)
         return changed
 
 
