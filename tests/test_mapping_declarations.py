@@ -204,3 +204,18 @@ def test_a_changed_declaration_is_no_change_of_the_function(tmp_path: Path) -> N
     changes = compare_projects(before, after)
     assert changes.events == ["worker"] and not changes.changed and bool(changes)
     assert not compare_projects(after, after)
+
+
+def test_the_filter_quota_is_a_limit(tmp_path: Path) -> None:
+    """AWS allows 5 filters per mapping, 10 on request: [limits] event_source_mapping_filters says which."""
+    six = "filters = [" + ", ".join(f'\'{{"body": {{"k": ["{n}"]}}}}\'' for n in range(6)) + "]\n"
+    event = f'\n[functions.worker.events.orders]\ntype = "sqs"\nqueue = "orders"\n{six}'
+    with pytest.raises(ProjectFileError, match="6 filters given: an event source mapping takes at most 5"):
+        load_project(project(tmp_path / "a", event))
+    folder = project(tmp_path / "b", event, "[limits]\nevent_source_mapping_filters = 10\n" + FUNCTIONS)
+    (mapping,) = started(folder)
+    assert len(mapping.filter_patterns) == 6
+    with BlockingSimulator(load_project(folder), backend="process", store=Store(folder / ".lsim")) as lsim:
+        seven = (*mapping.filter_patterns, '{"body": {"k": ["7"]}}')
+        criteria = {"Filters": [{"Pattern": p} for p in seven]}
+        assert lsim.simulator.mappings.update_event_source_mapping(mapping.uuid, filter_criteria=criteria)
