@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from .execution_role import ExecutionRole, default_role, missing_eni_permission
 from .logging_config import LoggingConfig
+from .mappings.declarations import SqsEventSource
 from .queues.declarations import QueueDeclaration
 from .tenancy import TenancyConfig
 from .vpc import FunctionVpcConfig, VpcConfig
@@ -73,6 +74,9 @@ class Limits(BaseModel):
     #: added to each cold start of a function in a VPC, before its init: the pre-2019 ENI attachment cost
     #: (AWS: Hyperplane made it negligible, hence 0; set it to 10000 for the old VPC cold start)
     vpc_cold_start_ms: float = Field(default=0.0, ge=0)
+    # -- event source mappings: https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
+    #: filters per event source mapping (AWS: 5 by default, raised to 10 on request)
+    event_source_mapping_filters: int = Field(default=5, ge=1)
 
 
 # Environment variables Lambda sets itself and refuses from the user.
@@ -159,6 +163,9 @@ class FunctionConfig(BaseModel):
     role: ExecutionRole | None = None
     #: TenancyConfig (tenancy.py): set when the function is created, never changed
     tenancy_config: TenancyConfig | None = None
+    #: event source mappings from SQS queues (mappings/declarations.py), by the declaration's name; not part
+    #: of the function's configuration on AWS (a mapping is a resource of its own), hence excluded
+    events: dict[str, SqsEventSource] = Field(default_factory=dict, exclude=True)
 
     @field_validator("role", mode="before")
     @classmethod

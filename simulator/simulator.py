@@ -13,6 +13,7 @@ faces (CLI, HTTP API, pytest fixture, load test) translate requests and results.
     services/events.py      Event invocations, retries, dead letters
     services/vpcs.py        VPC functions' states, ENIs, networks
     queues/service.py       SQS queues (Simulator.queues), declared ones created at start
+    mappings/service.py     event source mappings from SQS queues (Create/Get/List/Update/Delete, declarations)
     invoke.py               Invoke: admission.py, placement.py (pool.py, provisioned.py, warm.py)
 """
 
@@ -40,6 +41,8 @@ from .invoke import Invoker
 from .layer_cache import LayerCache
 from .layers import LayerRegistry, LayerVersion
 from .lifetime import project_id, release_run_folder, remove_dead_run_folders
+from .mappings.declarations import declarations
+from .mappings.service import FunctionTarget, MappingService, QueuesOf
 from .metrics import FunctionMetrics, Metrics
 from .placement import Placement
 from .pool import EnvironmentPool, EnvironmentPools
@@ -51,7 +54,7 @@ from .services.concurrency import ConcurrencyService
 from .services.events import EventService
 from .services.functions import FunctionService
 from .services.layers import LayerService
-from .services.lookup import FunctionLookup
+from .services.lookup import FunctionLookup, qualifier_of
 from .services.versions import VersionService
 from .services.vpcs import VpcDescription, VpcService, VpcState
 from .store import Store
@@ -127,6 +130,11 @@ class Simulator:
             self.store, self.clock, region=project.settings.region, account_id=project.settings.account_id,
             metrics=self.metrics, poll_s=None if isinstance(self.clock, VirtualClock) else 1.0,
         )  # fmt: skip
+        self.mappings = MappingService(
+            self.store, self.clock, region=project.settings.region, account_id=project.settings.account_id,
+            resolve_function=self._mapping_target, queues=QueuesOf(self.queues),
+            filters_max=project.limits.event_source_mapping_filters,
+        )  # fmt: skip
         self.invoker = Invoker(
             project, self.lookup, self.vpcs, self.admission, self.placement, self.metrics, self.events
         )
@@ -158,6 +166,7 @@ class Simulator:
         await self.concurrency.start()
         await self.declare_queues()
         await self.events.start(self.invoker)
+        self.mappings.apply_declarations(declarations(self.project))  # after the declared queues exist
         self._queue_sampler = asyncio.create_task(self._sample_queue_metrics())
         await self.vpcs.start(backend)  # Hyperplane ENIs, created in the background
 
@@ -214,6 +223,11 @@ class Simulator:
                 f"container(s), {len(gone.networks)} network(s), {len(gone.disks)} /tmp disk folder(s), "
                 f"{len(gone.staging)} staging folder(s)"
             )
+
+    def _mapping_target(self, reference: str) -> FunctionTarget:
+        """The function an event source mapping's FunctionName names (ResourceNotFoundException if none)."""
+        function, _ = self.lookup.resolve(reference, route=False)
+        return FunctionTarget(function.name, qualifier_of(self.lookup.function_name(reference)), function.timeout)
 
     # -- functions and invocation -------------------------------------------------------------------------
     def function(self, name: str) -> FunctionConfig:
