@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..invocation import InvocationResult
 from . import sigv4
+from .sqs import SqsApi, is_sqs
 from .guard import Guard
 from .model import OPERATIONS
 from .requests import (
@@ -99,6 +100,7 @@ class LambdaApi:
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self.sqs = SqsApi(simulator, self._body, say)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.in_flight += 1
@@ -135,6 +137,8 @@ class LambdaApi:
                 )
                 request["lsim.authorization"] = authorization
             self._note_region(authorization.region)
+            if is_sqs(authorization.service, headers):
+                return await self.sqs.handle(request)
             match = self.router.match(request.method, request.rel_url.raw_path, request.query)
             if match is None:
                 if self.verifier is not None:
