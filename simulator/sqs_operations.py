@@ -30,7 +30,6 @@ from .queues.models import (
 if TYPE_CHECKING:
     from .queues.service import QueueService
 
-MAX_WAIT_TIME_S = 20
 MAX_LIST_RESULTS = 1000
 INTEGER_MEMBERS = frozenset(
     {"DelaySeconds", "MaxNumberOfMessages", "VisibilityTimeout", "WaitTimeSeconds", "MaxResults"}
@@ -296,13 +295,7 @@ async def receive_message(context: Context, members: Members) -> Output:
     awaits without holding the server: other requests are answered meanwhile."""
     name = context.queue_name(members)
     count = members.get("MaxNumberOfMessages")
-    if count is not None and not 1 <= count <= 10:
-        raise _invalid("MaxNumberOfMessages", count, "Must be between 1 and 10, if provided.")
     wait = members.get("WaitTimeSeconds")
-    if wait is not None and not 0 <= wait <= MAX_WAIT_TIME_S:
-        raise _invalid("WaitTimeSeconds", wait, "Must be >= 0 and <= 20, if provided.")
-    if wait is None:
-        wait = context.queues.queue(name).attributes.receive_message_wait_time_seconds
     system_names = [*(members.get("AttributeNames") or []), *(members.get("MessageSystemAttributeNames") or [])]
     options: dict[str, Any] = {
         "max_messages": count if count is not None else 1,
@@ -311,10 +304,10 @@ async def receive_message(context: Context, members: Members) -> Output:
         "message_attribute_names": tuple(members.get("MessageAttributeNames") or ()),
         "receive_request_attempt_id": members.get("ReceiveRequestAttemptId"),
     }
-    if wait:
-        messages = await context.queues.receive_message_waiting(name, wait_time_s=wait, **options)
-    else:
+    if wait == 0:
         messages = context.queues.receive_message(name, **options)
+    else:  # None: the queue's ReceiveMessageWaitTimeSeconds
+        messages = await context.queues.receive_message_waiting(name, wait_time_s=wait, **options)
     return {"Messages": [_received(message) for message in messages]} if messages else {}
 
 

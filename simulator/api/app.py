@@ -26,7 +26,6 @@ from ..errors import (
 )
 from ..invocation import InvocationResult
 from . import sigv4
-from .sqs import SqsApi, is_sqs
 from .guard import Guard
 from .model import OPERATIONS
 from .requests import (
@@ -37,6 +36,7 @@ from .requests import (
 )
 from .responses import error_response, invoke_response, invoke_response_with_log, json_response, report_figures
 from .routes import NOT_SIMULATED_BECAUSE, ROUTER, Match, Router, snake_case
+from .sqs import SqsApi, is_sqs
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
