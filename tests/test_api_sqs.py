@@ -391,3 +391,83 @@ def test_the_aws_cli(api: Api) -> None:
     assert url in json.loads(aws(api, "list-queues").stdout)["QueueUrls"]
     missing = aws(api, "get-queue-url", "--queue-name", "nowhere")
     assert missing.returncode != 0 and "AWS.SimpleQueueService.NonExistentQueue" in missing.stderr
+
+
+# -- hostile and malformed input --------------------------------------------------------------------------
+FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+
+
+def test_malformed_query_parameters_get_awss_errors_and_change_nothing(api: Api) -> None:
+    url = sqs(api).create_queue(QueueName="hostile")["QueueUrl"]
+    path = f"/{ACCOUNT}/hostile"
+    for body, code in (
+        (b"Action=SendMessage&MessageBody=x&MessageAttribute.0.Name=a", b"InvalidParameterValue"),
+        (b"Action=SendMessage&MessageBody=x&MessageAttribute.one.Name=a", b"InvalidParameterValue"),
+        (b"Action=SendMessage&MessageBody=x&MessageAttribute.1.Name=a&MessageAttribute.1.Value.DataType=Binary"
+         b"&MessageAttribute.1.Value.BinaryValue=%21%21%21", b"InvalidParameterValue"),
+        (b"Action=SendMessage&MessageBody=x&DelaySeconds=soon", b"InvalidParameterValue"),
+        (b"Action=SendMessage&MessageBody=%ff%fe", b"InvalidParameterValue"),  # not UTF-8
+        (b"Action=SendMessageBatch", b"AWS.SimpleQueueService.EmptyBatchRequest"),
+        (b"Action=SendMessageBatch&SendMessageBatchRequestEntry.99999999999.Id=a"
+         b"&SendMessageBatchRequestEntry.99999999999.MessageBody=b&SendMessageBatchRequestEntry.1.Id=a"
+         b"&SendMessageBatchRequestEntry.1.MessageBody=c", b"AWS.SimpleQueueService.BatchEntryIdsNotDistinct"),
+        (b"Action=ChangeMessageVisibility&ReceiptHandle=x", b"MissingParameter"),
+    ):  # fmt: skip
+        status, _, answer = signed(api, "POST", path, body=body, headers=FORM)
+        assert status == 400 and b"<Code>" + code + b"</Code>" in answer, (body, answer)
+    assert "Messages" not in sqs(api).receive_message(QueueUrl=url)  # nothing was sent by any of them
+
+
+def test_malformed_json_members_get_errors_and_change_nothing(api: Api) -> None:
+    url = sqs(api).create_queue(QueueName="hostile-json")["QueueUrl"]
+    headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.SendMessage"}
+    for members in (
+        {"QueueUrl": url, "MessageBody": "x", "MessageAttributes": {"a": "not a structure"}},
+        {"QueueUrl": url, "MessageBody": "x", "MessageAttributes": {"a": {"DataType": "Binary", "BinaryValue": "!!"}}},
+        {"QueueUrl": url, "MessageBody": "x", "DelaySeconds": "5"},
+        {"QueueUrl": url, "MessageBody": "x", "DelaySeconds": True},
+        {"QueueUrl": url, "MessageBody": ["x"]},
+        {"QueueUrl": "not a url", "MessageBody": "x"},
+    ):
+        status, answer, body = signed(api, "POST", "/", body=json.dumps(members).encode(), headers=headers)
+        assert status == 400, members
+        assert answer["x-amzn-query-error"].endswith(";Sender") and json.loads(body)["message"]
+    assert "Messages" not in sqs(api).receive_message(QueueUrl=url)
+
+
+def test_a_request_over_the_size_limit_is_refused_before_it_is_read(api: Api) -> None:
+    path = f"/{ACCOUNT}/hostile"
+    status, _, body = signed(api, "POST", path, body=b"Action=SendMessage&MessageBody=" + b"x" * (4 * 1_048_576),
+                             headers=FORM)  # fmt: skip
+    assert status == 413 and b"Request must be smaller than" in body
+
+
+def test_with_verify_sigv4_sqs_signatures_are_checked_on_both_protocols(tmp_path: Path) -> None:
+    from simulator.api import ApiServer
+
+    for api in serve(write_project(tmp_path), "process"):
+        strict = ApiServer(api.lsim.simulator, port=0, credentials={"AKIDLSIMTEST": "the-secret"})
+        url = api.lsim.call(strict.start())
+        try:
+            good = boto3.client("sqs", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIDLSIMTEST",
+                                aws_secret_access_key="the-secret")  # fmt: skip
+            queue = good.create_queue(QueueName="signed")["QueueUrl"]
+            good.send_message(QueueUrl=queue, MessageBody="signed body")
+            query = query_client(tmp_path / "model", url)
+            query._request_signer._credentials = Credentials("AKIDLSIMTEST", "the-secret")
+            assert query.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == "signed body"
+            wrong = boto3.client("sqs", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIDLSIMTEST",
+                                 aws_secret_access_key="not-the-secret", config=Config(retries={"max_attempts": 0}))  # fmt: skip
+            error = error_of(wrong.send_message, QueueUrl=queue, MessageBody="forged")
+            assert error["ResponseMetadata"]["HTTPStatusCode"] == 403
+            assert error["Error"]["Code"] == "InvalidSignatureException"
+        finally:
+            api.lsim.call(strict.close())
+
+
+def test_a_form_body_in_raw_utf8_keeps_its_characters(api: Api) -> None:
+    url = sqs(api).create_queue(QueueName="utf8")["QueueUrl"]
+    body = "Action=SendMessage&MessageBody=caf\u00e9 \u2603".encode()
+    status, _, _ = signed(api, "POST", f"/{ACCOUNT}/utf8", body=body, headers=FORM)
+    assert status == 200
+    assert sqs(api).receive_message(QueueUrl=url)["Messages"][0]["Body"] == "caf\u00e9 \u2603"

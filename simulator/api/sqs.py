@@ -154,12 +154,13 @@ class SqsApi:
                 raise SerializationException("The request body must be a JSON object.")
             check_types(members)
             return operation, members
-        pairs = list(request.query.items())
-        if body and request.content_type == "application/x-www-form-urlencoded":
-            try:
-                pairs += parse_qsl(body.decode(), keep_blank_values=True)
-            except UnicodeDecodeError:
-                raise InvalidParameterValue("The request body is not valid UTF-8.") from None
+        try:  # raw or percent-escaped, the parameters must be UTF-8: a message is never silently altered
+            text = request.rel_url.raw_query_string
+            if body and request.content_type == "application/x-www-form-urlencoded":
+                text = f"{text}&{body.decode()}" if text else body.decode()
+            pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise InvalidParameterValue("The request's parameters are not valid UTF-8.") from None
         action, members = sqs_query.parse_parameters(pairs)
         if not action:
             raise _NoOperation()
