@@ -471,3 +471,27 @@ def test_a_form_body_in_raw_utf8_keeps_its_characters(api: Api) -> None:
     status, _, _ = signed(api, "POST", f"/{ACCOUNT}/utf8", body=body, headers=FORM)
     assert status == 200
     assert sqs(api).receive_message(QueueUrl=url)["Messages"][0]["Body"] == "caf\u00e9 \u2603"
+
+
+def test_the_operations_match_botocores_model_and_the_others_are_invalid_actions(api: Api) -> None:
+    import botocore.session
+
+    from simulator import sqs_operations
+
+    model = botocore.session.get_session().get_service_model("sqs")
+    assert set(sqs_operations.OPERATIONS) <= set(model.operation_names)
+    source = Path(sqs_operations.__file__).read_text()
+    for name in sqs_operations.OPERATIONS:
+        shape = model.operation_model(name).input_shape
+        members = dict(shape.members)
+        if "Entries" in members:
+            members.update(members["Entries"].member.members)
+        unread = [member for member in members if f'"{member}"' not in source]
+        assert not unread, f"{name}: {unread}"
+    headers = {"Content-Type": "application/x-amz-json-1.0"}
+    for name in sorted(set(model.operation_names) - set(sqs_operations.OPERATIONS)):
+        status, answer, body = signed(
+            api, "POST", "/", body=b"{}", headers={**headers, "X-Amz-Target": f"AmazonSQS.{name}"}
+        )
+        assert status == 400 and answer["x-amzn-query-error"] == "InvalidAction;Sender", name
+        assert json.loads(body)["message"] == f"The action {name} is not valid for this endpoint."

@@ -67,6 +67,10 @@ def test_through_a_running_serve_and_a_long_poll_woken_by_boto3(tmp_path: Path) 
     folder = project(tmp_path)
     served = start_serve(folder, "--backend", "process")
     try:
+        assert (
+            f'queues: jobs, orders; the SQS API answers on the same URL: boto3.client("sqs", endpoint_url="{served.url}")'
+            in served.console()
+        )
         sent = lsim("sqs", "send", "orders", "via serve", cwd=folder)
         assert sent.returncode == 0, sent.stderr
         assert "via lsim serve on" in sent.stderr
