@@ -495,3 +495,36 @@ def test_the_operations_match_botocores_model_and_the_others_are_invalid_actions
         )
         assert status == 400 and answer["x-amzn-query-error"] == "InvalidAction;Sender", name
         assert json.loads(body)["message"] == f"The action {name} is not valid for this endpoint."
+
+
+def test_a_stopping_server_ends_long_polls_at_once_and_loses_no_message(tmp_path: Path) -> None:
+    for api in serve(write_project(tmp_path), "process"):
+        _stop_while_polling(api)
+
+
+def _stop_while_polling(api: Api) -> None:
+    from simulator.api import ApiServer
+
+    client = sqs(api)
+    url = client.create_queue(QueueName="stopping")["QueueUrl"]
+    answers: list[dict[str, Any]] = []
+    poll = threading.Thread(target=lambda: answers.append(client.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
+    poll.start()
+    while not api.lsim.call(_waiting(api, "stopping")):
+        time.sleep(0.05)
+    began = time.monotonic()
+    assert api.lsim.call(api.server.drain(15)) is True  # the poll did not hold the stop for its 20 s
+    poll.join(15)
+    assert not poll.is_alive() and "Messages" not in answers[0]
+    assert time.monotonic() - began < 15
+    # a message sent now waits for the next server: nothing was taken by the cancelled poll
+    api.lsim.simulator.queues.send_message("stopping", "after the stop")
+    again = ApiServer(api.lsim.simulator, port=0)
+    url2 = api.lsim.call(again.start())
+    try:
+        other = boto3.client("sqs", endpoint_url=url2, region_name="us-east-1", aws_access_key_id="a",
+                             aws_secret_access_key="a")  # fmt: skip
+        got = other.receive_message(QueueUrl=f"{url2}/{ACCOUNT}/stopping")["Messages"]
+        assert [m["Body"] for m in got] == ["after the stop"]
+    finally:
+        api.lsim.call(again.close())

@@ -96,11 +96,22 @@ class LambdaApi:
         self.guard = guard or Guard()
         self.verifier = verifier
         self._regions: set[str] = set()
-        self.draining = False
+        self._draining = False
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self.sqs = SqsApi(simulator, self._body, say)
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        """Once the server stops taking requests, SQS's long polls in flight answer at once (empty)."""
+        self._draining = value
+        if value:
+            self.sqs.stop_waiting()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.in_flight += 1

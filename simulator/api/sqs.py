@@ -15,6 +15,8 @@ from the Host the client used; the query protocol may also name it by the reques
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import json
 import traceback
@@ -100,6 +102,27 @@ class SqsApi:
         self.simulator = simulator
         self.read_body = read_body
         self.say = say
+        self._stopping = asyncio.Event()  # binds to the running loop when first awaited
+
+    def stop_waiting(self) -> None:
+        """The server is stopping: long polls in flight end now, empty, as a wait that ran out ends."""
+        self._stopping.set()
+
+    async def _unless_stopping(self, waiting: Awaitable[Output]) -> Output:
+        """A long poll's output, or an empty one when the server stops first (the poll is cancelled while it
+        waits, before it has taken any message)."""
+        poll = asyncio.ensure_future(waiting)
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if poll.done():
+            return poll.result()
+        poll.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poll
+        return {}
 
     async def handle(self, request: web.Request) -> web.Response:
         request_id = new_request_id()
@@ -120,7 +143,7 @@ class SqsApi:
             if not json_protocol and context.path_queue_url is not None and operation in NOT_AT_A_QUEUE:
                 raise _not_valid(operation)
             result = run(context, members)
-            output = await result if inspect.isawaitable(result) else result
+            output = await self._unless_stopping(result) if inspect.isawaitable(result) else result
             return _answer(json_protocol, operation, output, request_id)
         except _NoOperation:
             # a query request without an Action: AWS answers 404 with this bare element
