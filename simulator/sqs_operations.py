@@ -245,7 +245,7 @@ def list_queues(context: Context, members: Members) -> Output:
     token = members.get("NextToken")
     if token:
         try:
-            after = base64.urlsafe_b64decode(token.encode()).decode()
+            after = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
         except (binascii.Error, ValueError):
             raise _invalid("NextToken", token, "Invalid NextToken value.") from None
         queues = [queue for queue in queues if queue.name > after]

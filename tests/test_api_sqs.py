@@ -528,3 +528,18 @@ def _stop_while_polling(api: Api) -> None:
         assert [m["Body"] for m in got] == ["after the stop"]
     finally:
         api.lsim.call(again.close())
+
+
+def test_list_queues_pages_with_max_results_and_next_token(api: Api) -> None:
+    client = sqs(api)
+    urls = [client.create_queue(QueueName=f"page-{i}")["QueueUrl"] for i in range(3)]
+    first = client.list_queues(QueueNamePrefix="page-", MaxResults=2)
+    assert first["QueueUrls"] == urls[:2] and first["NextToken"]
+    second = client.list_queues(QueueNamePrefix="page-", MaxResults=2, NextToken=first["NextToken"])
+    assert second["QueueUrls"] == urls[2:] and "NextToken" not in second
+    pages = client.get_paginator("list_queues").paginate(QueueNamePrefix="page-", PaginationConfig={"PageSize": 1})
+    assert [url for page in pages for url in page["QueueUrls"]] == urls
+    assert "NextToken" not in client.list_queues(QueueNamePrefix="page-")  # without MaxResults: no token
+    assert "QueueUrls" not in client.list_queues(QueueNamePrefix="no-such-prefix")
+    assert error_of(client.list_queues, MaxResults=1001)["Error"]["Code"] == "InvalidParameterValue"
+    assert error_of(client.list_queues, MaxResults=2, NextToken="%%%")["Error"]["Code"] == "InvalidParameterValue"
