@@ -12,6 +12,7 @@ faces (CLI, HTTP API, pytest fixture, load test) translate requests and results.
     services/concurrency.py reserved and provisioned concurrency, metrics
     services/events.py      Event invocations, retries, dead letters
     services/vpcs.py        VPC functions' states, ENIs, networks
+    queues/service.py       SQS queues (Simulator.queues), declared ones created at start
     invoke.py               Invoke: admission.py, placement.py (pool.py, provisioned.py, warm.py)
 """
 
