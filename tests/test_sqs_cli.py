@@ -95,3 +95,48 @@ def test_through_a_running_serve_and_a_long_poll_woken_by_boto3(tmp_path: Path) 
         assert stop_serve(served) == 0
     # the serve is gone: the same queues, on the store
     assert lsim("sqs", "list", cwd=folder).stdout.split()[0].endswith("/123456789012/jobs")
+
+
+def test_a_serve_killed_mid_stream_loses_no_acknowledged_message(tmp_path: Path) -> None:
+    """SendMessage answers only once the message is committed: every MessageId boto3 got back is still there
+    after `lsim serve` dies by SIGKILL in the middle of a stream of sends."""
+    import signal
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    folder = project(tmp_path)
+    served = start_serve(folder, "--backend", "process")
+    client = boto3.client(
+        "sqs", endpoint_url=served.url, region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="a",
+        config=Config(retries={"max_attempts": 0}, connect_timeout=2, read_timeout=10),
+    )  # fmt: skip
+    url = client.get_queue_url(QueueName="jobs")["QueueUrl"]
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def stream() -> None:
+        for i in range(100_000):
+            try:
+                acknowledged.append(client.send_message(QueueUrl=url, MessageBody=f"m{i}")["MessageId"])
+            except (BotoCoreError, ClientError):
+                stop.set()
+                return
+
+    sender = threading.Thread(target=stream)
+    sender.start()
+    while len(acknowledged) < 50:
+        assert sender.is_alive()
+        threading.Event().wait(0.01)
+    served.process.send_signal(signal.SIGKILL)
+    served.process.wait(30)
+    sender.join(30)
+    assert stop.is_set() and len(acknowledged) >= 50
+    found: set[str] = set()
+    while True:  # read back from the store, no serve running
+        received = lsim("sqs", "receive", "jobs", "--max", "10", "--wait", "0", "--delete", cwd=folder)
+        assert received.returncode == 0, received.stderr
+        messages = json.loads(received.stdout)["Messages"]
+        if not messages:
+            break
+        found.update(message["MessageId"] for message in messages)
+    assert set(acknowledged) <= found
