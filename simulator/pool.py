@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -137,6 +137,10 @@ class EnvironmentPools:
         self.warn = warn
         self.progress = progress
         self.backend: SandboxBackend | None = None
+        # lsim's API where environments reach it (AWS_ENDPOINT_URL_LAMBDA, _SQS): `endpoint` starts it on the
+        # first pool prepared (the Simulator sets it); None gives environments no such variables
+        self.endpoint: Callable[[], Awaitable[str | None]] | None = None
+        self.endpoint_url: str | None = None
         self._pools: dict[tuple[str, str], EnvironmentPool] = {}
         self._retiring: set[EnvironmentPool] = set()  # retired pools whose busy environments still run
         self._prepare_lock = asyncio.Lock()
@@ -168,7 +172,9 @@ class EnvironmentPools:
             image=function.image,
             code_dir=function.code,
             opt_dir=opt_dir,
-            environment=lambda_environment(function, version, self.project, self._credentials(function)),
+            environment=lambda_environment(
+                function, version, self.project, self._credentials(function), self.endpoint_url
+            ),
             memory_mb=function.memory_size,
             cpus=min(cpus, host),
             ephemeral_storage_mb=function.ephemeral_storage,
@@ -193,6 +199,8 @@ class EnvironmentPools:
             return pool
         assert self.backend is not None, "start() the simulator first"
         async with self._prepare_lock:
+            if self.endpoint_url is None and self.endpoint is not None:
+                self.endpoint_url = await self.endpoint()
             if key not in self._pools:
                 if version != LATEST and function.image is None:  # a published version runs its snapshot
                     snapshot = self.versions.version(function.name, version).code_sha256

@@ -216,3 +216,24 @@ class ApiServer:
             loop = asyncio.get_running_loop()
             if loop.get_exception_handler() == self._loop_exception:
                 loop.set_exception_handler(self._previous_handler)
+
+
+async def start_functions_api(
+    simulator: Simulator, host: str, port: int = 0, say: Say | None = None, log_invocations: bool = False
+) -> ApiServer:
+    """lsim's API where the simulator's execution environments reach it (AWS_ENDPOINT_URL_LAMBDA, _SQS), on
+    `host` (the address the backend gives containers for this machine) and `port` when it is free, else any
+    free port. Every container of the machine can reach that address, so it answers only requests signed
+    with the credentials lsim gave the functions' roles (an empty set of others to verify against)."""
+    for candidate in dict.fromkeys((port, 0)):
+        server = ApiServer(
+            simulator, host, candidate, say=say, log_invocations=log_invocations and say is not None, credentials={}
+        )
+        try:
+            await server.start()
+        except PortInUseError:
+            if candidate == 0:
+                raise
+            continue
+        return server
+    raise AssertionError("unreachable: port 0 either binds or raises")

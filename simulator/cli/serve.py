@@ -267,6 +267,9 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
         project, backend=options.backend, progress=_say, warn=_say,
         log_sink=None if options.quiet else _function_output, debug_port=options.debug_port,
     )  # fmt: skip
+    # Functions reach the API on the containers' address of this machine, with the same port number when free.
+    simulator.functions_api_port = options.port
+    simulator.functions_api_say = None if options.quiet else _say
     await simulator.start()
     host = options.host
     token = new_token()
@@ -297,6 +300,10 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
         hosts = ", ".join(["loopback", *([] if host in ("127.0.0.1", "localhost", "::1") else [host]),
                            *options.allow_hosts])  # fmt: skip
         _say(f"serving Host names: {hosts}; browsers' cross-origin requests are refused")
+        functions_url = await simulator.functions_api_url()
+        if functions_url is not None:
+            _say(f"functions reach this API at {functions_url} (AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_URL_SQS, "
+                 "boto3's own variables), signed with their roles' local credentials")  # fmt: skip
         _say(f'boto3.client("lambda", endpoint_url="{url}", region_name="{region}")  |  '
              f"aws lambda invoke --endpoint-url {url} --function-name NAME out.json")  # fmt: skip
         if host not in ("127.0.0.1", "localhost", "::1"):

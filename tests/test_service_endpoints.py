@@ -1,0 +1,187 @@
+"""Inside a function, boto3 reaches lsim: every execution environment gets AWS_ENDPOINT_URL_LAMBDA and
+AWS_ENDPOINT_URL_SQS at lsim's API and its role's credentials, so code with no endpoint_url and no keys
+invokes another function, from every face (Simulator, `lsim serve`, the process backend).
+
+Isolation: lsim's API for functions answers only the credentials lsim gave their roles; a VPC function reaches
+it as AWS's public endpoints, through a NAT gateway and not without one (a connect timeout, as on AWS); no
+function reaches another environment's Runtime API port by the new path. Traffic: loopback, lsim's Docker
+networks and the containers lsim makes for the test."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.blocking import BlockingSimulator
+from simulator.config import FunctionConfig, ProjectConfig
+from simulator.environment import SERVICE_ENDPOINT_VARIABLES, lambda_environment, service_endpoints
+from simulator.project import load_project
+
+CALLER = '''
+import json
+import os
+import socket
+
+import boto3
+from botocore.config import Config
+
+VARIABLES = ("AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_SQS")
+
+
+def probe(host, port):
+    """Connect to host:port as a runtime would and ask for its next event; report how it went."""
+    try:
+        with socket.create_connection((host, port), timeout=1.5) as connection:
+            connection.settimeout(1.5)
+            connection.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+            said = connection.recv(200).decode(errors="replace")
+            return {"connected": True, "said": said}
+    except OSError as exc:
+        return {"connected": False, "error": type(exc).__name__}
+
+
+def call(event, context):
+    answer = {name: os.environ.get(name) for name in VARIABLES}
+    config = Config(connect_timeout=event.get("connect_timeout", 10), read_timeout=60, retries={"max_attempts": 0})
+    keys = event.get("keys") or {}
+    client = boto3.client("lambda", config=config, **keys)
+    try:
+        out = client.invoke(FunctionName="target", Payload=json.dumps({"from": context.function_name}).encode())
+        answer["target"] = json.loads(out["Payload"].read())
+    except Exception as error:
+        answer["error"] = type(error).__name__
+        answer["code"] = getattr(error, "response", {}).get("Error", {}).get("Code")
+        answer["message"] = str(error)
+    answer["probes"] = {f"{host}:{port}": probe(host, port) for host, port in event.get("probes", [])}
+    return answer
+
+
+def target(event, context):
+    return {"echo": event, "runtime_api": os.environ["AWS_LAMBDA_RUNTIME_API"], "function": context.function_name}
+'''
+
+
+def function(name: str, handler: str, extra: str = "") -> str:
+    return textwrap.dedent(
+        f"""
+        [functions.{name}]
+        handler = "app.{handler}"
+        runtime = "python3.11"
+        code = "src"
+        timeout = 60
+        """
+    ) + textwrap.dedent(extra)
+
+
+def write_project(folder: Path, body: str) -> Path:
+    (folder / "src").mkdir(exist_ok=True)
+    (folder / "src" / "app.py").write_text(textwrap.dedent(CALLER))
+    (folder / "lsim.toml").write_text(body)
+    return folder
+
+
+# -- the variables ---------------------------------------------------------------------------------------------
+def test_every_environment_gets_the_endpoint_variables_and_the_functions_own_win(tmp_path: Path) -> None:
+    project = ProjectConfig(root=tmp_path)
+    plain = FunctionConfig(name="f", handler="app.handler", runtime="python3.11", code=tmp_path)
+    env = lambda_environment(plain, "$LATEST", project, endpoint_url="http://172.18.0.1:9001")
+    assert {name: env[name] for name in SERVICE_ENDPOINT_VARIABLES} == {
+        "AWS_ENDPOINT_URL_LAMBDA": "http://172.18.0.1:9001",
+        "AWS_ENDPOINT_URL_SQS": "http://172.18.0.1:9001",
+    }
+    assert "AWS_ENDPOINT_URL" not in env
+    # They are not Lambda's reserved keys: a function that sets one keeps its own value ...
+    own = plain.model_copy(update={"environment": {"AWS_ENDPOINT_URL_SQS": "http://elsewhere:4566"}})
+    env = lambda_environment(own, "$LATEST", project, endpoint_url="http://172.18.0.1:9001")
+    assert env["AWS_ENDPOINT_URL_SQS"] == "http://elsewhere:4566"
+    assert env["AWS_ENDPOINT_URL_LAMBDA"] == "http://172.18.0.1:9001"
+    # ... and one that chose a global endpoint, or to ignore configured ones, gets none of lsim's
+    assert service_endpoints("http://x:1", {"AWS_ENDPOINT_URL": "http://elsewhere:4566"}) == {}
+    assert service_endpoints("http://x:1", {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}) == {}
+    # without an endpoint (the developer's credentials: functions reach AWS) there are none
+    env = lambda_environment(plain, "$LATEST", project)
+    assert not any(name.startswith("AWS_ENDPOINT_URL") for name in env)
+
+
+def test_a_function_calls_another_through_lsim_on_the_process_backend(tmp_path: Path) -> None:
+    """The process backend: the API on loopback; boto3 has no endpoint_url and no keys in code."""
+    pytest.importorskip("boto3")
+    folder = write_project(
+        tmp_path, function("caller", "call", 'environment = { STAGE = "dev" }\n') + function("target", "target")
+    )
+    with BlockingSimulator(load_project(folder), backend="process") as lsim:
+        result = lsim.invoke("caller", {})
+        assert result.error is None, result.logs
+        answer: dict[str, Any] = result.payload
+        assert answer["target"]["echo"] == {"from": "caller"}, answer
+        url = answer["AWS_ENDPOINT_URL_LAMBDA"]
+        assert url.startswith("http://127.0.0.1:") and answer["AWS_ENDPOINT_URL_SQS"] == url
+        # the API answers only the credentials lsim gave the functions' roles
+        forged = {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "x" * 40}
+        refused = lsim.invoke("caller", {"keys": forged}).payload
+        assert refused["code"] == "UnrecognizedClientException" and "target" not in refused
+
+
+def test_the_api_in_the_description_and_on_the_wire(tmp_path: Path) -> None:
+    """GetFunctionConfiguration through the HTTP API shows the configured variables only, as AWS does."""
+    boto3 = pytest.importorskip("boto3")
+    from simulator.api import ApiServer
+
+    folder = write_project(tmp_path, function("caller", "call", 'environment = { STAGE = "dev" }\n'))
+    with BlockingSimulator(load_project(folder), backend="process") as lsim:
+        server = ApiServer(lsim.simulator, port=0)
+        lsim.call(server.start())
+        try:
+            client = boto3.client(
+                "lambda", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="x",
+                aws_secret_access_key="x",
+            )  # fmt: skip
+            shown = client.get_function_configuration(FunctionName="caller")["Environment"]
+            assert shown == {"Variables": {"STAGE": "dev"}}
+        finally:
+            lsim.call(server.close())
+
+
+def test_with_the_developers_credentials_functions_reach_aws_not_lsim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`credentials = "developer"` is for reaching real AWS from a laptop: no endpoint variables then."""
+    (tmp_path / "aws-credentials").write_text("[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = s\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    folder = write_project(tmp_path, '[settings]\ncredentials = "developer"\nprofile = "dev"\n' + function("t", "target"))
+    (folder / "src" / "app.py").write_text(
+        "import os\n\ndef target(event, context):\n"
+        "    return sorted(k for k in os.environ if k.startswith('AWS_ENDPOINT_URL'))\n"
+    )
+    with BlockingSimulator(load_project(folder), backend="process") as lsim:
+        assert lsim.invoke("t", {}).payload == []
+        assert lsim.call(lsim.simulator.functions_api_address()) is not None  # it can still be started by hand
+
+
+# -- real containers ---------------------------------------------------------------------------------------------
+@pytest.mark.docker
+def test_from_a_container_boto3_invokes_another_function_with_no_endpoint_and_no_keys(tmp_path: Path) -> None:
+    folder = write_project(tmp_path, function("caller", "call") + function("target", "target"))
+    with BlockingSimulator(load_project(folder), backend="docker") as lsim:
+        result = lsim.invoke("caller", {})
+        assert result.error is None, result.logs
+        answer: dict[str, Any] = result.payload
+        assert answer["target"]["echo"] == {"from": "caller"}, answer
+        url = answer["AWS_ENDPOINT_URL_LAMBDA"]
+        host, port = lsim.call(lsim.simulator.functions_api_address())
+        assert url == f"http://{host}:{port}" == answer["AWS_ENDPOINT_URL_SQS"]
+        assert not host.startswith("127."), "containers reach the host at the gateway of lsim's network"
+        # The target's environment is warm: its Runtime API answers it alone, not the caller, by any path.
+        runtime_host, runtime_port = answer["target"]["runtime_api"].rsplit(":", 1)
+        probes = [(runtime_host, int(runtime_port)), (host, port)]
+        seen = lsim.invoke("caller", {"probes": probes}).payload["probes"]
+        other = seen[f"{runtime_host}:{runtime_port}"]
+        assert not other["said"].startswith("HTTP/1.1 200") if other["connected"] else other["error"], other
+        assert "Lambda-Runtime-Aws-Request-Id" not in json.dumps(other)
+        api = seen[f"{host}:{port}"]  # lsim's API has no Runtime API routes: an unsigned request is refused
+        assert api["connected"] and " 403 " in api["said"].splitlines()[0], api
