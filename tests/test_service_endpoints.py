@@ -9,6 +9,7 @@ networks and the containers lsim makes for the test."""
 
 from __future__ import annotations
 
+import json
 import socket
 import textwrap
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from simulator.project import load_project
 CALLER = '''
 import json
 import os
+import json
 import socket
 
 import boto3
@@ -309,3 +311,41 @@ def _listen(host: str) -> tuple[socket.socket, int]:
     listener.bind((host, 0))
     listener.listen()
     return listener, listener.getsockname()[1]
+
+
+# -- the faces: `lsim serve`, `lsim invoke` in process ---------------------------------------------------------------
+@pytest.mark.docker
+def test_lsim_serve_listens_for_functions_on_the_containers_address_with_its_own_port(tmp_path: Path) -> None:
+    """`lsim serve --port P`: the API on loopback for you, and on the gateway of lsim's Docker network, same
+    port number, for the functions; a function invoked through the serve invokes another through it."""
+    import time
+
+    from .lsim_processes import serve
+
+    folder = write_project(tmp_path, function("caller", "call") + function("target", "target"))
+    with socket.socket() as probe:  # a free port number for this serve
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served = serve(folder, quiet=False, options=("--port", str(port)))
+    try:
+        assert served.url == f"http://127.0.0.1:{port}"
+        status, answer = served.invoke("caller", {})
+        assert status == 200 and answer["target"]["echo"] == {"from": "caller"}, (answer, served.lines)
+        url = answer["AWS_ENDPOINT_URL_LAMBDA"]
+        assert url.endswith(f":{port}") and not url.startswith("http://127."), url
+        deadline = time.monotonic() + 30  # the reader thread has the lines printed before the invocation ran
+        while not any("functions reach this API at" in line for line in served.lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        said = next(line for line in served.lines if "functions reach this API at" in line)
+        assert f"functions reach this API at {url} " in said
+    finally:
+        served.stop()
+
+
+def test_lsim_invoke_in_process_gives_functions_the_api(tmp_path: Path) -> None:
+    from .cli import lsim as run_lsim
+
+    folder = write_project(tmp_path, function("caller", "call") + function("target", "target"))
+    ran = run_lsim("invoke", "caller", "--backend", "process", "--no-serve", cwd=folder)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["target"]["echo"] == {"from": "caller"}
