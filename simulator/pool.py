@@ -145,6 +145,7 @@ class EnvironmentPools:
         self._retiring: set[EnvironmentPool] = set()  # retired pools whose busy environments still run
         self._prepare_lock = asyncio.Lock()
         self._warned: set[str] = set()
+        self._sdk_warned = False
 
     def start(self, backend: SandboxBackend) -> None:
         self.backend = backend
@@ -166,6 +167,7 @@ class EnvironmentPools:
                 f"note: {function.name} has {function.memory_size} MB, which buys {cpus:.2f} vCPU on Lambda; "
                 f"this host has {host} cores, so it gets {host}"
             )
+        self._check_sdk(function)
         return SandboxSpec(
             function_name=function.name,
             runtime=function.runtime,
@@ -184,6 +186,28 @@ class EnvironmentPools:
             image_build=function.image_build,
             dependencies_dir=dependencies_dir,
         )
+
+    def _check_sdk(self, function: FunctionConfig) -> None:
+        """Say once when the runtime's boto3 is too old to read AWS_ENDPOINT_URL_LAMBDA and _SQS (botocore
+        1.31.0 is the first that reads them): its calls would go to AWS's own endpoints instead of lsim's."""
+        assert self.backend is not None
+        runtime = function.runtime or ""
+        if self.endpoint_url is None or self.backend.name != "docker" or not runtime.startswith("python"):
+            return
+        from .sandbox.sdk import sdk_for
+
+        botocore = sdk_for(runtime).botocore
+        try:
+            old = tuple(int(part) for part in botocore.split(".")[:3]) < (1, 31, 0)
+        except ValueError:
+            return
+        if old and not self._sdk_warned:
+            self._sdk_warned = True
+            self.warn(
+                f"note: botocore {botocore} (LSIM_BOTO3_VERSION) does not read AWS_ENDPOINT_URL_LAMBDA and "
+                "AWS_ENDPOINT_URL_SQS (1.31.0 is the first that does): boto3 in your functions calls AWS, not lsim, "
+                "unless the code gives endpoint_url"
+            )
 
     def _credentials(self, function: FunctionConfig) -> Credentials:
         """The credentials of the function's execution role (or the developer's), as Lambda sets them."""

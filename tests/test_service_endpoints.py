@@ -9,6 +9,7 @@ networks and the containers lsim makes for the test."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import textwrap
@@ -26,6 +27,7 @@ from simulator.project import load_project
 CALLER = '''
 import json
 import os
+import asyncio
 import json
 import socket
 
@@ -349,3 +351,52 @@ def test_lsim_invoke_in_process_gives_functions_the_api(tmp_path: Path) -> None:
     ran = run_lsim("invoke", "caller", "--backend", "process", "--no-serve", cwd=folder)
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["target"]["echo"] == {"from": "caller"}
+
+
+def test_a_boto3_too_old_for_the_endpoint_variables_is_said_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore 1.31.0 is the first to read AWS_ENDPOINT_URL_<SERVICE> (1.30.0's configprovider has no such
+    name); with LSIM_BOTO3_VERSION older than that, lsim says boto3 would call AWS."""
+    from simulator.pool import EnvironmentPools
+
+    said: list[str] = []
+    pools = EnvironmentPools.__new__(EnvironmentPools)
+    pools.backend, pools.endpoint_url, pools.warn, pools._sdk_warned = None, "http://h:1", said.append, False
+    pools.backend = type("Docker", (), {"name": "docker"})()  # type: ignore[assignment]
+    function = FunctionConfig(name="f", handler="app.handler", runtime="python3.11", code=Path("."))
+    monkeypatch.setenv("LSIM_BOTO3_VERSION", "1.31.0")
+    pools._check_sdk(function)
+    assert said == []
+    monkeypatch.setenv("LSIM_BOTO3_VERSION", "1.28.85,1.30.0")
+    pools._check_sdk(function)
+    pools._check_sdk(function)
+    assert len(said) == 1 and "botocore 1.30.0" in said[0] and "1.31.0 is the first" in said[0]
+
+
+def test_the_port_asked_for_is_taken_when_free_and_another_when_not(tmp_path: Path) -> None:
+    """`lsim serve --port P` asks for P on the containers' address too; when something holds it there, the
+    functions get a free port instead, and the serve still starts."""
+    folder = write_project(tmp_path, function("target", "target"))
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        with BlockingSimulator(load_project(folder), backend="process") as lsim:
+            lsim.simulator.functions_api_port = taken
+            host, port = lsim.call(lsim.simulator.functions_api_address())
+            assert host == "127.0.0.1" and port not in (0, taken)
+            assert lsim.call(lsim.simulator.functions_api_address()) == (host, port)  # one API per simulator
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        wanted = free.getsockname()[1]
+    with BlockingSimulator(load_project(folder), backend="process") as lsim:
+        lsim.simulator.functions_api_port = wanted
+        assert lsim.call(lsim.simulator.functions_api_address()) == ("127.0.0.1", wanted)
+    with pytest.raises(ConnectionRefusedError):  # closed with the simulator
+        socket.create_connection(("127.0.0.1", wanted), timeout=5).close()
+
+
+def test_before_the_simulator_starts_there_is_no_api(tmp_path: Path) -> None:
+    from simulator.simulator import Simulator
+
+    simulator = Simulator(load_project(write_project(tmp_path, function("target", "target"))), backend="process")
+    assert asyncio.run(simulator.functions_api_url()) is None
