@@ -83,7 +83,7 @@ def function(name: str, handler: str, extra: str = "") -> str:
 
 
 def write_project(folder: Path, body: str) -> Path:
-    (folder / "src").mkdir(exist_ok=True)
+    (folder / "src").mkdir(parents=True, exist_ok=True)
     (folder / "src" / "app.py").write_text(textwrap.dedent(CALLER))
     (folder / "lsim.toml").write_text(body)
     return folder
@@ -400,3 +400,16 @@ def test_before_the_simulator_starts_there_is_no_api(tmp_path: Path) -> None:
 
     simulator = Simulator(load_project(write_project(tmp_path, function("target", "target"))), backend="process")
     assert asyncio.run(simulator.functions_api_url()) is None
+
+
+def test_the_pytest_fixture_gives_functions_the_api(tmp_path: Path) -> None:
+    from simulator.pytest_plugin import LsimFixture
+
+    folder = write_project(tmp_path / "project", function("caller", "call") + function("target", "target"))
+    fixture = LsimFixture(load_project(folder), "process", tmp_path / "state")
+    try:
+        answer = fixture.invoke("caller", {}).payload
+        assert answer["target"]["echo"] == {"from": "caller"}, answer
+        assert fixture._server is None  # the functions' API is the simulator's own, not the fixture's client API
+    finally:
+        fixture.close()
