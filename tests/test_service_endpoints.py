@@ -55,7 +55,10 @@ def call(event, context):
     keys = event.get("keys") or {}
     client = boto3.client("lambda", config=config, **keys)
     try:
-        out = client.invoke(FunctionName="target", Payload=json.dumps({"from": context.function_name}).encode())
+        payload = json.dumps({"from": context.function_name}).encode()
+        if "size" in event:  # a JSON string of exactly that many bytes
+            payload = b'"' + b"a" * (event["size"] - 2) + b'"'
+        out = client.invoke(FunctionName="target", Payload=payload)
         answer["target"] = json.loads(out["Payload"].read())
     except Exception as error:
         answer["error"] = type(error).__name__
@@ -66,6 +69,8 @@ def call(event, context):
 
 
 def target(event, context):
+    if isinstance(event, str):
+        return {"length": len(event)}
     return {"echo": event, "runtime_api": os.environ["AWS_LAMBDA_RUNTIME_API"], "function": context.function_name}
 '''
 
@@ -219,6 +224,13 @@ def test_from_a_container_boto3_invokes_another_function_with_no_endpoint_and_no
         assert other.get("said", "") == "", other  # reset before a byte is read (runtime_api.py's doorman)
         api = seen[f"{host}:{port}"]  # lsim's API has no Runtime API routes: an unsigned request is refused
         assert api["connected"] and " 403 " in api["said"].splitlines()[0], api
+        # Lambda's 6 MB request limit, whole through the bridge: at the limit it runs, one byte past it is refused
+        limit = lsim.simulator.project.limits.sync_payload_bytes
+        at_limit = lsim.invoke("caller", {"size": limit}).payload
+        assert at_limit["target"] == {"length": limit - 2}, at_limit.get("message")
+        past = lsim.invoke("caller", {"size": limit + 1}).payload
+        assert past["code"] == "RequestTooLargeException" and "target" not in past, past
+        assert f"Request must be smaller than {limit} bytes" in past["message"]
 
 
 # -- VPC functions: the public endpoints, through a NAT gateway only ------------------------------------------------
