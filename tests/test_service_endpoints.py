@@ -55,7 +55,7 @@ def call(event, context):
     keys = event.get("keys") or {}
     client = boto3.client("lambda", config=config, **keys)
     try:
-        payload = json.dumps({"from": context.function_name}).encode()
+        payload = json.dumps({"from": context.function_name, **event.get("extra", {})}).encode()
         if "size" in event:  # a JSON string of exactly that many bytes
             payload = b'"' + b"a" * (event["size"] - 2) + b'"'
         out = client.invoke(FunctionName="target", Payload=payload)
@@ -69,6 +69,10 @@ def call(event, context):
 
 
 def target(event, context):
+    if isinstance(event, dict) and event.get("sleep"):
+        print("target is sleeping", flush=True)
+        import time
+        time.sleep(event["sleep"])
     if isinstance(event, str):
         return {"length": len(event)}
     return {"echo": event, "runtime_api": os.environ["AWS_LAMBDA_RUNTIME_API"], "function": context.function_name}
@@ -425,3 +429,35 @@ def test_the_pytest_fixture_gives_functions_the_api(tmp_path: Path) -> None:
         assert fixture._server is None  # the functions' API is the simulator's own, not the fixture's client API
     finally:
         fixture.close()
+
+
+
+@pytest.mark.docker
+def test_a_serve_killed_while_a_function_calls_through_it_leaves_nothing_the_next_one_keeps(tmp_path: Path) -> None:
+    """SIGKILL while the caller waits on the target through the functions' API: the next serve on the project
+    removes both containers before it serves, and functions call each other through it again."""
+    import threading
+    import time
+
+    from .lsim_processes import serve
+
+    folder = write_project(tmp_path, function("caller", "call") + function("target", "target"))
+    first = serve(folder, quiet=False)
+    answers: list[Any] = []
+    calling = threading.Thread(target=lambda: answers.append(first.invoke("caller", {"extra": {"sleep": 60}})))
+    calling.start()
+    deadline = time.monotonic() + 120
+    while not any("target is sleeping" in line for line in first.lines) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any("target is sleeping" in line for line in first.lines), first.lines
+    first.kill()
+    calling.join(60)
+    assert answers == [(0, {})]  # no answer: the process is gone
+    second = serve(folder, quiet=False)
+    try:
+        status, answer = second.invoke("caller", {})
+        assert status == 200 and answer["target"]["echo"] == {"from": "caller"}, answer
+        assert any("removed what an lsim process that is gone left" in line and "2 container(s)" in line
+                   for line in second.lines), second.lines  # fmt: skip
+    finally:
+        second.stop()
