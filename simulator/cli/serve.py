@@ -293,14 +293,15 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
             _say(f"verifying SigV4 signatures: {len(options.credentials)} access key(s) accepted")
         if project.settings.credentials == "developer":
             profile = f" (profile {project.settings.profile})" if project.settings.profile else ""
-            _say(f"functions get your own AWS credentials{profile}, as `sam local` passes them")
+            _say(f"functions get your own AWS credentials{profile}, as `sam local` passes them, and reach AWS's "
+                 "own endpoints (lsim sets no AWS_ENDPOINT_URL_LAMBDA / _SQS for them)")  # fmt: skip
         else:
             _say("functions get local AWS credentials for their execution roles (lsim's own, unknown to AWS; "
                  "--credentials developer gives them yours)")  # fmt: skip
         hosts = ", ".join(["loopback", *([] if host in ("127.0.0.1", "localhost", "::1") else [host]),
                            *options.allow_hosts])  # fmt: skip
         _say(f"serving Host names: {hosts}; browsers' cross-origin requests are refused")
-        functions_url = await simulator.functions_api_url()
+        functions_url = await simulator.functions_api_url() if project.settings.credentials == "local" else None
         if functions_url is not None:
             _say(f"functions reach this API at {functions_url} (AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_URL_SQS, "
                  "boto3's own variables), signed with their roles' local credentials")  # fmt: skip
