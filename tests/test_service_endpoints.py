@@ -461,3 +461,41 @@ def test_a_serve_killed_while_a_function_calls_through_it_leaves_nothing_the_nex
                    for line in second.lines), second.lines  # fmt: skip
     finally:
         second.stop()
+
+
+# -- SQS, on the same port -----------------------------------------------------------------------------------------
+SQS_CALLER = """
+import boto3
+from botocore.config import Config
+
+
+def handler(event, context):
+    sqs = boto3.client("sqs", config=Config(retries={"max_attempts": 0}))  # no endpoint_url, no keys
+    url = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=url, MessageBody=event["body"])
+    return {
+        "queues": sqs.list_queues().get("QueueUrls", []),
+        "message_id": sent["MessageId"],
+        "endpoint": sqs.meta.endpoint_url,
+    }
+"""
+
+
+@pytest.mark.docker
+def test_from_a_container_boto3_lists_and_sends_to_a_queue_with_no_endpoint_and_no_keys(tmp_path: Path) -> None:
+    from simulator.simulator import Simulator
+
+    if not hasattr(Simulator, "declare_queues"):
+        pytest.skip("lsim's queues are not on this branch yet")
+    folder = write_project(tmp_path, function("sender", "call") + "\n[queues.orders]\n")
+    (folder / "src" / "app.py").write_text(textwrap.dedent(SQS_CALLER))
+    (folder / "lsim.toml").write_text((folder / "lsim.toml").read_text().replace("app.call", "app.handler"))
+    with BlockingSimulator(load_project(folder), backend="docker") as lsim:
+        result = lsim.invoke("sender", {"body": "an order, from inside"})
+        assert result.error is None, result.logs
+        answer: dict[str, Any] = result.payload
+        host, port = lsim.call(lsim.simulator.functions_api_address())
+        assert answer["endpoint"] == f"http://{host}:{port}"  # AWS_ENDPOINT_URL_SQS: the same port as Lambda's
+        assert [url.rsplit("/", 1)[-1] for url in answer["queues"]] == ["orders"]
+        received = lsim.simulator.queues.receive_message("orders")
+        assert [(m.message_id, m.body) for m in received] == [(answer["message_id"], "an order, from inside")]
