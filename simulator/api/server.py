@@ -155,7 +155,12 @@ class ApiServer:
         """accept() out of descriptors: asyncio stops accepting for a second and tries again; make that
         retry succeed by closing half the idle connections, and say so once."""
         error = context.get("exception")
-        if isinstance(error, OSError) and error.errno in _OUT_OF_DESCRIPTORS and "accept" in context.get("message", ""):
+        if (
+            isinstance(error, OSError)
+            and error.errno in _OUT_OF_DESCRIPTORS
+            and "accept" in context.get("message", "")
+            and self._accepts_on(context.get("socket"))
+        ):
             assert self._runner is not None and self._runner.server is not None
             idle = sum(1 for h in self._runner.server.connections if not getattr(h, "_request_in_progress", False))
             closed = self._close_idle(max(1, idle // 2))
@@ -171,6 +176,13 @@ class ApiServer:
             self._previous_handler(loop, context)
         else:
             loop.default_exception_handler(context)
+
+    def _accepts_on(self, sock: Any) -> bool:
+        """Whether an accept() error is this server's: another server of the process (the simulator's API
+        for its functions beside `lsim serve`'s) makes room among its own connections."""
+        if sock is None:
+            return True
+        return any(sock.fileno() == own.fileno() for own in getattr(self._listener, "sockets", None) or ())
 
     def _bind_error(self, exc: OSError) -> PortInUseError:
         where = f"{self.host}:{self.port}"
