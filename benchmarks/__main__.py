@@ -14,6 +14,7 @@ from . import (
     bench_logs,
     bench_runtimes,
     bench_sam,
+    bench_sqs,
     bench_vpc,
     bench_warm_cli,
 )
@@ -24,6 +25,7 @@ asyncio.run(bench_logs.main())
 asyncio.run(bench_layers.main())
 asyncio.run(bench_vpc.main())
 asyncio.run(bench_api.main())
+bench_sqs.main()
 bench_concurrency.main()
 asyncio.run(bench_loadtest.main())
 bench_sam.main()

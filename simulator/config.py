@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from .execution_role import ExecutionRole, default_role, missing_eni_permission
 from .logging_config import LoggingConfig
+from .queues.declarations import QueueDeclaration
 from .tenancy import TenancyConfig
 from .vpc import FunctionVpcConfig, VpcConfig
 
@@ -327,6 +328,7 @@ class ProjectConfig(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     functions: dict[str, FunctionConfig] = Field(default_factory=dict)
     vpcs: dict[str, VpcConfig] = Field(default_factory=dict)  # [vpcs.NAME] (vpc/)
+    queues: dict[str, QueueDeclaration] = Field(default_factory=dict)  # [queues.NAME] (queues/declarations.py)
     #: other names that find a function, as `sam local` finds it: a template's logical ID when FunctionName
     #: names the function, a nested application's path (SubApp/FunctionA), a CDK construct's id; each -> the
     #: names of the functions it finds (more than one: the name is ambiguous, and lookup says so)

@@ -12,6 +12,7 @@ faces (CLI, HTTP API, pytest fixture, load test) translate requests and results.
     services/concurrency.py reserved and provisioned concurrency, metrics
     services/events.py      Event invocations, retries, dead letters
     services/vpcs.py        VPC functions' states, ENIs, networks
+    queues/service.py       SQS queues (Simulator.queues), declared ones created at start
     invoke.py               Invoke: admission.py, placement.py (pool.py, provisioned.py, warm.py)
 """
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from .account import account_store
 from .admission import Admission
-from .clock import Clock, RealClock
+from .clock import Clock, RealClock, VirtualClock
 from .concurrency import ConcurrencyController
 from .concurrency_settings import ConcurrencySettings, FunctionConcurrency, ProvisionedConcurrencyConfig
 from .config import FunctionConfig, ProjectConfig
@@ -43,6 +44,7 @@ from .metrics import FunctionMetrics, Metrics
 from .placement import Placement
 from .pool import EnvironmentPool, EnvironmentPools
 from .provisioned import ProvisionedEnvironments
+from .queues import QueueService
 from .runtime_api import RuntimeApiServer
 from .sandbox import SandboxBackend, SandboxSpec, select_backend
 from .services.concurrency import ConcurrencyService
@@ -55,6 +57,8 @@ from .services.vpcs import VpcDescription, VpcService, VpcState
 from .store import Store
 from .versions import Alias, VersionRegistry
 from .warm import WarmEnvironments
+
+QUEUE_METRICS_S = 10.0  # how often the queues' gauges are sampled
 
 
 def _stderr(message: str) -> None:
@@ -119,6 +123,10 @@ class Simulator:
             project, self.lookup, self.admission, ConcurrencySettings(self.store), self.metrics, self.provisioned, warn
         )
         self.events = EventService(project, self.store, self.clock, self.metrics, warn, deliver=event_queue)
+        self.queues = QueueService(
+            self.store, self.clock, region=project.settings.region, account_id=project.settings.account_id,
+            metrics=self.metrics, poll_s=None if isinstance(self.clock, VirtualClock) else 1.0,
+        )  # fmt: skip
         self.invoker = Invoker(
             project, self.lookup, self.vpcs, self.admission, self.placement, self.metrics, self.events
         )
@@ -133,6 +141,7 @@ class Simulator:
             self.environments.endpoint = self.functions_api_url
             self.vpcs.public_api = self.functions_api_address
         self.debugger = Debugger(debug_port, warn) if debug_port is not None else None
+        self._queue_sampler: asyncio.Task[None] | None = None
         if self.debugger is not None:
             self.environments.debugger, self.invoker.turn = self.debugger, self.debugger.turn
 
@@ -157,10 +166,18 @@ class Simulator:
         self.placement.start()
         await self.versions.auto_publish()  # before concurrency: provisioned concurrency may name the alias
         await self.concurrency.start()
+        await self.declare_queues()
         await self.events.start(self.invoker)
+        self._queue_sampler = asyncio.create_task(self._sample_queue_metrics())
         await self.vpcs.start(backend)  # Hyperplane ENIs, created in the background
 
     async def close(self) -> None:
+        if self._queue_sampler is not None:
+            self._queue_sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._queue_sampler
+            with contextlib.suppress(Exception):  # the last points, before the metrics are flushed
+                self.queues.record_metrics(await asyncio.to_thread(self.queues.sample_metrics))
         await self.events.close()
         await self.concurrency.stop()
         await self.placement.close()
@@ -200,6 +217,22 @@ class Simulator:
             return None
         host, port = address
         return f"http://{host}:{port}"
+
+    async def declare_queues(self) -> None:
+        """Create the queues the project declares, or bring up to date those whose declaration changed
+        (queues/declarations.py); start() does it, and a command that needs them on a Simulator it does
+        not start may too."""
+        done = await asyncio.to_thread(self.queues.declare, list(self.project.queues.values()))
+        for line in done:
+            if line.startswith("updated"):
+                self.warn(f"lsim: {line}")
+
+    async def _sample_queue_metrics(self) -> None:
+        """The queues' gauges every QUEUE_METRICS_S on the clock (queues/cloudwatch.py)."""
+        while True:
+            with contextlib.suppress(Exception):
+                self.queues.record_metrics(await asyncio.to_thread(self.queues.sample_metrics))
+            await self.clock.sleep(QUEUE_METRICS_S)
 
     def _remove_leftovers(self, backend: SandboxBackend) -> None:
         """Remove what killed lsim processes left of this project (never a live process's objects), and the

@@ -36,6 +36,7 @@ from .requests import (
 )
 from .responses import error_response, invoke_response, invoke_response_with_log, json_response, report_figures
 from .routes import NOT_SIMULATED_BECAUSE, ROUTER, Match, Router, snake_case
+from .sqs import SqsApi, is_sqs
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
@@ -97,10 +98,22 @@ class LambdaApi:
         self.guard = guard or Guard()
         self.verifier = verifier
         self._regions: set[str] = set()
-        self.draining = False
+        self._draining = False
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self.sqs = SqsApi(simulator, self._body, say)
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        """Once the server stops taking requests, SQS's long polls in flight answer at once (empty)."""
+        self._draining = value
+        if value:
+            self.sqs.stop_waiting()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.in_flight += 1
@@ -137,6 +150,8 @@ class LambdaApi:
                 )
                 request[AUTHORIZATION] = authorization
             self._note_region(authorization.region)
+            if is_sqs(authorization.service, headers):
+                return await self.sqs.handle(request)
             match = self.router.match(request.method, request.rel_url.raw_path, request.query)
             if match is None:
                 if self.verifier is not None:

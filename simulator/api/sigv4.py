@@ -20,6 +20,8 @@ from ..errors import LambdaError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "lambda"
+#: the services `lsim serve` answers on its one port: Lambda's API and SQS's (api/sqs.py)
+SERVICES = (SERVICE, "sqs")
 #: how far a request's X-Amz-Date may be from the server's clock (AWS: 15 minutes)
 CLOCK_SKEW = timedelta(minutes=15)
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -106,7 +108,7 @@ def parse(header: str | None, amz_date: str | None) -> Authorization:
             f"Credential should be scoped to a valid region, service and date: the Credential "
             f"'{parts['Credential']}' must read ACCESS_KEY_ID/YYYYMMDD/REGION/{SERVICE}/aws4_request"
         )
-    if scope[3] != SERVICE:
+    if scope[3] not in SERVICES:
         raise InvalidSignatureException(f"Credential should be scoped to correct service: '{SERVICE}'. ")
     return Authorization(
         scope[0], scope[1], scope[2], scope[3], tuple(parts["SignedHeaders"].split(";")), parts["Signature"]

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from . import concurrency, events, functions, invoke, layer, loadtest, runtime, serve, vpc
+from . import concurrency, events, functions, invoke, layer, loadtest, runtime, serve, sqs, vpc
 from .project_options import TEMPLATE_ENV, ProjectGroup, root_options
 
 app = typer.Typer(
@@ -92,5 +92,6 @@ app.command("publish-version")(functions.publish_version)
 app.command("versions")(functions.versions)
 app.add_typer(concurrency.app, name="concurrency")
 app.add_typer(concurrency.dlq_app, name="dlq")
+app.add_typer(sqs.app, name="sqs")
 app.command()(concurrency.metrics)
 app.command("load-test")(loadtest.load_test)

@@ -286,6 +286,8 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
         region = project.settings.region
         _say(f"lsim serve: the Lambda API on {url} (project {project.root}, Region {region})")
         _say(f"functions: {functions}")
+        queues = ", ".join(queue.name for queue in simulator.queues.list_queues()) or "none yet"
+        _say(f'queues: {queues}; the SQS API answers on the same URL: boto3.client("sqs", endpoint_url="{url}")')
         if options.credentials is None:
             _say("accepting any AWS credentials: requests must be SigV4-signed, signatures are not checked "
                  "(--verify-sigv4 checks them)")  # fmt: skip

@@ -13,11 +13,14 @@ from pydantic import ValidationError
 from ..cfn import Pseudo, Template, Unresolvable, YamlMap, load_yaml
 from ..config import FunctionConfig, Limits, ProjectConfig, Settings
 from ..errors import ProjectFileError
+from ..queues.declarations import QueueDeclaration
+from ..queues.declarations import check as check_queues
 from ..vpc import VpcConfig, check_function_vpcs
 from . import cdk
 from .functions import FunctionReader
 from .notes import Notes, Warn, display
 from .options import samconfig, stack_name
+from .queues import SQS_QUEUE, read_queue
 from .resources import FUNCTION_TYPES, LAYER_TYPES, TemplateResources, resource_hint
 from .roles import IAM_TYPES
 from .stacks import STACK_TYPES, ParentStack, child_template, full_path, implicit_name, parameters_passed
@@ -48,6 +51,7 @@ class SamReader:
         self.parent = parent
         #: every template read for this project, the root first: what the warnings of a load depend on
         self.templates: list[Path] = [self.path]
+        self.queues: list[QueueDeclaration] = []  # AWS::SQS::Queue resources, nested templates' too
         try:
             data = load_yaml(self.path.read_text(encoding="utf-8"), self.notes.source)
         except OSError as exc:
@@ -135,7 +139,20 @@ class SamReader:
             functions=functions,
             vpcs=self.vpcs,
             function_ids=_other_names(found, functions),
+            queues=self._queues(),
         )
+
+    def _queues(self) -> dict[str, QueueDeclaration]:
+        queues: dict[str, QueueDeclaration] = {}
+        for queue in self.queues:
+            if queue.name in queues:
+                raise ProjectFileError(
+                    f"{queue.source}: a queue named {queue.name} is already declared at {queues[queue.name].source}: "
+                    "give one of them another QueueName"
+                )
+            queues[queue.name] = queue
+        check_queues(queues)
+        return queues
 
     def functions(self) -> list[FoundFunction]:
         """The functions of this template and of the nested templates it includes, in template order."""
@@ -172,6 +189,8 @@ class SamReader:
                     self.resources.layer(logical_id)
                 except Unresolvable as exc:
                     self.notes.unsupported(exc.line, f"Resources.{logical_id}: {exc.message}")
+            elif kind == SQS_QUEUE:
+                self.queues.append(read_queue(self.template, self.notes, logical_id, resource))
             elif kind in STACK_TYPES:
                 found.extend(self._nested(logical_id, resource))
             elif kind != cdk.CDK_METADATA and kind not in IAM_TYPES:  # IAM: read as functions' roles (roles.py)
@@ -205,6 +224,7 @@ class SamReader:
         reader = SamReader(path, overrides, self.warn, parent)
         found = reader.functions()
         self.templates.extend(reader.templates)
+        self.queues.extend(reader.queues)
         return found
 
     def _metadata_line(self, key: str) -> int:

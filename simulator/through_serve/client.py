@@ -73,7 +73,13 @@ def _hmac(key: bytes, message: str) -> bytes:
 
 
 def sign(
-    record: ServeRecord, path: str, query: str, headers: dict[str, str], body: bytes, now: float
+    record: ServeRecord,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    now: float,
+    service: str = "lambda",
 ) -> dict[str, str]:
     """`headers` with X-Amz-Date, X-Amz-Content-Sha256 and a SigV4 Authorization added
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). `path` and `query` are
@@ -96,9 +102,9 @@ def sign(
         ";".join(names),
         payload_hash,
     ])  # fmt: skip
-    scope = f"{date}/{record.region}/lambda/aws4_request"
+    scope = f"{date}/{record.region}/{service}/aws4_request"
     to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret}".encode(), date), record.region), "lambda"), "aws4_request")
+    key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret}".encode(), date), record.region), service), "aws4_request")
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     signed["Authorization"] = (
         f"AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
@@ -139,6 +145,33 @@ def invoke(
         with contextlib.suppress(OSError):
             connection.sendall(head.encode("latin-1") + payload)
         try:
+            return _read_answer(connection)
+        except (OSError, ValueError) as error:
+            raise ServeLost(str(error) or type(error).__name__) from None
+
+
+def sqs_call(record: ServeRecord, operation: str, members: dict[str, object]) -> Answer:
+    """One SQS request (JSON protocol) to the serve, as boto3 sends it: `lsim sqs` through a running serve."""
+    body = json.dumps(members).encode()
+    address = f"[{record.address}]" if ":" in record.address else record.address
+    headers = {
+        "Host": f"{address}:{record.port}",
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": f"AmazonSQS.{operation}",
+        TOKEN_HEADER: record.token,
+        "Content-Length": str(len(body)),
+    }
+    headers = sign(record, "/", "", headers, body, time.time(), service="sqs")
+    head = "".join(["POST / HTTP/1.1\r\n", *(f"{k}: {v}\r\n" for k, v in headers.items()), "Connection: close\r\n\r\n"])
+    try:
+        connection = socket.create_connection((record.address, record.port), timeout=CONNECT_TIMEOUT_S)
+    except OSError as error:
+        raise ServeUnreachable(str(error)) from None
+    with connection:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection.settimeout(None)  # a long poll answers within its WaitTimeSeconds
+        try:
+            connection.sendall(head.encode("latin-1") + body)
             return _read_answer(connection)
         except (OSError, ValueError) as error:
             raise ServeLost(str(error) or type(error).__name__) from None
