@@ -1,6 +1,7 @@
 """Inside a function, boto3 reaches lsim: every execution environment gets AWS_ENDPOINT_URL_LAMBDA and
 AWS_ENDPOINT_URL_SQS at lsim's API and its role's credentials, so code with no endpoint_url and no keys
-invokes another function, from every face (Simulator, `lsim serve`, the process backend).
+invokes another function and sends to a queue, from every face (Simulator, `lsim serve`, `lsim invoke`, the
+pytest fixture, the process backend).
 
 Isolation: lsim's API for functions answers only the credentials lsim gave their roles; a VPC function reaches
 it as AWS's public endpoints, through a NAT gateway and not without one (a connect timeout, as on AWS); no
@@ -483,10 +484,6 @@ def handler(event, context):
 
 @pytest.mark.docker
 def test_from_a_container_boto3_lists_and_sends_to_a_queue_with_no_endpoint_and_no_keys(tmp_path: Path) -> None:
-    from simulator.simulator import Simulator
-
-    if not hasattr(Simulator, "declare_queues"):
-        pytest.skip("lsim's queues are not on this branch yet")
     folder = write_project(tmp_path, function("sender", "call") + "\n[queues.orders]\n")
     (folder / "src" / "app.py").write_text(textwrap.dedent(SQS_CALLER))
     (folder / "lsim.toml").write_text((folder / "lsim.toml").read_text().replace("app.call", "app.handler"))
