@@ -7,6 +7,7 @@ from . import (
     bench_cli,
     bench_concurrency,
     bench_dependencies,
+    bench_endpoints,
     bench_invoke,
     bench_layers,
     bench_loadtest,
@@ -32,3 +33,4 @@ bench_cli.main()
 bench_warm_cli.main()
 asyncio.run(bench_dependencies.main())
 asyncio.run(bench_runtimes.main())
+bench_endpoints.main()

@@ -22,7 +22,7 @@ import enum
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -65,10 +65,14 @@ IDLE_OUTPUT_CAP = 64 * 1024
 
 
 def lambda_environment(
-    function: FunctionConfig, version: str, project: ProjectConfig, credentials: Credentials | None = None
+    function: FunctionConfig,
+    version: str,
+    project: ProjectConfig,
+    credentials: Credentials | None = None,
+    endpoint_url: str | None = None,
 ) -> dict[str, str]:
     """The variables Lambda sets in every execution environment (the role's `credentials` among them), then
-    the function's own.
+    the function's own. `endpoint_url`: lsim's API where the environment reaches it (service_endpoints).
     https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
     """
     region = project.settings.region
@@ -104,11 +108,29 @@ def lambda_environment(
             env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{function.runtime}"
     if credentials is not None:
         env.update(credentials.environment())
+    if endpoint_url is not None:
+        env.update(service_endpoints(endpoint_url, function.environment))
     if function.logging_config.is_json:  # the runtime formats and filters its log records by these
         env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
         env["AWS_LAMBDA_LOG_LEVEL"] = function.logging_config.application_level or "INFO"
     env.update(secrets.resolve(function.environment, project))
     return env
+
+
+#: the AWS services lsim answers on its API, as the SDKs name their endpoint variables (AWS_ENDPOINT_URL_ and
+#: the service id in upper snake case; botocore 1.31.0 is the first to read them:
+#: https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html)
+SERVICE_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_SQS")
+
+
+def service_endpoints(url: str, configured: Mapping[str, str]) -> dict[str, str]:
+    """AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_URL_SQS at lsim's API, so that boto3 in the function reaches
+    lsim's functions and queues with no endpoint_url in code. They are not Lambda's reserved keys, so the
+    function's own configuration wins: a variable of its own replaces lsim's, and a global AWS_ENDPOINT_URL
+    (or AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) of its own means it chose its endpoints itself."""
+    if "AWS_ENDPOINT_URL" in configured or "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" in configured:
+        return {}
+    return {name: url for name in SERVICE_ENDPOINT_VARIABLES}
 
 
 class RuntimeEndpoints(Protocol):

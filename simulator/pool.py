@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -137,10 +137,15 @@ class EnvironmentPools:
         self.warn = warn
         self.progress = progress
         self.backend: SandboxBackend | None = None
+        # lsim's API where environments reach it (AWS_ENDPOINT_URL_LAMBDA, _SQS): `endpoint` starts it on the
+        # first pool prepared (the Simulator sets it); None gives environments no such variables
+        self.endpoint: Callable[[], Awaitable[str | None]] | None = None
+        self.endpoint_url: str | None = None
         self._pools: dict[tuple[str, str], EnvironmentPool] = {}
         self._retiring: set[EnvironmentPool] = set()  # retired pools whose busy environments still run
         self._prepare_lock = asyncio.Lock()
         self._warned: set[str] = set()
+        self._sdk_warned = False
 
     def start(self, backend: SandboxBackend) -> None:
         self.backend = backend
@@ -162,13 +167,16 @@ class EnvironmentPools:
                 f"note: {function.name} has {function.memory_size} MB, which buys {cpus:.2f} vCPU on Lambda; "
                 f"this host has {host} cores, so it gets {host}"
             )
+        self._check_sdk(function)
         return SandboxSpec(
             function_name=function.name,
             runtime=function.runtime,
             image=function.image,
             code_dir=function.code,
             opt_dir=opt_dir,
-            environment=lambda_environment(function, version, self.project, self._credentials(function)),
+            environment=lambda_environment(
+                function, version, self.project, self._credentials(function), self.endpoint_url
+            ),
             memory_mb=function.memory_size,
             cpus=min(cpus, host),
             ephemeral_storage_mb=function.ephemeral_storage,
@@ -178,6 +186,28 @@ class EnvironmentPools:
             image_build=function.image_build,
             dependencies_dir=dependencies_dir,
         )
+
+    def _check_sdk(self, function: FunctionConfig) -> None:
+        """Say once when the runtime's boto3 is too old to read AWS_ENDPOINT_URL_LAMBDA and _SQS (botocore
+        1.31.0 is the first that reads them): its calls would go to AWS's own endpoints instead of lsim's."""
+        assert self.backend is not None
+        runtime = function.runtime or ""
+        if self.endpoint_url is None or self.backend.name != "docker" or not runtime.startswith("python"):
+            return
+        from .sandbox.sdk import sdk_for
+
+        botocore = sdk_for(runtime).botocore
+        try:
+            old = tuple(int(part) for part in botocore.split(".")[:3]) < (1, 31, 0)
+        except ValueError:
+            return
+        if old and not self._sdk_warned:
+            self._sdk_warned = True
+            self.warn(
+                f"note: botocore {botocore} (LSIM_BOTO3_VERSION) does not read AWS_ENDPOINT_URL_LAMBDA and "
+                "AWS_ENDPOINT_URL_SQS (1.31.0 is the first that does): boto3 in your functions calls AWS, not lsim, "
+                "unless the code gives endpoint_url"
+            )
 
     def _credentials(self, function: FunctionConfig) -> Credentials:
         """The credentials of the function's execution role (or the developer's), as Lambda sets them."""
@@ -193,6 +223,8 @@ class EnvironmentPools:
             return pool
         assert self.backend is not None, "start() the simulator first"
         async with self._prepare_lock:
+            if self.endpoint_url is None and self.endpoint is not None:
+                self.endpoint_url = await self.endpoint()
             if key not in self._pools:
                 if version != LATEST and function.image is None:  # a published version runs its snapshot
                     snapshot = self.versions.version(function.name, version).code_sha256

@@ -138,6 +138,16 @@ class Simulator:
         self.invoker = Invoker(
             project, self.lookup, self.vpcs, self.admission, self.placement, self.metrics, self.events
         )
+        # lsim's API where the execution environments reach it, started when the first needs it: boto3 in a
+        # function finds it through AWS_ENDPOINT_URL_LAMBDA and _SQS. `lsim serve` asks for its own port number
+        # (on the containers' address) and console. With the developer's credentials functions reach AWS.
+        self.functions_api_port = 0
+        self.functions_api_say: Callable[[str], None] | None = None
+        self._functions_api: Any = None
+        self._functions_api_lock = asyncio.Lock()
+        if project.settings.credentials == "local":
+            self.environments.endpoint = self.functions_api_url
+            self.vpcs.public_api = self.functions_api_address
         self.debugger = Debugger(debug_port, warn) if debug_port is not None else None
         self._queue_sampler: asyncio.Task[None] | None = None
         if self.debugger is not None:
@@ -181,6 +191,9 @@ class Simulator:
         await self.concurrency.stop()
         await self.placement.close()
         await self.environments.close()
+        if self._functions_api is not None:
+            functions_api, self._functions_api = self._functions_api, None
+            await functions_api.close()
         await self.vpcs.close()  # ENIs, resources, VPC networks
         if self.backend is not None:
             await self.backend.close()
@@ -190,6 +203,29 @@ class Simulator:
         for folder in (self.store.folder, self.account.folder):
             with contextlib.suppress(OSError):
                 release_run_folder(folder)
+
+    async def functions_api_address(self) -> tuple[str, int] | None:
+        """(host, port) of lsim's API where this simulator's execution environments reach it, started on the
+        first call; None before the simulator starts."""
+        async with self._functions_api_lock:
+            if self._functions_api is None:
+                if self.backend is None:
+                    return None
+                # The one place the facade starts a face: its environments call back into lsim through it.
+                from .api.server import start_functions_api
+
+                host = await self.backend.service_host()
+                say = self.functions_api_say
+                self._functions_api = await start_functions_api(self, host, self.functions_api_port, say, True)
+            return str(self._functions_api.host), int(self._functions_api.port)
+
+    async def functions_api_url(self) -> str | None:
+        """The URL of functions_api_address, as AWS_ENDPOINT_URL_LAMBDA and _SQS carry it."""
+        address = await self.functions_api_address()
+        if address is None:
+            return None
+        host, port = address
+        return f"http://{host}:{port}"
 
     async def declare_queues(self) -> None:
         """Create the queues the project declares, or bring up to date those whose declaration changed

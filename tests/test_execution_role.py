@@ -253,8 +253,8 @@ def handler(event, context):
         "runtime_api": os.environ["AWS_LAMBDA_RUNTIME_API"],
         "session_token": found.token,
     }
-    if event.get("endpoint"):
-        client = boto3.client("lambda", endpoint_url=event["endpoint"])
+    if event.get("call"):  # AWS_ENDPOINT_URL_LAMBDA names lsim's API: no endpoint_url, no keys in code
+        client = boto3.client("lambda")
         answer["role"] = client.get_function(FunctionName=context.function_name)["Configuration"]["Role"]
         answer["target"] = client.invoke(FunctionName="target", Payload=b'{"from": "caller"}')["Payload"].read().decode()
     return answer
@@ -265,8 +265,6 @@ def handler(event, context):
 def test_boto3_in_a_function_finds_its_role_credentials_and_lsim_verifies_them(tmp_path: Path) -> None:
     boto3 = pytest.importorskip("boto3")
     from botocore.exceptions import ClientError
-
-    from simulator.api import ApiServer
 
     (tmp_path / "caller").mkdir()
     (tmp_path / "caller" / "app.py").write_text(textwrap.dedent(CALLER))
@@ -282,30 +280,27 @@ def test_boto3_in_a_function_finds_its_role_credentials_and_lsim_verifies_them(t
         first: dict[str, Any] = json.loads(lsim.invoke("caller", {}).body)
         assert first["method"] == "env" and first["same_as_environment"]
         assert re.fullmatch(r"ASIA[A-Z2-7]{16}", first["access_key_id"])
-        # lsim's Lambda API where the function can reach it (its Runtime API's host), verifying signatures
-        gateway = first["runtime_api"].rpartition(":")[0]
-        server = ApiServer(lsim.simulator, host=gateway, port=0, credentials={"AKIDLSIMTEST": "developer-secret"})
-        lsim.call(server.start())
-        try:
-            answer = json.loads(lsim.invoke("caller", {"endpoint": server.url}).body)
-            assert answer["role"] == "arn:aws:iam::123456789012:role/caller-role"
-            assert json.loads(answer["target"]) == {"from": "caller"}
-            forged = boto3.client(
-                "lambda", endpoint_url=server.url, region_name="us-east-1",
-                aws_access_key_id=first["access_key_id"], aws_secret_access_key="not-the-secret",
-            )  # fmt: skip
-            with pytest.raises(ClientError) as raised:
-                forged.get_function(FunctionName="caller")
-            assert raised.value.response["Error"]["Code"] == "UnrecognizedClientException"  # no session token
-            forged = boto3.client(
-                "lambda", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id=first["access_key_id"],
-                aws_secret_access_key="not-the-secret", aws_session_token=first["session_token"],
-            )  # fmt: skip
-            with pytest.raises(ClientError) as raised:
-                forged.get_function(FunctionName="caller")
-            assert raised.value.response["Error"]["Code"] == "InvalidSignatureException"
-        finally:
-            lsim.call(server.close())
+        # lsim's Lambda API where the function reaches it (the gateway of its network), verifying signatures
+        answer = json.loads(lsim.invoke("caller", {"call": True}).body)
+        assert answer["role"] == "arn:aws:iam::123456789012:role/caller-role"
+        assert json.loads(answer["target"]) == {"from": "caller"}
+        host, port = lsim.call(lsim.simulator.functions_api_address())
+        assert host == first["runtime_api"].rpartition(":")[0]
+        url = f"http://{host}:{port}"
+        forged = boto3.client(
+            "lambda", endpoint_url=url, region_name="us-east-1",
+            aws_access_key_id=first["access_key_id"], aws_secret_access_key="not-the-secret",
+        )  # fmt: skip
+        with pytest.raises(ClientError) as raised:
+            forged.get_function(FunctionName="caller")
+        assert raised.value.response["Error"]["Code"] == "UnrecognizedClientException"  # no session token
+        forged = boto3.client(
+            "lambda", endpoint_url=url, region_name="us-east-1", aws_access_key_id=first["access_key_id"],
+            aws_secret_access_key="not-the-secret", aws_session_token=first["session_token"],
+        )  # fmt: skip
+        with pytest.raises(ClientError) as raised:
+            forged.get_function(FunctionName="caller")
+        assert raised.value.response["Error"]["Code"] == "InvalidSignatureException"
 
 
 ECHO_CREDENTIALS = '''

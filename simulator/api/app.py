@@ -54,6 +54,8 @@ FORM_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multip
 # a request for the whole log (the answer's body is the log, then the payload).
 SERVE_TOKEN_HEADER = "X-Lsim-Serve-Token"
 LOG_HEADER, COMPLETE_LOG = "X-Lsim-Log", "complete"
+#: the parsed Authorization header of a request whose signature is still to be verified (once its body is read)
+AUTHORIZATION = web.RequestKey("lsim.authorization", sigv4.Authorization)
 REPORT_HEADER = "X-Lsim-Report"  # `lsim load-test` through a serve: the REPORT line's figures, as JSON
 
 
@@ -146,7 +148,7 @@ class LambdaApi:
                 self.verifier.check_credentials(
                     authorization, amz_date, security_token=headers.get("X-Amz-Security-Token")
                 )
-                request["lsim.authorization"] = authorization
+                request[AUTHORIZATION] = authorization
             self._note_region(authorization.region)
             if is_sqs(authorization.service, headers):
                 return await self.sqs.handle(request)
@@ -219,7 +221,7 @@ class LambdaApi:
         body = await read_body(request, refuse)
         if self.verifier is None:
             return body
-        authorization: sigv4.Authorization | None = request.get("lsim.authorization")
+        authorization: sigv4.Authorization | None = request.get(AUTHORIZATION)
         if authorization is not None:
             headers = request.headers
             self.verifier.verify(

@@ -155,7 +155,12 @@ class ApiServer:
         """accept() out of descriptors: asyncio stops accepting for a second and tries again; make that
         retry succeed by closing half the idle connections, and say so once."""
         error = context.get("exception")
-        if isinstance(error, OSError) and error.errno in _OUT_OF_DESCRIPTORS and "accept" in context.get("message", ""):
+        if (
+            isinstance(error, OSError)
+            and error.errno in _OUT_OF_DESCRIPTORS
+            and "accept" in context.get("message", "")
+            and self._accepts_on(context.get("socket"))
+        ):
             assert self._runner is not None and self._runner.server is not None
             idle = sum(1 for h in self._runner.server.connections if not getattr(h, "_request_in_progress", False))
             closed = self._close_idle(max(1, idle // 2))
@@ -171,6 +176,13 @@ class ApiServer:
             self._previous_handler(loop, context)
         else:
             loop.default_exception_handler(context)
+
+    def _accepts_on(self, sock: Any) -> bool:
+        """Whether an accept() error is this server's: another server of the process (the simulator's API
+        for its functions beside `lsim serve`'s) makes room among its own connections."""
+        if sock is None:
+            return True
+        return any(sock.fileno() == own.fileno() for own in getattr(self._listener, "sockets", None) or ())
 
     def _bind_error(self, exc: OSError) -> PortInUseError:
         where = f"{self.host}:{self.port}"
@@ -216,3 +228,24 @@ class ApiServer:
             loop = asyncio.get_running_loop()
             if loop.get_exception_handler() == self._loop_exception:
                 loop.set_exception_handler(self._previous_handler)
+
+
+async def start_functions_api(
+    simulator: Simulator, host: str, port: int = 0, say: Say | None = None, log_invocations: bool = False
+) -> ApiServer:
+    """lsim's API where the simulator's execution environments reach it (AWS_ENDPOINT_URL_LAMBDA, _SQS), on
+    `host` (the address the backend gives containers for this machine) and `port` when it is free, else any
+    free port. Every container of the machine can reach that address, so it answers only requests signed
+    with the credentials lsim gave the functions' roles (an empty set of others to verify against)."""
+    for candidate in dict.fromkeys((port, 0)):
+        server = ApiServer(
+            simulator, host, candidate, say=say, log_invocations=log_invocations and say is not None, credentials={}
+        )
+        try:
+            await server.start()
+        except PortInUseError:
+            if candidate == 0:
+                raise
+            continue
+        return server
+    raise AssertionError("unreachable: port 0 either binds or raises")

@@ -267,6 +267,9 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
         project, backend=options.backend, progress=_say, warn=_say,
         log_sink=None if options.quiet else _function_output, debug_port=options.debug_port,
     )  # fmt: skip
+    # Functions reach the API on the containers' address of this machine, with the same port number when free.
+    simulator.functions_api_port = options.port
+    simulator.functions_api_say = None if options.quiet else _say
     await simulator.start()
     host = options.host
     token = new_token()
@@ -292,13 +295,18 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
             _say(f"verifying SigV4 signatures: {len(options.credentials)} access key(s) accepted")
         if project.settings.credentials == "developer":
             profile = f" (profile {project.settings.profile})" if project.settings.profile else ""
-            _say(f"functions get your own AWS credentials{profile}, as `sam local` passes them")
+            _say(f"functions get your own AWS credentials{profile}, as `sam local` passes them, and reach AWS's "
+                 "own endpoints (lsim sets no AWS_ENDPOINT_URL_LAMBDA / _SQS for them)")  # fmt: skip
         else:
             _say("functions get local AWS credentials for their execution roles (lsim's own, unknown to AWS; "
                  "--credentials developer gives them yours)")  # fmt: skip
         hosts = ", ".join(["loopback", *([] if host in ("127.0.0.1", "localhost", "::1") else [host]),
                            *options.allow_hosts])  # fmt: skip
         _say(f"serving Host names: {hosts}; browsers' cross-origin requests are refused")
+        functions_url = await simulator.functions_api_url() if project.settings.credentials == "local" else None
+        if functions_url is not None:
+            _say(f"functions reach this API at {functions_url} (AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_URL_SQS, "
+                 "boto3's own variables), signed with their roles' local credentials")  # fmt: skip
         _say(f'boto3.client("lambda", endpoint_url="{url}", region_name="{region}")  |  '
              f"aws lambda invoke --endpoint-url {url} --function-name NAME out.json")  # fmt: skip
         if host not in ("127.0.0.1", "localhost", "::1"):

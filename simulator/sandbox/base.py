@@ -138,6 +138,12 @@ class SandboxBackend(ABC):
     def runtime_api_host(self, spec: SandboxSpec) -> str:
         """The host address the Runtime API must listen on so this sandbox's runtime reaches it."""
 
+    async def service_host(self) -> str:
+        """The address of this machine where every sandbox outside a VPC reaches a server lsim runs for them
+        (lsim's own API: AWS_ENDPOINT_URL_LAMBDA, _SQS). VPC functions reach it there too, through a NAT
+        gateway, as they reach AWS's public endpoints."""
+        return "127.0.0.1"
+
     @abstractmethod
     def create(self, spec: SandboxSpec, scratch: Path | None = None) -> Sandbox:
         """A sandbox for `spec`; `scratch` is a folder to mount as its /tmp (else a tmpfs)."""
@@ -202,11 +208,16 @@ class VpcPlumbing(ABC):
 
     @abstractmethod
     async def create_eni(
-        self, hyperplane: Hyperplane, eni: HyperplaneEni, runtime_api_ports: Sequence[int], nat: bool
+        self,
+        hyperplane: Hyperplane,
+        eni: HyperplaneEni,
+        runtime_api_ports: Sequence[int],
+        nat: bool,
+        public_api: tuple[str, int] | None = None,
     ) -> str:
         """Create the ENI with the packet filter of its security groups (`hyperplane` knows every member of
-        the VPC), reaching of the host only `runtime_api_ports`, and the internet only with `nat`; returns
-        its id."""
+        the VPC), reaching of the host only `runtime_api_ports`, the internet only with `nat`, and then
+        also lsim's API at `public_api` (host, port) as a public AWS endpoint; returns its id."""
 
     @abstractmethod
     def network_of(self, eni: str) -> str:

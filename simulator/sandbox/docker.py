@@ -117,6 +117,12 @@ class DockerBackend(SandboxBackend):
     def runtime_api_host(self, spec: SandboxSpec) -> str:
         return self._gateways[spec.network or NETWORK]
 
+    async def service_host(self) -> str:
+        """The gateway of lsim's bridge network: the host, as every container outside a VPC reaches it."""
+        if NETWORK not in self._gateways:
+            self._gateways[NETWORK] = await self.call(self._ensure_network, NETWORK)
+        return self._gateways[NETWORK]
+
     def create(self, spec: SandboxSpec, scratch: Path | None = None) -> Sandbox:
         sandbox = DockerSandbox(self, spec, scratch)
         self._sandboxes.add(sandbox)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 INTERNET_NETWORK = "lsim-internet"
 RUNTIME_API_CHAIN = "LSIM-RUNTIME-API"  # in an ENI's filter: the Runtime API ports it may reach on the host
+PUBLIC_API_CHAIN = "LSIM-PUBLIC-API"  # in a NAT subnet's ENI's filter: lsim's API, as AWS's public endpoints
 
 Progress = Callable[[str], None]
 _internet_lock = threading.Lock()
@@ -287,14 +288,20 @@ class DockerVpcPlumbing(VpcPlumbing):
         return str(await self._backend.call(self.networks.create_resource, placed, root))
 
     async def create_eni(
-        self, hyperplane: Hyperplane, eni: HyperplaneEni, runtime_api_ports: Sequence[int], nat: bool
+        self,
+        hyperplane: Hyperplane,
+        eni: HyperplaneEni,
+        runtime_api_ports: Sequence[int],
+        nat: bool,
+        public_api: tuple[str, int] | None = None,
     ) -> str:
         assert self._image is not None, "prepare() the plumbing first"
         call = self._backend.call
         if nat:  # its gateway is one of the host's addresses the ENI must not reach
             await call(self.networks.ensure_internet)
         gateway = self.networks.gateway(eni.key.vpc)
-        rules = filter_rules(hyperplane, eni, gateway, runtime_api_ports, await call(host_addresses), nat)
+        addresses = await call(host_addresses)
+        rules = filter_rules(hyperplane, eni, gateway, runtime_api_ports, addresses, nat, public_api)
         return str(await call(self.networks.create_eni, self._image, eni, rules, nat))
 
     def network_of(self, eni: str) -> str:
@@ -364,17 +371,22 @@ def filter_rules(
     runtime_api_ports: Sequence[int] = (),
     host_addresses: Sequence[str] = (),
     nat: bool = False,
+    public_api: tuple[str, int] | None = None,
 ) -> str:
     """The ENI's packet filter as ``iptables-restore`` input (the filter table only: Docker's DNS rules in
     the nat table stay). Everything not admitted is dropped, never rejected, so it times out as on AWS.
 
     The host is not in the VPC, so no security group opens it: of the VPC router's address only the Runtime
     API ports lsim reserved for the VPC (`runtime_api_ports`, it holds them all) are reachable, the host's
-    other addresses not at all, and without a NAT gateway nothing outside the VPC's CIDR."""
+    other addresses not at all, and without a NAT gateway nothing outside the VPC's CIDR. lsim's API at
+    `public_api` (host, port) plays AWS's public Lambda and SQS endpoints: behind a NAT gateway that one port
+    of the host is reachable, as far as the ENI's outbound rules allow; without one, not at all."""
     vpc, groups = eni.key.vpc, eni.key.security_groups
     peers = [(ip, member) for ip, member in hyperplane.members(vpc) if ip != eni.ip]
     lines = ["*filter", ":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT DROP [0:0]", ":LSIM-VPC - [0:0]"]
     lines.append(f":{RUNTIME_API_CHAIN} - [0:0]")
+    if nat and public_api is not None:
+        lines.append(f":{PUBLIC_API_CHAIN} - [0:0]")
     lines += [f":LSIM-TO-{index} - [0:0]" for index in range(len(peers))]
     # Inbound: replies, and what the ENI's own groups admit.
     lines += ["-A INPUT -i lo -j ACCEPT", "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"]
@@ -388,6 +400,12 @@ def filter_rules(
         f"-A OUTPUT -d {runtime_api_host}/32 -p tcp -j {RUNTIME_API_CHAIN}",
         f"-A OUTPUT -d {runtime_api_host}/32 -j DROP",
     ]
+    if nat and public_api is not None:  # the public endpoint, through the NAT gateway and the outbound rules
+        api_host, api_port = public_api
+        lines.append(f"-A OUTPUT -d {api_host}/32 -p tcp -m tcp --dport {api_port} -j {PUBLIC_API_CHAIN}")
+        egress = hyperplane.egress(vpc, groups)
+        lines += [f"-A {PUBLIC_API_CHAIN} -d {p.peer}{_match(p)} -j ACCEPT" for p in egress]
+        lines.append(f"-A {PUBLIC_API_CHAIN} -j DROP")
     lines += [f"-A OUTPUT -d {address}/32 -j DROP" for address in host_addresses if address != runtime_api_host]
     if not nat:
         lines.append(f"-A OUTPUT ! -d {hyperplane.vpcs[vpc].cidr} -j DROP")

@@ -12,7 +12,7 @@ This service speaks of VPCs, subnets and ENIs only; what they are made of is the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..config import FunctionConfig, ProjectConfig
@@ -106,6 +106,9 @@ class VpcService:
         self._setup: asyncio.Task[None] | None = None
         self._started = False
         self._unavailable: str | None = None
+        # lsim's API as (host, port), started on demand (the Simulator sets it): behind a NAT gateway a VPC
+        # function reaches it as AWS's public endpoints; None: it has none
+        self.public_api: Callable[[], Awaitable[tuple[str, int] | None]] | None = None
         for name in sorted(project.functions):
             self._plan(project.functions[name])
 
@@ -296,8 +299,9 @@ class VpcService:
         nat = bool(subnet and subnet.nat)
         ports = self.runtime_api.reserved(plumbing.gateway(vpc.name))
         try:
+            public_api = await self.public_api() if nat and self.public_api is not None else None
             eni_id, _ = await asyncio.gather(
-                plumbing.create_eni(self.hyperplane, eni, ports, nat),
+                plumbing.create_eni(self.hyperplane, eni, ports, nat, public_api),
                 asyncio.sleep(self.project.limits.eni_creation_delay_s),
             )
         except Exception:
