@@ -1,0 +1,1 @@
+"""Event source mappings: Lambda polling an SQS queue and invoking a function with batches."""
