@@ -84,10 +84,8 @@ def settle(
     if failed is ALL:
         return BatchOutcome((), tuple(message_ids), True)
     assert isinstance(failed, frozenset)
-    return (
-        BatchOutcome(
-            tuple(i for i in message_ids if i not in failed), tuple(i for i in message_ids if i in failed), False
-        )
+    return BatchOutcome(
+        tuple(i for i in message_ids if i not in failed), tuple(i for i in message_ids if i in failed), False
     )
 
 
