@@ -22,7 +22,7 @@ from typing import Any
 
 from ..clock import VirtualClock
 from ..concurrency import Lease
-from ..mappings.poller import LONG_POLL_S, MAX_RECEIVE, settle
+from ..mappings.poller import LONG_POLL_S, MAX_RECEIVE, delete_batches, settle
 from ..mappings.scaling import PollerScaling, effective_visibility_timeout, throttle_retry_delay
 from ..store import Store
 from .model import ModelAccount, ModelParameters, _draw_error, _error_table
@@ -329,9 +329,9 @@ class _Run:
         if outcome.failed_as_a_whole:
             self.scaling.function_error(at)
         done = set(outcome.delete)
-        for message_id, handle in zip(batch.ids, batch.handles, strict=True):
-            if message_id in done:
-                self.queues.delete_message(self.queue_name, handle)
+        delete_batches(
+            self.queues, self.queue_name, [h for i, h in zip(batch.ids, batch.handles, strict=True) if i in done]
+        )
         self.recorder.processed(at, len(done))
         if outcome.keep:
             self.wake_at(batch.received_at + self.visibility)

@@ -279,13 +279,27 @@ class MappingPoller:
             self.counters.deleted += len(done)
 
     def _delete(self, messages: Sequence[ReceivedMessage]) -> None:
-        """Delete by receipt handle; a handle that expired meanwhile (the message was received again) is
-        left to whoever holds the new one."""
-        for message in messages:
-            try:
-                self.queues.delete_message(self.mapping.queue_name, message.receipt_handle)
-            except Exception as error:
-                self.warn(f"lsim: mapping {self.mapping.uuid} could not delete message {message.message_id}: {error}")
+        """Delete by receipt handle, 10 to a DeleteMessageBatch; an entry that fails (its handle expired and
+        the message was received again) is left to whoever holds the new one."""
+        try:
+            failed = delete_batches(self.queues, self.mapping.queue_name, [m.receipt_handle for m in messages])
+        except Exception as error:
+            self.warn(f"lsim: mapping {self.mapping.uuid} could not delete {len(messages)} message(s): {error}")
+            return
+        for entry in failed:
+            self.warn(f"lsim: mapping {self.mapping.uuid} could not delete a message: {entry.code}: {entry.message}")
+
+
+def delete_batches(queues: QueueService, queue_name: str, receipt_handles: Sequence[str]) -> list[Any]:
+    """DeleteMessageBatch in tens; the entries that failed (BatchResultErrorEntry)."""
+    from ..queues.models import DeleteMessageBatchEntry
+
+    failed: list[Any] = []
+    for start in range(0, len(receipt_handles), MAX_RECEIVE):
+        chunk = receipt_handles[start : start + MAX_RECEIVE]
+        entries = [DeleteMessageBatchEntry(str(i), handle) for i, handle in enumerate(chunk)]
+        failed.extend(queues.delete_message_batch(queue_name, entries).failed)
+    return failed
 
 
 class MappingPollers:
