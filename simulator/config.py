@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from .execution_role import ExecutionRole, default_role, missing_eni_permission
 from .logging_config import LoggingConfig
+from .mappings.declarations import SqsEventSource
+from .queues.declarations import QueueDeclaration
 from .tenancy import TenancyConfig
 from .vpc import FunctionVpcConfig, VpcConfig
 
@@ -158,6 +160,9 @@ class FunctionConfig(BaseModel):
     role: ExecutionRole | None = None
     #: TenancyConfig (tenancy.py): set when the function is created, never changed
     tenancy_config: TenancyConfig | None = None
+    #: event source mappings from SQS queues (mappings/declarations.py), by the declaration's name; not part
+    #: of the function's configuration on AWS (a mapping is a resource of its own), hence excluded
+    events: dict[str, SqsEventSource] = Field(default_factory=dict, exclude=True)
 
     @field_validator("role", mode="before")
     @classmethod
@@ -327,6 +332,7 @@ class ProjectConfig(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     functions: dict[str, FunctionConfig] = Field(default_factory=dict)
     vpcs: dict[str, VpcConfig] = Field(default_factory=dict)  # [vpcs.NAME] (vpc/)
+    queues: dict[str, QueueDeclaration] = Field(default_factory=dict)  # [queues.NAME] (queues/declarations.py)
     #: other names that find a function, as `sam local` finds it: a template's logical ID when FunctionName
     #: names the function, a nested application's path (SubApp/FunctionA), a CDK construct's id; each -> the
     #: names of the functions it finds (more than one: the name is ambiguous, and lookup says so)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from .config import FunctionConfig, Limits, ProjectConfig, Settings
 from .errors import ProjectFileError
+from .queues.declarations import parse_toml_queues
 from .vpc import VpcConfig, check_function_vpcs
 
 if TYPE_CHECKING:
@@ -128,11 +129,11 @@ def _load_toml(path: Path) -> ProjectConfig:
 
 def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FILE) -> ProjectConfig:
     """Validate the parsed TOML: limits first, since the functions are checked against them."""
-    unknown = set(data) - {"settings", "limits", "functions", "vpcs"}
+    unknown = set(data) - {"settings", "limits", "functions", "vpcs", "queues"}
     if unknown:
         raise ProjectFileError(
             f"{source}: unknown table(s) {', '.join(sorted(unknown))}: lsim.toml has [settings], [limits], "
-            "[functions.NAME] and [vpcs.NAME]"
+            "[functions.NAME], [vpcs.NAME] and [queues.NAME]"
         )
     limits = _validated(Limits, data.get("limits", {}), source, "limits")
     settings = _validated(Settings, data.get("settings", {}), source, "settings")
@@ -151,7 +152,8 @@ def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FIL
             function = function.model_copy(update={"code": code})
         functions[name] = function
     vpcs = _parse_vpcs(data.get("vpcs") or {}, functions, source)
-    return ProjectConfig(root=root, settings=settings, limits=limits, functions=functions, vpcs=vpcs)
+    queues = parse_toml_queues(data.get("queues") or {}, source, settings.region, settings.account_id)
+    return ProjectConfig(root=root, settings=settings, limits=limits, functions=functions, vpcs=vpcs, queues=queues)
 
 
 def _parse_vpcs(tables: dict[str, Any], functions: dict[str, FunctionConfig], source: str) -> dict[str, VpcConfig]:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # annotations only: the CLI imports this module and should no
     from .descriptions import AccountSettings, FunctionDescription, FunctionPage
     from .invocation import InvocationResult
     from .layers import LayerVersion
+    from .mappings.models import EventSourceMapping
+    from .mappings.service import MappingPage
     from .versions import Alias
 
 LOG_TAIL_BYTES = 4096  # X-Amz-Log-Result carries the last 4 KB of the log
@@ -321,3 +323,42 @@ def alias_configuration(alias: Alias, alias_arn: str) -> dict[str, Any]:
 
 def list_aliases(aliases: list[tuple[Alias, str]]) -> dict[str, Any]:
     return {"Aliases": [alias_configuration(alias, arn) for alias, arn in aliases]}
+
+
+# -- event source mappings ------------------------------------------------------------------------------
+def event_source_mapping_configuration(
+    mapping: EventSourceMapping, function_arn: str, mapping_arn: str
+) -> dict[str, Any]:
+    """EventSourceMappingConfiguration of an SQS mapping: exactly the members AWS's recorded answer has,
+    ScalingConfig and FilterCriteria only when set; LastModified in epoch seconds (rest-json's timestamps).
+    SQS mappings have no LastProcessingResult."""
+    shape: dict[str, Any] = {
+        "UUID": mapping.uuid,
+        "BatchSize": mapping.batch_size,
+        "MaximumBatchingWindowInSeconds": mapping.maximum_batching_window_s,
+        "EventSourceArn": mapping.event_source_arn,
+    }
+    if mapping.filter_patterns:
+        shape["FilterCriteria"] = {"Filters": [{"Pattern": pattern} for pattern in mapping.filter_patterns]}
+    shape.update(
+        {
+            "FunctionArn": function_arn,
+            "LastModified": round(mapping.last_modified, 3),
+            "State": mapping.state,
+            "StateTransitionReason": mapping.state_transition_reason,
+            "FunctionResponseTypes": mapping.function_response_types,
+        }
+    )
+    if mapping.maximum_concurrency is not None:
+        shape["ScalingConfig"] = {"MaximumConcurrency": mapping.maximum_concurrency}
+    shape["EventSourceMappingArn"] = mapping_arn
+    return shape
+
+
+def list_event_source_mappings_response(page: MappingPage, arns: list[tuple[str, str]]) -> dict[str, Any]:
+    """ListEventSourceMappings: `arns` are each mapping's (function ARN, mapping ARN)."""
+    pairs = zip(page.mappings, arns, strict=True)
+    shape: dict[str, Any] = {"EventSourceMappings": [event_source_mapping_configuration(m, *a) for m, a in pairs]}
+    if page.next_marker is not None:
+        shape["NextMarker"] = page.next_marker
+    return shape

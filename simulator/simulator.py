@@ -12,6 +12,7 @@ faces (CLI, HTTP API, pytest fixture, load test) translate requests and results.
     services/concurrency.py reserved and provisioned concurrency, metrics
     services/events.py      Event invocations, retries, dead letters
     services/vpcs.py        VPC functions' states, ENIs, networks
+    mappings/service.py     event source mappings from SQS queues (Create/Get/List/Update/Delete, declarations)
     invoke.py               Invoke: admission.py, placement.py (pool.py, provisioned.py, warm.py)
 """
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from .account import account_store
 from .admission import Admission
-from .clock import Clock, RealClock
+from .clock import Clock, RealClock, VirtualClock
 from .concurrency import ConcurrencyController
 from .concurrency_settings import ConcurrencySettings, FunctionConcurrency, ProvisionedConcurrencyConfig
 from .config import FunctionConfig, ProjectConfig
@@ -39,22 +40,27 @@ from .invoke import Invoker
 from .layer_cache import LayerCache
 from .layers import LayerRegistry, LayerVersion
 from .lifetime import project_id, release_run_folder, remove_dead_run_folders
+from .mappings.declarations import declarations
+from .mappings.service import FunctionTarget, MappingService, QueuesOf
 from .metrics import FunctionMetrics, Metrics
 from .placement import Placement
 from .pool import EnvironmentPool, EnvironmentPools
 from .provisioned import ProvisionedEnvironments
+from .queues import QueueService
 from .runtime_api import RuntimeApiServer
 from .sandbox import SandboxBackend, SandboxSpec, select_backend
 from .services.concurrency import ConcurrencyService
 from .services.events import EventService
 from .services.functions import FunctionService
 from .services.layers import LayerService
-from .services.lookup import FunctionLookup
+from .services.lookup import FunctionLookup, qualifier_of
 from .services.versions import VersionService
 from .services.vpcs import VpcDescription, VpcService, VpcState
 from .store import Store
 from .versions import Alias, VersionRegistry
 from .warm import WarmEnvironments
+
+QUEUE_METRICS_S = 10.0  # how often the queues' gauges are sampled
 
 
 def _stderr(message: str) -> None:
@@ -119,10 +125,19 @@ class Simulator:
             project, self.lookup, self.admission, ConcurrencySettings(self.store), self.metrics, self.provisioned, warn
         )
         self.events = EventService(project, self.store, self.clock, self.metrics, warn, deliver=event_queue)
+        self.queues = QueueService(
+            self.store, self.clock, region=project.settings.region, account_id=project.settings.account_id,
+            metrics=self.metrics, poll_s=None if isinstance(self.clock, VirtualClock) else 1.0,
+        )  # fmt: skip
+        self.mappings = MappingService(
+            self.store, self.clock, region=project.settings.region, account_id=project.settings.account_id,
+            resolve_function=self._mapping_target, queues=QueuesOf(self.queues),
+        )  # fmt: skip
         self.invoker = Invoker(
             project, self.lookup, self.vpcs, self.admission, self.placement, self.metrics, self.events
         )
         self.debugger = Debugger(debug_port, warn) if debug_port is not None else None
+        self._queue_sampler: asyncio.Task[None] | None = None
         if self.debugger is not None:
             self.environments.debugger, self.invoker.turn = self.debugger, self.debugger.turn
 
@@ -147,10 +162,19 @@ class Simulator:
         self.placement.start()
         await self.versions.auto_publish()  # before concurrency: provisioned concurrency may name the alias
         await self.concurrency.start()
+        await self.declare_queues()
         await self.events.start(self.invoker)
+        self.mappings.apply_declarations(declarations(self.project))  # after the declared queues exist
+        self._queue_sampler = asyncio.create_task(self._sample_queue_metrics())
         await self.vpcs.start(backend)  # Hyperplane ENIs, created in the background
 
     async def close(self) -> None:
+        if self._queue_sampler is not None:
+            self._queue_sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._queue_sampler
+            with contextlib.suppress(Exception):  # the last points, before the metrics are flushed
+                self.queues.record_metrics(await asyncio.to_thread(self.queues.sample_metrics))
         await self.events.close()
         await self.concurrency.stop()
         await self.placement.close()
@@ -164,6 +188,22 @@ class Simulator:
         for folder in (self.store.folder, self.account.folder):
             with contextlib.suppress(OSError):
                 release_run_folder(folder)
+
+    async def declare_queues(self) -> None:
+        """Create the queues the project declares, or bring up to date those whose declaration changed
+        (queues/declarations.py); start() does it, and a command that needs them on a Simulator it does
+        not start may too."""
+        done = await asyncio.to_thread(self.queues.declare, list(self.project.queues.values()))
+        for line in done:
+            if line.startswith("updated"):
+                self.warn(f"lsim: {line}")
+
+    async def _sample_queue_metrics(self) -> None:
+        """The queues' gauges every QUEUE_METRICS_S on the clock (queues/cloudwatch.py)."""
+        while True:
+            with contextlib.suppress(Exception):
+                self.queues.record_metrics(await asyncio.to_thread(self.queues.sample_metrics))
+            await self.clock.sleep(QUEUE_METRICS_S)
 
     def _remove_leftovers(self, backend: SandboxBackend) -> None:
         """Remove what killed lsim processes left of this project (never a live process's objects), and the
@@ -181,6 +221,11 @@ class Simulator:
                 f"container(s), {len(gone.networks)} network(s), {len(gone.disks)} /tmp disk folder(s), "
                 f"{len(gone.staging)} staging folder(s)"
             )
+
+    def _mapping_target(self, reference: str) -> FunctionTarget:
+        """The function an event source mapping's FunctionName names (ResourceNotFoundException if none)."""
+        function, _ = self.lookup.resolve(reference, route=False)
+        return FunctionTarget(function.name, qualifier_of(self.lookup.function_name(reference)), function.timeout)
 
     # -- functions and invocation -------------------------------------------------------------------------
     def function(self, name: str) -> FunctionConfig:

@@ -176,3 +176,17 @@ class Store:
                 os.unlink(temporary)
             raise
         return sha256, size
+
+
+class ScratchStore(Store):
+    """A store for a throwaway run, such as the load test's model: no write-ahead log and no fsync, so a
+    transaction costs microseconds; a crash may lose it, which is what a throwaway store is for. Use a
+    fresh folder (a temporary one): another process must not share the database."""
+
+    def connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = super().connection()
+            connection.execute("PRAGMA journal_mode = MEMORY")
+            connection.execute("PRAGMA synchronous = OFF")
+        return connection

@@ -28,6 +28,20 @@ class OperationInput:
     required: tuple[str, ...] = ()  # required members besides the path's
 
 
+#: CreateEventSourceMapping's and UpdateEventSourceMapping's body members (botocore 1.43)
+_MAPPING_MEMBERS: dict[str, MemberType] = {
+    "FunctionName": "string", "Enabled": "boolean", "BatchSize": "integer", "FilterCriteria": "structure",
+    "MaximumBatchingWindowInSeconds": "integer", "FunctionResponseTypes": "list", "ScalingConfig": "structure",
+    "DestinationConfig": "structure", "ParallelizationFactor": "integer", "StartingPosition": "string",
+    "StartingPositionTimestamp": "timestamp", "MaximumRecordAgeInSeconds": "integer",
+    "BisectBatchOnFunctionError": "boolean", "MaximumRetryAttempts": "integer", "Tags": "map",
+    "TumblingWindowInSeconds": "integer", "Topics": "list", "Queues": "list", "SourceAccessConfigurations": "list",
+    "SelfManagedEventSource": "structure", "AmazonManagedKafkaEventSourceConfig": "structure",
+    "SelfManagedKafkaEventSourceConfig": "structure", "DocumentDBEventSourceConfig": "structure",
+    "KMSKeyArn": "string", "MetricsConfig": "structure", "LoggingConfig": "structure",
+    "ProvisionedPollerConfig": "structure",
+}  # fmt: skip
+
 OPERATIONS: dict[str, OperationInput] = {
     "Invoke": OperationInput(
         uri={"FunctionName": "string"},
@@ -158,6 +172,20 @@ OPERATIONS: dict[str, OperationInput] = {
         uri={"FunctionName": "string"}, query={"Qualifier": ("Qualifier", "string")}, required=("Qualifier",)
     ),
     "GetAccountSettings": OperationInput(),
+    # event source mappings: the members an SQS mapping takes; the others (streams, Kafka, MQ) are parsed so
+    # that a call naming one is refused by name
+    "CreateEventSourceMapping": OperationInput(body={**_MAPPING_MEMBERS, "EventSourceArn": "string"}),
+    "UpdateEventSourceMapping": OperationInput(uri={"UUID": "string"}, body=_MAPPING_MEMBERS),
+    "GetEventSourceMapping": OperationInput(uri={"UUID": "string"}),
+    "DeleteEventSourceMapping": OperationInput(uri={"UUID": "string"}),
+    "ListEventSourceMappings": OperationInput(
+        query={
+            "EventSourceArn": ("EventSourceArn", "string"),
+            "FunctionName": ("FunctionName", "string"),
+            "Marker": ("Marker", "string"),
+            "MaxItems": ("MaxItems", "integer"),
+        }
+    ),
 }
 
 
@@ -183,6 +211,9 @@ NESTED: dict[str, Nested] = {
     "TracingConfig": {"Mode": "string"},
     "ImageConfig": {"EntryPoint": {"list": "string"}, "Command": {"list": "string"}, "WorkingDirectory": "string"},
     "SnapStart": {"ApplyOn": "string"},
+    "FilterCriteria": {"Filters": {"list": {"Pattern": "string"}}},
+    "FunctionResponseTypes": {"list": "string"},
+    "ScalingConfig": {"MaximumConcurrency": "integer"},
     "LoggingConfig": {
         "LogFormat": "string",
         "ApplicationLogLevel": "string",

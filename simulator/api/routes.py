@@ -116,6 +116,23 @@ def aliases_output(aliases: list[Any], project: ProjectConfig) -> dict[str, Any]
     return shapes.list_aliases([(a, project.function_arn(a.function_name, a.name)) for a in aliases])
 
 
+def _mapping_arns(mapping: Any, project: ProjectConfig) -> tuple[str, str]:
+    settings = project.settings
+    return (
+        project.function_arn(mapping.function_name, mapping.qualifier),
+        f"arn:aws:lambda:{settings.region}:{settings.account_id}:event-source-mapping:{mapping.uuid}",
+    )
+
+
+def mapping_output(mapping: Any, project: ProjectConfig) -> dict[str, Any]:
+    """EventSourceMappingConfiguration, with the function's and the mapping's ARNs."""
+    return shapes.event_source_mapping_configuration(mapping, *_mapping_arns(mapping, project))
+
+
+def mappings_output(page: Any, project: ProjectConfig) -> dict[str, Any]:
+    return shapes.list_event_source_mappings_response(page, [_mapping_arns(m, project) for m in page.mappings])
+
+
 #: builds the JSON body from what the service returned: a shapes.py function's name (called with the
 #: result), or a function of (result, project) for shapes that need the project (ARNs)
 Output = str | Callable[[Any, ProjectConfig], Any] | None
@@ -161,6 +178,7 @@ class Route:
 F = "/2015-03-31/functions/{FunctionName}"
 LAYER = "/2018-10-31/layers/{LayerName}/versions"
 PC = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency"
+ESM = "/2015-03-31/event-source-mappings"
 
 #: The operations lsim serves; each line lights up when its service has the method.
 ROUTES: tuple[Route, ...] = (
@@ -202,6 +220,14 @@ ROUTES: tuple[Route, ...] = (
           output="get_provisioned_concurrency_config_response"),
     Route("GET", "/2016-08-19/account-settings", "GetAccountSettings", "functions.get_account_settings",
           output="get_account_settings_response"),
+    Route("POST", ESM, "CreateEventSourceMapping", "mappings.create_event_source_mapping", 202, mapping_output),
+    Route("GET", ESM, "ListEventSourceMappings", "mappings.list_event_source_mappings", output=mappings_output),
+    Route("GET", f"{ESM}/{{UUID}}", "GetEventSourceMapping", "mappings.get_event_source_mapping",
+          output=mapping_output),
+    Route("PUT", f"{ESM}/{{UUID}}", "UpdateEventSourceMapping", "mappings.update_event_source_mapping", 202,
+          mapping_output),
+    Route("DELETE", f"{ESM}/{{UUID}}", "DeleteEventSourceMapping", "mappings.delete_event_source_mapping", 202,
+          mapping_output),
 )  # fmt: skip
 
 #: Every other operation of Lambda's API (botocore 1.43), so that a call to one is named in the answer.
@@ -219,11 +245,6 @@ OTHER_OPERATIONS: tuple[tuple[str, str, str], ...] = (
     ("POST", f"{F}/policy", "AddPermission"),
     ("GET", f"{F}/policy", "GetPolicy"),
     ("DELETE", f"{F}/policy/{{StatementId}}", "RemovePermission"),
-    ("POST", "/2015-03-31/event-source-mappings", "CreateEventSourceMapping"),
-    ("GET", "/2015-03-31/event-source-mappings", "ListEventSourceMappings"),
-    ("GET", "/2015-03-31/event-source-mappings/{UUID}", "GetEventSourceMapping"),
-    ("PUT", "/2015-03-31/event-source-mappings/{UUID}", "UpdateEventSourceMapping"),
-    ("DELETE", "/2015-03-31/event-source-mappings/{UUID}", "DeleteEventSourceMapping"),
     ("PUT", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "PutFunctionEventInvokeConfig"),
     ("POST", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "UpdateFunctionEventInvokeConfig"),
     ("GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config", "GetFunctionEventInvokeConfig"),

@@ -30,6 +30,9 @@ from ..metrics import (
     THROTTLES,
     FunctionMetrics,
 )
+from ..queues.cloudwatch import metric_key as queue_metric_key
+from ..queues.cloudwatch import queue_of_key
+from ..queues.models import QueueMetrics
 from .common import describe, exit_code, fail, group, project_of
 
 app = group("Reserved concurrency, as PutFunctionConcurrency / GetFunctionConcurrency / DeleteFunctionConcurrency.")
@@ -194,20 +197,32 @@ def dlq_replay(
 # -- lsim metrics ----------------------------------------------------------------------------------------
 def metrics(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="one function (default: all, and the account)")] = None,
+    name: Annotated[str | None, typer.Argument(help="one function or queue (default: all, and the account)")] = None,
     since: Annotated[str | None, typer.Option("--since", help="e.g. 15m, 2h, 1d (default: everything kept)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="every statistic, as JSON")] = False,
 ) -> None:
     """CloudWatch's Lambda metrics of this project: Invocations, Errors, Throttles by reason, Duration,
-    ConcurrentExecutions, provisioned concurrency, asynchronous events and dead letters."""
+    ConcurrentExecutions, provisioned concurrency, asynchronous events and dead letters; and its queues'
+    (AWS/SQS): messages visible, in flight and delayed, the oldest message's age, sent, received, deleted."""
     start = None
     if since is not None:
         match = SINCE.match(since)
         if match is None:
             raise fail(f"--since {since}: give a number and a unit, e.g. 90s, 15m, 2h or 1d")
         start = time.time() - float(match[1]) * UNITS[match[2]]
-    found: list[FunctionMetrics] = _run(ctx, lambda s: s.get_metrics(name, start))
+
+    async def read(simulator: Any) -> tuple[list[FunctionMetrics], list[QueueMetrics]]:
+        import asyncio
+
+        queues = await asyncio.to_thread(simulator.queues.sample_metrics)
+        found = await simulator.get_metrics(name, start)
+        if name is not None:
+            found += await simulator.get_metrics(queue_metric_key(name), start)
+        return found, [q for q in queues if name in (None, q.queue_name)]
+
+    found, queues = _run(ctx, read)
     if as_json:
+        now = {queue_metric_key(q.queue_name): q.by_name() for q in queues}
         _print(
             {
                 m.function_name or "(account)": {
@@ -221,13 +236,18 @@ def metrics(
                     for metric, s in sorted(m.statistics.items())
                 }
                 | ({"ThrottlesByReason": dict(m.throttles_by_reason)} if m.throttles_by_reason else {})
+                | ({"Now": now.pop(m.function_name)} if m.function_name in now else {})
                 for m in found
             }
+            | {key: {"Now": values} for key, values in now.items()}
         )
         return
-    functions = [m for m in found if m.function_name]
-    if not found:
+    functions = [m for m in found if m.function_name and queue_of_key(m.function_name) is None]
+    if not found and not queues:
         typer.echo("no metrics yet: invoke a function first", err=True)
+        return
+    _print_queues(queues)
+    if not functions and not any(not m.function_name for m in found):
         return
     typer.echo(
         f"{'FUNCTION':<20} {INVOCATIONS:>11} {ERRORS:>7} {THROTTLES:>9} {'Duration avg':>13} {'max':>9} "
@@ -252,3 +272,20 @@ def metrics(
                 f"UnreservedConcurrentExecutions max {int(m.maximum('UnreservedConcurrentExecutions'))}, "
                 f"ClaimedAccountConcurrency max {int(m.maximum('ClaimedAccountConcurrency'))}"
             )
+
+
+def _print_queues(queues: list[QueueMetrics]) -> None:
+    """The queues' metrics (AWS/SQS) now: the gauges, and the counters since each queue was created."""
+    if not queues:
+        return
+    typer.echo(
+        f"{'QUEUE':<24} {'Visible':>8} {'NotVisible':>10} {'Delayed':>8} {'OldestAge s':>11} {'Sent':>8} "
+        f"{'Received':>8} {'Deleted':>8} {'EmptyRecv':>9}"
+    )
+    for q in queues:
+        typer.echo(
+            f"{q.queue_name[:24]:<24} {q.approximate_number_of_messages_visible:>8} "
+            f"{q.approximate_number_of_messages_not_visible:>10} {q.approximate_number_of_messages_delayed:>8} "
+            f"{q.approximate_age_of_oldest_message:>11.0f} {q.number_of_messages_sent:>8} "
+            f"{q.number_of_messages_received:>8} {q.number_of_messages_deleted:>8} {q.number_of_empty_receives:>9}"
+        )

@@ -139,15 +139,20 @@ def check_pattern(pattern: str) -> None:
         )
     try:
         document = json.loads(pattern)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidParameterValueException("Invalid filter pattern definition.") from None
     if not isinstance(document, dict) or not document or not _valid_rules(document):
         raise InvalidParameterValueException("Invalid filter pattern definition.")
 
 
 def _valid_rules(node: dict[str, Any]) -> bool:
-    for value in node.values():
-        if isinstance(value, dict):
+    for key, value in node.items():
+        if key == "$or":
+            if not isinstance(value, list) or len(value) < 2:
+                return False
+            if not all(isinstance(item, dict) and item and _valid_rules(item) for item in value):
+                return False
+        elif isinstance(value, dict):
             if not value or not _valid_rules(value):
                 return False
         elif not isinstance(value, list) or not value or not all(_valid_value(item) for item in value):

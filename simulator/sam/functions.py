@@ -21,6 +21,7 @@ from ..execution_role import missing_eni_permission
 from ..lifetime import make_state_folder
 from ..logging_config import MEMBERS, from_api
 from ..vpc import VpcConfig
+from .events import sqs_event
 from .notes import Notes
 from .resources import SERVERLESS_FUNCTION, LocalLayer
 from .roles import RoleReader
@@ -67,6 +68,7 @@ class _Function:
         self.layer_resources: list[tuple[LocalLayer, int]] = []
         self.provisioned: tuple[Any, int, str] | None = None
         self.role_properties: dict[str, tuple[Any, int, str]] = {}  # Role, Policies: (value, line, path)
+        self.sqs_events: dict[str, tuple[Any, int, str]] = {}  # Events of Type SQS: (Properties, line, path)
 
     def set(self, field: str, value: Any, path: str, line: int) -> None:
         self.fields[field] = value
@@ -213,6 +215,9 @@ class FunctionReader:
         elif key == "Events" and serverless and isinstance(value, YamlMap):
             for name, event in value.items():
                 kind = event.get("Type") if isinstance(event, dict) else None
+                if kind == "SQS":  # read once AutoPublishAlias is known (events.py)
+                    function.sqs_events[name] = (event.get("Properties"), value.line_of(name), f"{path}.{name}")
+                    continue
                 sample = EVENT_SAMPLES.get(str(kind))
                 hint = f"invoke it with `lsim generate-event {sample}`" if sample else ""
                 self.notes.unsupported(value.line_of(name), f"{path}.{name} ({kind})", hint)
@@ -416,9 +421,20 @@ class FunctionReader:
                 )
                 return None
             self._check_layers(function)
+        events = {
+            name: sqs_event(self.template, self.notes, properties, line, path, fields.get("auto_publish_alias"))
+            for name, (properties, line, path) in function.sqs_events.items()
+        }
+        if events:
+            function.set("events", events, f"{where}.Properties.Events", function.line)
         roles = function.role_properties
         role = RoleReader(self.template, self.notes).role(
-            logical_id, roles.get("Role"), roles.get("Policies"), function.kind == SERVERLESS_FUNCTION, "vpc" in fields
+            logical_id,
+            roles.get("Role"),
+            roles.get("Policies"),
+            function.kind == SERVERLESS_FUNCTION,
+            "vpc" in fields,
+            sqs_events=bool(events),
         )
         if role is not None:
             path, line = (

@@ -4,7 +4,7 @@ samconfig.toml, `--parameter-overrides`), its VPCs (Metadata.lsim.vpcs), and eac
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,16 @@ from pydantic import ValidationError
 from ..cfn import Pseudo, Template, Unresolvable, YamlMap, load_yaml
 from ..config import FunctionConfig, Limits, ProjectConfig, Settings
 from ..errors import ProjectFileError
+from ..mappings.declarations import SqsEventSource
+from ..queues.declarations import QueueDeclaration
+from ..queues.declarations import check as check_queues
 from ..vpc import VpcConfig, check_function_vpcs
 from . import cdk
+from .events import MAPPING_TYPE, mapping_target, sqs_event
 from .functions import FunctionReader
 from .notes import Notes, Warn, display
 from .options import samconfig, stack_name
+from .queues import SQS_QUEUE, read_queue
 from .resources import FUNCTION_TYPES, LAYER_TYPES, TemplateResources, resource_hint
 from .roles import IAM_TYPES
 from .stacks import STACK_TYPES, ParentStack, child_template, full_path, implicit_name, parameters_passed
@@ -48,6 +53,7 @@ class SamReader:
         self.parent = parent
         #: every template read for this project, the root first: what the warnings of a load depend on
         self.templates: list[Path] = [self.path]
+        self.queues: list[QueueDeclaration] = []  # AWS::SQS::Queue resources, nested templates' too
         try:
             data = load_yaml(self.path.read_text(encoding="utf-8"), self.notes.source)
         except OSError as exc:
@@ -135,7 +141,20 @@ class SamReader:
             functions=functions,
             vpcs=self.vpcs,
             function_ids=_other_names(found, functions),
+            queues=self._queues(),
         )
+
+    def _queues(self) -> dict[str, QueueDeclaration]:
+        queues: dict[str, QueueDeclaration] = {}
+        for queue in self.queues:
+            if queue.name in queues:
+                raise ProjectFileError(
+                    f"{queue.source}: a queue named {queue.name} is already declared at {queues[queue.name].source}: "
+                    "give one of them another QueueName"
+                )
+            queues[queue.name] = queue
+        check_queues(queues)
+        return queues
 
     def functions(self) -> list[FoundFunction]:
         """The functions of this template and of the nested templates it includes, in template order."""
@@ -151,6 +170,7 @@ class SamReader:
             name=lambda logical_id: implicit_name(self.stack_path, logical_id),
         )
         found: list[FoundFunction] = []
+        mappings: list[tuple[str, YamlMap, int]] = []  # AWS::Lambda::EventSourceMapping, read once functions are
         resources = self.template.resources
         for logical_id, resource in resources.items():
             line = resources.line_of(logical_id)
@@ -172,11 +192,46 @@ class SamReader:
                     self.resources.layer(logical_id)
                 except Unresolvable as exc:
                     self.notes.unsupported(exc.line, f"Resources.{logical_id}: {exc.message}")
+            elif kind == SQS_QUEUE:
+                self.queues.append(read_queue(self.template, self.notes, logical_id, resource))
             elif kind in STACK_TYPES:
                 found.extend(self._nested(logical_id, resource))
+            elif kind == MAPPING_TYPE:
+                mappings.append((logical_id, resource, line))
             elif kind != cdk.CDK_METADATA and kind not in IAM_TYPES:  # IAM: read as functions' roles (roles.py)
                 self.notes.unsupported(line, f"Resources.{logical_id} ({kind})", resource_hint(kind))
+        for logical_id, resource, line in mappings:
+            self._event_source_mapping(found, logical_id, resource, line)
         return found
+
+    def _event_source_mapping(self, found: list[FoundFunction], logical_id: str, resource: YamlMap, line: int) -> None:
+        """An AWS::Lambda::EventSourceMapping from a queue to a function of this template: the function's event."""
+        where = f"Resources.{logical_id}"
+        properties = resource.get("Properties") or {}
+        source = properties.get("EventSourceArn") if isinstance(properties, dict) else None
+        try:
+            arn = self.template.resolve_text(source, line, "EventSourceArn") if source is not None else ""
+            target, qualifier = mapping_target(self.template, properties.get("FunctionName"), line)
+        except Unresolvable as exc:
+            self.notes.unsupported(exc.line, f"{where}: {exc.message}")
+            return
+        if ":sqs:" not in arn:
+            self.notes.unsupported(line, f"{where} ({MAPPING_TYPE} of {arn or 'no EventSourceArn'})",
+                                   "lsim runs mappings from SQS queues")  # fmt: skip
+            return
+        index = next((n for n, f in enumerate(found) if target in (f.logical_id, f.config.name)), None)
+        if index is None:
+            self.notes.unsupported(line, f"{where}: FunctionName {target} is no function of this template")
+            return
+        fields = sqs_event(self.template, self.notes, properties, line, where, qualifier)
+        try:
+            event = SqsEventSource.model_validate(fields)
+        except ValidationError as exc:
+            problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            raise self.notes.error(line, f"{where}: {problems}") from None
+        function = found[index]
+        config = function.config.model_copy(update={"events": {**function.config.events, logical_id: event}})
+        found[index] = replace(function, config=config)
 
     def _nested(self, logical_id: str, resource: YamlMap) -> list[FoundFunction]:
         """The functions of a nested application, read with the parameters this template passes down."""
@@ -205,6 +260,7 @@ class SamReader:
         reader = SamReader(path, overrides, self.warn, parent)
         found = reader.functions()
         self.templates.extend(reader.templates)
+        self.queues.extend(reader.queues)
         return found
 
     def _metadata_line(self, key: str) -> int:

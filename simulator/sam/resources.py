@@ -11,6 +11,7 @@ from typing import Any
 from ..cfn import Template, Unresolvable, YamlMap, text
 from ..config import Settings
 from .notes import Notes, display
+from .queues import SQS_QUEUE, queue_value
 from .stacks import implicit_name
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
@@ -19,7 +20,6 @@ FUNCTION_TYPES = (SERVERLESS_FUNCTION, LAMBDA_FUNCTION)
 LAYER_TYPES = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
 #: what `Ref` / `Fn::GetAtt X.Arn` give for resources lsim does not create: (name property, Ref, Arn)
 STAND_INS = {
-    "AWS::SQS::Queue": ("QueueName", "https://sqs.{r}.{u}/{a}/{n}", "arn:{p}:sqs:{r}:{a}:{n}"),
     "AWS::SNS::Topic": ("TopicName", "arn:{p}:sns:{r}:{a}:{n}", "arn:{p}:sns:{r}:{a}:{n}"),
     "AWS::DynamoDB::Table": ("TableName", "{n}", "arn:{p}:dynamodb:{r}:{a}:table/{n}"),
     "AWS::Serverless::SimpleTable": ("TableName", "{n}", "arn:{p}:dynamodb:{r}:{a}:table/{n}"),
@@ -110,6 +110,8 @@ class TemplateResources:
 
     def ref(self, logical_id: str, line: int) -> Any:
         kind = self.template.resources[logical_id].get("Type")
+        if kind == SQS_QUEUE:  # lsim creates it (queues.py)
+            return queue_value(self.template, logical_id, None, line)
         if kind in LAYER_TYPES:
             return self.layer(logical_id)
         if kind in FUNCTION_TYPES:
@@ -118,6 +120,8 @@ class TemplateResources:
 
     def get_att(self, logical_id: str, attribute: str, line: int) -> Any:
         kind = self.template.resources[logical_id].get("Type")
+        if kind == SQS_QUEUE:
+            return queue_value(self.template, logical_id, attribute, line)
         if kind in FUNCTION_TYPES and attribute == "Arn":
             name = self.function_name(logical_id, line)
             return f"arn:aws:lambda:{self.settings.region}:{self.settings.account_id}:function:{name}"

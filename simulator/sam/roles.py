@@ -5,7 +5,8 @@
 - `Role: arn:aws:iam::...` of a role made elsewhere: the ARN only (lsim cannot see its policies);
 - no Role on an AWS::Serverless::Function: the role SAM's transform makes, `<LogicalId>Role`, with
   AWSLambdaBasicExecutionRole, AWSLambdaVPCAccessExecutionRole when VpcConfig is set (samtranslator
-  model/sam_resources.py, `_construct_role`), and the function's `Policies`: managed policy names or ARNs,
+  model/sam_resources.py, `_construct_role`), the function's `Policies`, then AWSLambdaSQSQueueExecutionRole when
+  it has an SQS event: managed policy names or ARNs,
   policy templates (`{SQSPollerPolicy: {...}}`) and inline statements.
 https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html#sam-function-policies
 """
@@ -17,6 +18,9 @@ from typing import Any
 from ..cfn import Template, Unresolvable, line_of
 from ..execution_role import BASIC_POLICY, VPC_POLICY, ExecutionRole, policy_name
 from .notes import Notes
+
+#: the managed policy SAM's transform gives a function with an SQS event (aws-sam-translator, eventsources/pull.py)
+SQS_POLICY = "AWSLambdaSQSQueueExecutionRole"
 
 IAM_ROLE = "AWS::IAM::Role"
 IAM_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
@@ -45,6 +49,8 @@ class RoleReader:
         policies: tuple[Any, int, str] | None,
         serverless: bool,
         in_vpc: bool,
+        *,
+        sqs_events: bool = False,
     ) -> ExecutionRole | None:
         """The function's role from its Role and Policies properties ((value, line, path) each); None when
         it names none and is not a SAM function (lsim's default role)."""
@@ -67,6 +73,8 @@ class RoleReader:
                 self._policies(value, managed, actions, line, path)
             except Unresolvable as exc:
                 self.notes.unsupported(exc.line, f"{path}: {exc.message}")
+        if sqs_events:  # SAM appends it for an SQS event, after the user's Policies
+            managed.append(SQS_POLICY)
         pseudo = self.template.pseudo
         arn = f"arn:aws:iam::{pseudo['AWS::AccountId']}:role/{pseudo['AWS::StackName']}-{logical_id}Role"
         return ExecutionRole(arn=arn, policies=managed, actions=actions)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ..mappings.sqs_event import record
+from ..queues.models import MessageAttributeValue
+from ..queues.validation import md5_of_attributes
 from ._common import IAM_ID, Account, digits, random_base64, request_id, token
 
 
@@ -33,25 +36,20 @@ def receive_message(
                 "MessageGroupId": "1",
                 "MessageDeduplicationId": hashlib.sha256(body.encode()).hexdigest(),
             }
+        message_attributes = {
+            name: MessageAttributeValue("String", string_value=value) for name, value in (attributes or {}).items()
+        }
         records.append(
-            {
-                "messageId": request_id(),
-                "receiptHandle": "AQEB" + random_base64(120),
-                "body": body,
-                "attributes": record_attributes,
-                "messageAttributes": {
-                    name: {
-                        "stringValue": value,
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                        "dataType": "String",
-                    }
-                    for name, value in (attributes or {}).items()
-                },
-                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # SQS checks a body with MD5
-                "eventSource": "aws:sqs",
-                "eventSourceARN": account.arn("sqs", queue_name),
-                "awsRegion": account.region,
-            }
+            record(
+                message_id=request_id(),
+                receipt_handle="AQEB" + random_base64(120),
+                body=body,
+                attributes=record_attributes,
+                message_attributes=message_attributes,
+                md5_of_message_attributes=md5_of_attributes(message_attributes),
+                md5_of_body=hashlib.md5(body.encode()).hexdigest(),  # SQS checks a body with MD5
+                event_source_arn=account.arn("sqs", queue_name),
+                region=account.region,
+            )
         )
     return {"Records": records}

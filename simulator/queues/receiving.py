@@ -1,0 +1,140 @@
+"""Which messages a ReceiveMessage gets, and what it sees of each.
+
+A standard queue gives the messages that have been visible longest (SQS promises no order; this is
+close to what a busy queue does). A FIFO queue gives messages in send order, and none of a message
+group that has a message in flight, or an earlier message still delayed. On the way, a message past
+the queue's retention is deleted, and one already received maxReceiveCount times moves to the
+dead-letter queue instead of being received (SQS's redrive happens on receive, as recorded against AWS).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from . import storage, validation
+from .models import MessageAttributeValue, Queue, ReceivedMessage
+
+FETCH = 64
+
+
+@dataclass(frozen=True)
+class DeadLetterTarget:
+    name: str
+    max_receive_count: int
+
+
+def pick(
+    db: sqlite3.Connection, queue: Queue, now: float, want: int, target: DeadLetterTarget | None
+) -> list[sqlite3.Row]:
+    """The rows to receive (at most `want`), after deleting expired ones and moving redriven ones."""
+    retention_cutoff = now - queue.attributes.message_retention_period
+    chosen: list[sqlite3.Row] = []
+    expired: list[int] = []
+    moved: list[int] = []
+    if queue.fifo:
+        blocked_groups, delayed_from = _blocked_groups(db, queue.name, now)
+        cursor = db.execute(
+            f"SELECT {storage.MESSAGE_COLUMNS} FROM sqs_messages INDEXED BY sqs_messages_groups "
+            "WHERE queue = ? AND group_id IS NOT NULL AND visible_at <= ? ORDER BY id",
+            (queue.name, now),
+        )
+    else:
+        blocked_groups, delayed_from = set(), {}
+        cursor = db.execute(
+            f"SELECT {storage.MESSAGE_COLUMNS} FROM sqs_messages WHERE queue = ? AND visible_at <= ? "
+            "ORDER BY visible_at",
+            (queue.name, now),
+        )
+    try:
+        while len(chosen) < want:
+            rows = cursor.fetchmany(FETCH)
+            if not rows:
+                break
+            for row in rows:
+                group = row["group_id"]
+                if queue.fifo and (group in blocked_groups or delayed_from.get(group, row["id"] + 1) < row["id"]):
+                    continue
+                if row["enqueued_at"] <= retention_cutoff:
+                    expired.append(row["id"])
+                elif target is not None and row["receive_count"] >= target.max_receive_count:
+                    moved.append(row["id"])
+                else:
+                    chosen.append(row)
+                    if len(chosen) == want:
+                        break
+    finally:
+        cursor.close()
+    if expired:
+        db.executemany("DELETE FROM sqs_messages WHERE id = ?", [(i,) for i in expired])
+    if moved and target is not None:
+        # a FIFO dead-letter queue counts retention from the move, a standard one from the first send
+        db.executemany(
+            "UPDATE sqs_messages SET queue = ?, visible_at = ?, arrived_at = ?, receipt = NULL, "
+            "dead_letter_source_arn = ?, enqueued_at = CASE WHEN ? THEN ? ELSE enqueued_at END WHERE id = ?",
+            [(target.name, now, now, queue.arn, int(queue.fifo), now, i) for i in moved],
+        )
+    return chosen
+
+
+def _blocked_groups(db: sqlite3.Connection, queue: str, now: float) -> tuple[set[str], dict[str, int]]:
+    """FIFO: the groups with a message in flight, and per group the first message still delayed."""
+    in_flight: set[str] = set()
+    delayed_from: dict[str, int] = {}
+    for group, has_in_flight, first_delayed in db.execute(
+        "SELECT group_id, max(receive_count > 0), min(CASE WHEN receive_count = 0 THEN id END) FROM sqs_messages "
+        "WHERE queue = ? AND visible_at > ? GROUP BY group_id",
+        (queue, now),
+    ):
+        if has_in_flight:
+            in_flight.add(group)
+        if first_delayed is not None:
+            delayed_from[group] = first_delayed
+    return in_flight, delayed_from
+
+
+def received(
+    row: sqlite3.Row,
+    handle: str,
+    receive_count: int,
+    first_received_at: float,
+    attribute_names: Sequence[str],
+    message_attribute_names: Sequence[str],
+) -> ReceivedMessage:
+    """A row as ReceiveMessage shows it: only the system and message attributes asked for."""
+    everything = "All" in attribute_names
+    system = storage.attributes_from_json(row["system_attributes"])
+    available: dict[str, str | None] = {
+        "SenderId": row["sender_id"],
+        "ApproximateFirstReceiveTimestamp": str(int(first_received_at * 1000)),
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": str(int(row["sent_at"] * 1000)),
+        "SequenceNumber": row["sequence_number"],
+        "MessageDeduplicationId": row["deduplication_id"] if row["sequence_number"] is not None else None,
+        "MessageGroupId": row["group_id"],
+        "AWSTraceHeader": _trace_header(system),
+        "DeadLetterQueueSourceArn": row["dead_letter_source_arn"],
+    }
+    attributes = {
+        name: value
+        for name, value in available.items()
+        if value is not None and (everything or name in attribute_names)
+    }
+    chosen = validation.select_attributes(
+        storage.attributes_from_json(row["message_attributes"]), list(message_attribute_names)
+    )
+    return ReceivedMessage(
+        message_id=row["message_id"],
+        receipt_handle=handle,
+        body=row["body"],
+        md5_of_body=validation.md5_of_body(row["body"]),
+        attributes=attributes,
+        message_attributes=chosen,
+        md5_of_message_attributes=validation.md5_of_attributes(chosen),
+    )
+
+
+def _trace_header(system: Mapping[str, MessageAttributeValue]) -> str | None:
+    trace = system.get("AWSTraceHeader")
+    return trace.string_value if trace is not None else None
