@@ -13,6 +13,7 @@ faces (CLI, HTTP API, pytest fixture, load test) translate requests and results.
     services/events.py      Event invocations, retries, dead letters
     services/vpcs.py        VPC functions' states, ENIs, networks
     mappings/service.py     event source mappings from SQS queues (Create/Get/List/Update/Delete, declarations)
+    queues/service.py       SQS queues (Simulator.queues), declared ones created at start
     invoke.py               Invoke: admission.py, placement.py (pool.py, provisioned.py, warm.py)
 """
 

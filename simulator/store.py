@@ -189,4 +189,5 @@ class ScratchStore(Store):
             connection = super().connection()
             connection.execute("PRAGMA journal_mode = MEMORY")
             connection.execute("PRAGMA synchronous = OFF")
+            connection.execute("PRAGMA cache_size = -131072")  # 128 MiB: a model's million messages stay in memory
         return connection

@@ -200,8 +200,11 @@ def test_purge_once_a_minute(service: QueueService, clock: VirtualClock) -> None
     assert service.metrics("q").approximate_number_of_messages_visible == 0
     assert service.metrics("q").approximate_number_of_messages_not_visible == 0
     clock.advance(59)
-    with pytest.raises(sqs.PurgeQueueInProgress, match=r"^Only one PurgeQueue operation on q is allowed every 60"):
+    with pytest.raises(
+        sqs.PurgeQueueInProgress, match=r"^Only one PurgeQueue operation on q is allowed every 60"
+    ) as raised:
         service.purge_queue("q")
+    assert raised.value.status == 403  # recorded
     clock.advance(1)
     service.purge_queue("q")
 
@@ -390,11 +393,19 @@ def test_redrive_to_the_dead_letter_queue(service: QueueService) -> None:
     dlq = service.create_queue("dlq")
     service.create_queue("q")
     service.set_attributes("q", {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 2})})
-    sent = service.send_message("q", "poison", message_attributes={"MyAttribute": text("foobar")})
+    trace = {"AWSTraceHeader": text("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")}
+    sent = service.send_message(
+        "q", "poison", message_attributes={"MyAttribute": text("foobar")}, system_attributes=trace
+    )
+    assert sent.md5_of_message_system_attributes == md5_of_attributes(trace)
     assert len(service.receive_message("q", visibility_timeout=0)) == 1
     assert len(service.receive_message("q", visibility_timeout=0)) == 1
     assert service.receive_message("q", visibility_timeout=0) == []  # moved instead of received a third time
     [dead] = service.receive_message("dlq", attribute_names=["All"], message_attribute_names=["All"])
+    assert list(dead.attributes) == [  # recorded order
+        "ApproximateFirstReceiveTimestamp", "ApproximateReceiveCount", "SenderId", "SentTimestamp",
+        "AWSTraceHeader", "DeadLetterQueueSourceArn",
+    ]  # fmt: skip
     assert dead.message_id == sent.message_id and dead.body == "poison"
     assert dead.attributes["ApproximateReceiveCount"] == "3"  # recorded: the count goes on
     assert dead.attributes["DeadLetterQueueSourceArn"] == service.queue("q").arn
@@ -562,3 +573,68 @@ def test_metrics_are_kept_per_minute_under_awss_names(tmp_path: Path, clock: Vir
     [first_minute] = metrics.read("sqs:q", end=T0 // 60 * 60 + 60)
     assert first_minute.sum("NumberOfMessagesSent") == 4 and first_minute.sum("NumberOfMessagesDeleted") == 0
     assert [m.function_name for m in metrics.read()] == ["sqs:q"]
+
+
+def test_hostile_input_is_refused_and_loses_nothing(service: QueueService) -> None:
+    service.create_queue("q")
+    service.send_message("q", "kept")
+    for name in ("q'; DROP TABLE sqs_messages; --", "../q", "q\x00", "é"):
+        with pytest.raises(sqs.InvalidParameterValue):
+            service.create_queue(name)
+        with pytest.raises(sqs.QueueDoesNotExist):
+            service.send_message(name, "x")
+    for body in ("\ud800 lone surrogate", "nul \x00", "\ufffe"):
+        with pytest.raises(sqs.InvalidMessageContents):
+            service.send_message("q", body)
+    with pytest.raises(sqs.InvalidParameterValue):
+        service.send_message("q", "x", message_attributes={"a": text("\ud800")})
+    with pytest.raises(sqs.InvalidParameterValue):
+        service.send_message("q", "x", message_attributes={"a": text("v", "Strange")})
+    with pytest.raises(sqs.InvalidParameterValue):
+        service.send_message("q", "x", message_attributes={"a": MessageAttributeValue("Binary", binary_value=b"")})
+    with pytest.raises(sqs.InvalidParameterValue):
+        service.send_message("q", "x", system_attributes={"NotTrace": text("v")})
+    other = "b3RoZXIKMQowMTIzNDU2Nzg5YWJjZGVm"  # another queue's, well formed
+    for handle in ("", "é", "x" * 5000, "cQoxCg==", "cgoxCnQ=", other):
+        with pytest.raises(sqs.ReceiptHandleIsInvalid):
+            service.delete_message("q", handle)
+    with pytest.raises(sqs.InvalidAttributeValue):
+        service.set_attributes("q", {"Policy": "[not an object"})
+    assert [m.body for m in service.receive_message("q")] == ["kept"]
+
+
+def test_fifo_receive_request_attempt_id_replays_the_same_receive(service: QueueService, clock: VirtualClock) -> None:
+    service.create_queue("q.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+    for body in ("a", "b", "c"):
+        service.send_message("q.fifo", body, group_id=body)
+    first = service.receive_message("q.fifo", max_messages=2, receive_request_attempt_id="try-1")
+    clock.advance(10)
+    again = service.receive_message("q.fifo", max_messages=2, receive_request_attempt_id="try-1")
+    assert [(m.body, m.receipt_handle) for m in again] == [(m.body, m.receipt_handle) for m in first]
+    assert again[0].attributes == {} and service.metrics("q.fifo").number_of_messages_received == 2
+    clock.advance(25)  # the visibility timeout started over at the retry: still in flight
+    assert [m.body for m in service.receive_message("q.fifo", max_messages=10)] == ["c"]
+    service.delete_message("q.fifo", first[0].receipt_handle)
+    other = service.receive_message("q.fifo", max_messages=2, receive_request_attempt_id="try-1")
+    assert other == []  # one of them was deleted: a new receive (b is in flight, c too)
+    clock.advance(300)
+    later = service.receive_message("q.fifo", max_messages=10, receive_request_attempt_id="try-1")
+    assert [m.body for m in later] == ["b", "c"]  # after 5 minutes the id is forgotten
+
+
+def test_a_waiting_receive_sees_what_another_process_sent(tmp_path: Path) -> None:
+    """Another process's send wakes no one here: the waiting receive finds it by looking again (poll_s)."""
+    from simulator.clock import RealClock
+
+    folder = tmp_path / "shared"
+    waiting_side = QueueService(Store(folder), RealClock(), region="us-east-1", account_id=ACCOUNT, poll_s=0.05)
+    other_process = QueueService(Store(folder), RealClock(), region="us-east-1", account_id=ACCOUNT)
+    waiting_side.create_queue("q")
+
+    async def scenario() -> list[str]:
+        waiting = asyncio.create_task(waiting_side.receive_message_waiting("q", wait_time_s=20))
+        await asyncio.sleep(0.1)
+        await asyncio.to_thread(other_process.send_message, "q", "from elsewhere")
+        return [m.body for m in await waiting]
+
+    assert asyncio.run(scenario()) == ["from elsewhere"]

@@ -4,7 +4,7 @@
     ├── QueueDoesNotExist              AWS.SimpleQueueService.NonExistentQueue     400
     ├── QueueNameExists                QueueAlreadyExists                          400
     ├── QueueDeletedRecently           AWS.SimpleQueueService.QueueDeletedRecently 400
-    ├── PurgeQueueInProgress           AWS.SimpleQueueService.PurgeQueueInProgress 400 (403 in the query model)
+    ├── PurgeQueueInProgress           AWS.SimpleQueueService.PurgeQueueInProgress 403
     ├── OverLimit                      OverLimit                                   403
     ├── InvalidParameterValue          InvalidParameterValue                       400
     ├── MissingParameter               MissingParameter                            400
@@ -23,8 +23,9 @@
 `shape` is the error's name in the JSON protocol (`__type` = "com.amazonaws.sqs#" + shape), `query_code`
 its code in the query protocol and in the `x-amzn-query-error` header, which is what boto3 shows as
 `Error.Code`. Codes and statuses: botocore's SQS models (the last query model, 1.31.80, and the current
-JSON one); the API reference lists PurgeQueueInProgress as 400, the query model as 403. Errors that are
-not in the model (InvalidParameterValue, MissingParameter) use the `__type` names AWS sends for them.
+JSON one) and responses recorded against AWS (PurgeQueueInProgress is 403 there, 400 in the API
+reference). Errors that are not in the model (InvalidParameterValue, MissingParameter) use the `__type`
+names AWS sends for them.
 The wire only renders these; the domain raises them with AWS's message.
 """
 
@@ -85,6 +86,7 @@ class QueueDeletedRecently(_SenderError):
 class PurgeQueueInProgress(_SenderError):
     shape = "PurgeQueueInProgress"
     query_code = "AWS.SimpleQueueService.PurgeQueueInProgress"
+    status = 403  # recorded against AWS (the API reference says 400)
 
 
 class OverLimit(_SenderError):

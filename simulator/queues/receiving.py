@@ -10,11 +10,12 @@ dead-letter queue instead of being received (SQS's redrive happens on receive, a
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import storage, validation
-from .models import MessageAttributeValue, Queue, ReceivedMessage
+from .models import DEDUPLICATION_INTERVAL_S, MessageAttributeValue, Queue, ReceivedMessage
 
 FETCH = 64
 
@@ -105,14 +106,15 @@ def received(
     """A row as ReceiveMessage shows it: only the system and message attributes asked for."""
     everything = "All" in attribute_names
     system = storage.attributes_from_json(row["system_attributes"])
+    # the order of AWS's recorded responses
     available: dict[str, str | None] = {
-        "SenderId": row["sender_id"],
         "ApproximateFirstReceiveTimestamp": str(int(first_received_at * 1000)),
         "ApproximateReceiveCount": str(receive_count),
-        "SentTimestamp": str(int(row["sent_at"] * 1000)),
-        "SequenceNumber": row["sequence_number"],
         "MessageDeduplicationId": row["deduplication_id"] if row["sequence_number"] is not None else None,
         "MessageGroupId": row["group_id"],
+        "SenderId": row["sender_id"],
+        "SentTimestamp": str(int(row["sent_at"] * 1000)),
+        "SequenceNumber": row["sequence_number"],
         "AWSTraceHeader": _trace_header(system),
         "DeadLetterQueueSourceArn": row["dead_letter_source_arn"],
     }
@@ -138,3 +140,54 @@ def received(
 def _trace_header(system: Mapping[str, MessageAttributeValue]) -> str | None:
     trace = system.get("AWSTraceHeader")
     return trace.string_value if trace is not None else None
+
+
+class ReceiveAttempts:
+    """FIFO's ReceiveRequestAttemptId: for 5 minutes, a retried receive with the same id gets the same
+    messages and receipt handles again (their visibility timeout starts over), as long as none of them
+    was deleted or had its visibility changed; otherwise it is a new receive. Kept in this process."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], tuple[float, list[tuple[int, str, float]]]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, queue: str, attempt_id: str, now: float, taken: list[tuple[int, str, float]]) -> None:
+        """The (row id, receive token, visible_at) of what a receive with this attempt id got."""
+        with self._lock:
+            for key in [k for k, (until, _) in self._seen.items() if until <= now]:
+                del self._seen[key]
+            self._seen[(queue, attempt_id)] = (now + DEDUPLICATION_INTERVAL_S, taken)
+
+    def replay(
+        self,
+        db: sqlite3.Connection,
+        queue: Queue,
+        attempt_id: str,
+        now: float,
+        timeout: int,
+        attribute_names: Sequence[str],
+        message_attribute_names: Sequence[str],
+    ) -> list[ReceivedMessage] | None:
+        with self._lock:
+            until, taken = self._seen.get((queue.name, attempt_id), (0.0, []))
+        if until <= now or not taken:
+            return None
+        rows = []
+        for row_id, token, visible_at in taken:
+            row = db.execute(
+                f"SELECT {storage.MESSAGE_COLUMNS}, receipt, received_at FROM sqs_messages WHERE id = ? AND queue = ?",
+                (row_id, queue.name),
+            ).fetchone()
+            if row is None or row["receipt"] != token or row["visible_at"] != visible_at:
+                return None  # deleted, received again, or its visibility changed
+            rows.append(row)
+        db.executemany(
+            "UPDATE sqs_messages SET visible_at = ?, received_at = ? WHERE id = ?",
+            [(now + timeout, now, row["id"]) for row in rows],
+        )
+        self.remember(queue.name, attempt_id, now, [(row_id, token, now + timeout) for row_id, token, _ in taken])
+        return [
+            received(row, storage.receipt_handle(queue.name, row["id"], row["receipt"]), row["receive_count"],
+                     row["first_received_at"], attribute_names, message_attribute_names)
+            for row in rows
+        ]  # fmt: skip

@@ -10,6 +10,8 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/Welcome.ht
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import json
 import secrets
@@ -49,7 +51,7 @@ from .models import (
     SendMessageBatchEntry,
     SentMessage,
 )
-from .receiving import DeadLetterTarget, pick, received
+from .receiving import DeadLetterTarget, ReceiveAttempts, pick, received
 from .waiting import Wakeups
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ class QueueService:
         self.poll_s = poll_s
         store.ensure_schema(storage.FEATURE, storage.VERSION, storage.SCHEMA)
         self.wakeups = Wakeups(clock)
+        self.attempts = ReceiveAttempts()
 
     # -- queues ----------------------------------------------------------------------------------------------
     def arn_of(self, name: str) -> str:
@@ -356,11 +359,18 @@ class QueueService:
         with self.store.transaction() as db:
             queue = self._queue(self._row(db, name))
             timeout = queue.attributes.visibility_timeout if visibility_timeout is None else visibility_timeout
+            attempt = receive_request_attempt_id if queue.fifo else None  # standard queues ignore it
+            if attempt is not None:
+                again = self.attempts.replay(db, queue, attempt, now, timeout, attribute_names, message_attribute_names)
+                if again is not None:
+                    return again
             rows = pick(db, queue, now, max_messages, self._dead_letter_target(db, queue))
             messages: list[ReceivedMessage] = []
             updates: list[tuple[object, ...]] = []
+            taken: list[tuple[int, str, float]] = []
             for row in rows:
                 token = secrets.token_hex(8)
+                taken.append((row["id"], token, now + timeout))
                 first = row["first_received_at"] if row["first_received_at"] is not None else now
                 count = row["receive_count"] + 1
                 updates.append((now + timeout, count, first, now, token, row["id"]))
@@ -373,6 +383,8 @@ class QueueService:
             )
             if messages:
                 db.execute("UPDATE sqs_queues SET received = received + ? WHERE name = ?", (len(messages), name))
+                if attempt is not None:
+                    self.attempts.remember(name, attempt, now, taken)
             elif count_empty:
                 db.execute("UPDATE sqs_queues SET empty_receives = empty_receives + 1 WHERE name = ?", (name,))
         return messages
@@ -389,8 +401,7 @@ class QueueService:
         receive_request_attempt_id: str | None = None,
     ) -> list[ReceivedMessage]:
         """ReceiveMessage with long polling: returns as soon as a message is visible, or empty after
-        `wait_time_s` (None: the queue's ReceiveMessageWaitTimeSeconds). Blocking SQLite calls run here,
-        on the event loop: each is one short transaction."""
+        `wait_time_s` (None: the queue's ReceiveMessageWaitTimeSeconds)."""
         if wait_time_s is None:
             wait_time_s = self.queue(name).attributes.receive_message_wait_time_seconds
         if isinstance(wait_time_s, bool) or not isinstance(wait_time_s, int) or not 0 <= wait_time_s <= MAX_WAIT_TIME_S:
@@ -401,7 +412,8 @@ class QueueService:
         deadline = self.clock.monotonic() + wait_time_s
         while True:
             remaining = deadline - self.clock.monotonic()
-            messages = self.receive_message(
+            receive = functools.partial(
+                self.receive_message,
                 name,
                 max_messages=max_messages,
                 visibility_timeout=visibility_timeout,
@@ -410,6 +422,8 @@ class QueueService:
                 receive_request_attempt_id=receive_request_attempt_id,
                 count_empty=remaining <= 0,
             )
+            # where other processes write the store, a transaction may wait for their lock: not on the loop
+            messages = receive() if self.poll_s is None else await asyncio.to_thread(receive)
             if messages or remaining <= 0:
                 return messages
             pause = remaining

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -116,6 +117,9 @@ def attributes_from_json(text: str | None) -> dict[str, MessageAttributeValue]:
     }
 
 
+_TOKEN = re.compile(r"[0-9a-f]{16}")  # secrets.token_hex(8), one per receive
+
+
 def receipt_handle(queue: str, row_id: int, token: str) -> str:
     """An opaque handle naming the queue, the message row and this receive (AWS's are opaque too)."""
     return base64.urlsafe_b64encode(f"{queue}\n{row_id}\n{token}".encode()).decode()
@@ -125,9 +129,11 @@ def parse_receipt_handle(handle: str) -> tuple[str, int, str]:
     """(queue, row id, receive token), or AWS's ReceiptHandleIsInvalid."""
     try:
         queue, row_id, token = base64.urlsafe_b64decode(handle.encode("ascii")).decode().split("\n")
-        return queue, int(row_id), token
+        if _TOKEN.fullmatch(token) and row_id.isdigit():
+            return queue, int(row_id), token
     except (ValueError, UnicodeError, binascii.Error):
-        raise ReceiptHandleIsInvalid(f'The input receipt handle "{handle}" is not a valid receipt handle.') from None
+        pass
+    raise ReceiptHandleIsInvalid(f'The input receipt handle "{handle}" is not a valid receipt handle.')
 
 
 def row_dict(row: sqlite3.Row) -> dict[str, Any]:
