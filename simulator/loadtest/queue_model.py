@@ -24,7 +24,7 @@ from ..clock import VirtualClock
 from ..concurrency import Lease
 from ..mappings.poller import LONG_POLL_S, MAX_RECEIVE, delete_batches, settle
 from ..mappings.scaling import PollerScaling, effective_visibility_timeout, throttle_retry_delay
-from ..store import Store
+from ..store import ScratchStore
 from .model import ModelAccount, ModelParameters, _draw_error, _error_table
 from .plan import LoadPlan
 from .queue_report import QueueRecorder, QueueReport
@@ -33,6 +33,8 @@ from .shapes import LoadTestError
 
 DEFAULT_DRAIN_S = 3600.0  # after the last message, the model runs until the queue is empty or this long
 MODEL_ACCOUNT_ID = "000000000000"
+VISIBLE_TIE_S = 0.001  # a reader polls this long after a visibility timeout ends (the message is visible by then)
+ARRIVAL_TIE_S = 0.01  # messages arriving this close together are sent in one batch (at the first one's instant)
 #: the model's own name for the dead-letter queue when the queue's redrive policy names one
 MODEL_DLQ = "dead-letters"
 
@@ -66,6 +68,8 @@ def assumptions(setup: QueueSetup, account: ModelAccount, parameters: ModelParam
         "a batch is what is visible when a reader polls, up to BatchSize: no message arrives during a batching "
         "window (the window is not modelled)",
         "a throttled batch is retried after 1 s, 2 s, 4 s... until its visibility timeout ends",
+        f"messages arriving within {ARRIVAL_TIE_S * 1000:g} ms of each other are sent together, at the first one's "
+        "instant",
     ]
     if parameters.errors:
         rates = ", ".join(f"{name} {p:.1%}" for name, p in sorted(parameters.errors.items()))
@@ -103,7 +107,7 @@ def run_queue_model(
     if plan.shape is None:
         raise LoadTestError("a queue load test sends messages at a rate: give --rate or --messages, not --concurrency")
     with tempfile.TemporaryDirectory(prefix="lsim-queue-model-", dir=folder) as where:
-        store = Store(Path(where))
+        store = ScratchStore(Path(where) / ".lsim")
         clock = VirtualClock(0.0)
         queues = QueueService(store, clock, region=account.region, account_id=MODEL_ACCOUNT_ID, poll_s=None)
         return _Run(plan, setup, account, parameters, queues, clock, drain_s).play()
@@ -199,19 +203,31 @@ class _Run:
             if at > self.clock.monotonic():
                 jump(at)
             if kind == _ARRIVAL:
-                group = {"group_id": "model"} if self.setup.fifo else {}
-                if self.setup.fifo:
-                    group["deduplication_id"] = str(sent)
-                self.queues.send_message(self.queue_name, bodies[sent % len(bodies)], **group)
-                sent += 1
-                self.recorder.sent(at)
+                # arrivals within ARRIVAL_TIE_S with nothing else between go in one SendMessageBatch
+                entries = [self.entry(sent, bodies)]
+                following = next(arrivals, None) if sent + 1 < limit else None
+                while (
+                    following is not None
+                    and len(entries) < MAX_RECEIVE
+                    and following - at <= ARRIVAL_TIE_S
+                    and (not heap or following < heap[0][0])
+                ):
+                    entries.append(self.entry(sent + len(entries), bodies))
+                    following = next(arrivals, None) if sent + len(entries) < limit else None
+                result = self.queues.send_message_batch(self.queue_name, entries)
+                if result.failed:
+                    raise LoadTestError(f"the model could not send a message: {result.failed[0].message}")
+                sent += len(entries)
+                self.recorder.sent(at, len(entries))
                 last_arrival = at
-                following = next(arrivals, None) if sent < limit else None
                 if following is not None:
                     self.push(following, _ARRIVAL)
                 else:
                     end = max(plan.duration_s, last_arrival) + self.drain_s
-                self.wake_at(at + self.delay)
+                if self.delay:
+                    self.wake_at(at + self.delay)
+                else:
+                    self.poll(at)
             elif kind == _DONE:
                 self.finish(at, data)
             elif kind == _RETRY:
@@ -229,6 +245,14 @@ class _Run:
                     break  # everything sent is deleted or dead-lettered
                 self.push(at + self.recorder.bucket_s, _SAMPLE)
         return self.report(sent, last_arrival)
+
+    def entry(self, n: int, bodies: list[str]) -> Any:
+        from ..queues.models import SendMessageBatchEntry
+
+        if self.setup.fifo:
+            body = bodies[n % len(bodies)]
+            return SendMessageBatchEntry(str(n % 10), body, group_id="model", deduplication_id=str(n))
+        return SendMessageBatchEntry(str(n % 10), bodies[n % len(bodies)])
 
     def sample(self, at: float) -> tuple[int, int, int]:
         metrics = self.queues.metrics(self.queue_name)
@@ -260,21 +284,18 @@ class _Run:
 
     def poll(self, at: float) -> None:
         """Free readers take batches of what is visible, up to what scaling allows."""
-        while self.busy < self.scaling.allowed(at):
-            got = self.queues.receive_message(
-                self.queue_name,
-                max_messages=min(MAX_RECEIVE, self.setup.batch_size),
-                visibility_timeout=int(self.visibility),
-            )
-            while got and len(got) < self.setup.batch_size:
+        emptied = False
+        while self.busy < self.scaling.allowed(at) and not emptied:
+            got: list[Any] = []
+            while len(got) < self.setup.batch_size:  # SQS gives at most 10 a receive
+                wanted = min(MAX_RECEIVE, self.setup.batch_size - len(got))
                 more = self.queues.receive_message(
-                    self.queue_name,
-                    max_messages=min(MAX_RECEIVE, self.setup.batch_size - len(got)),
-                    visibility_timeout=int(self.visibility),
+                    self.queue_name, max_messages=wanted, visibility_timeout=int(self.visibility)
                 )
-                if not more:
-                    break
                 got.extend(more)
+                if len(more) < wanted:
+                    emptied = True  # nothing more is visible: no further receive until something changes
+                    break
             if not got:
                 if self.idle_since is None:
                     self.idle_since = at
@@ -286,7 +307,7 @@ class _Run:
             self.busy += 1
             self.attempt(at, _Batch([m.message_id for m in got], [m.receipt_handle for m in got], at))
         # every reader is busy: when scaling allows one more, it polls then
-        if self.scaling.statistics(at).scaling_up and self.busy >= self.scaling.allowed(at):
+        if not emptied and self.scaling.statistics(at).scaling_up and self.busy >= self.scaling.allowed(at):
             self.wake_at(at + 1.0 / self.scaling.per_second if self.scaling.per_second else math.inf)
 
     def attempt(self, at: float, batch: _Batch) -> None:
@@ -314,7 +335,7 @@ class _Run:
         if at + delay >= visible_again:
             self.recorder.dropped(at, len(batch.ids))
             self.busy -= 1
-            self.wake_at(visible_again)
+            self.wake_at(visible_again + VISIBLE_TIE_S)
             self.poll(at)
             return
         self.push(at + delay, _RETRY, batch)
@@ -334,7 +355,7 @@ class _Run:
         )
         self.recorder.processed(at, len(done))
         if outcome.keep:
-            self.wake_at(batch.received_at + self.visibility)
+            self.wake_at(batch.received_at + self.visibility + VISIBLE_TIE_S)
         self.busy -= 1
         self.poll(at)
 

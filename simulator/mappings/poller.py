@@ -22,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import TooManyRequestsException
 from .scaling import PollerScaling, effective_visibility_timeout, throttle_retry_delay
@@ -74,16 +75,15 @@ def settle(
 ) -> BatchOutcome:
     """What Lambda does with a batch after the invoke returned (not throttled): the rule both the poller
     and the load test's model mode apply."""
-    from .outcome import ALL, failed_items
+    from .outcome import AllFailed, failed_items
 
     if function_error is not None:
         return BatchOutcome((), tuple(message_ids), True)
     if not report_batch_item_failures:
         return BatchOutcome(tuple(message_ids), (), False)
     failed = failed_items(body, tuple(message_ids))
-    if failed is ALL:
+    if isinstance(failed, AllFailed):
         return BatchOutcome((), tuple(message_ids), True)
-    assert isinstance(failed, frozenset)
     return BatchOutcome(
         tuple(i for i in message_ids if i not in failed), tuple(i for i in message_ids if i in failed), False
     )
@@ -185,7 +185,6 @@ class MappingPoller:
     async def _gather(self) -> tuple[list[ReceivedMessage], float]:
         """Receive until BatchSize, the window or the payload limit closes the batch; (batch, first receive)."""
         from .filters import matches
-        from .sqs_event import records
 
         mapping = self.mapping
         queue = self._queue()
@@ -205,7 +204,7 @@ class MappingPoller:
                     break
             got = await self.queues.receive_message_waiting(
                 mapping.queue_name,
-                wait_time_s=min(float(LONG_POLL_S), wait),
+                wait_time_s=min(LONG_POLL_S, math.ceil(wait)),  # SQS waits whole seconds
                 max_messages=min(MAX_RECEIVE, mapping.batch_size - len(batch)),
                 visibility_timeout=int(visibility),
                 attribute_names=("All",),
@@ -223,7 +222,7 @@ class MappingPoller:
             self.scaling.found_messages(now)
             self._wake.set()
             self.counters.polled += len(got)
-            for message, record in zip(got, records(got, queue, self.region)["Records"], strict=True):
+            for message, record in zip(got, _records(got, queue, self.region)["Records"], strict=True):
                 if mapping.filter_patterns and not matches(mapping.filter_patterns, record):
                     self.counters.filtered_out += 1
                     await asyncio.to_thread(self._delete, [message])
@@ -242,11 +241,9 @@ class MappingPoller:
         return batch, received_at
 
     async def _process(self, batch: list[ReceivedMessage], received_at: float) -> None:
-        from .sqs_event import records
-
         mapping = self.mapping
         queue = self._queue()
-        payload = json.dumps(records(batch, queue, self.region)).encode()
+        payload = json.dumps(_records(batch, queue, self.region)).encode()
         visible_again_at = received_at + self.visibility_timeout(queue)
         throttles = 0
         self.counters.batches += 1
@@ -325,10 +322,19 @@ class MappingPollers:
         self.warn = warn
         self.pollers: dict[str, MappingPoller] = {}
         self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        self._listener: Callable[[str], Any] = lambda uuid: None
 
     async def start(self) -> None:
         await self.reconcile()
+        self._changed = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self._listener = lambda uuid: loop.call_soon_threadsafe(self._changed.set)
         self._task = asyncio.create_task(self._follow(), name="lsim-sqs-pollers")
+
+    def changed(self, uuid: str) -> None:
+        """A mapping was created, updated or deleted: follow it now (MappingService.subscribe calls this)."""
+        self._listener(uuid)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -344,7 +350,14 @@ class MappingPollers:
 
     async def _follow(self) -> None:
         while True:
-            await self.clock.sleep(RECONCILE_S)
+            sleeper = asyncio.ensure_future(self.clock.sleep(RECONCILE_S))
+            waker = asyncio.ensure_future(self._changed.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()
+            self._changed.clear()
             try:
                 await self.reconcile()
             except Exception as error:
@@ -371,6 +384,14 @@ class MappingPollers:
             )  # fmt: skip
             self.pollers[uuid] = poller
             poller.start()
+
+
+def _records(messages: Sequence[ReceivedMessage], queue: Queue, region: str) -> dict[str, Any]:
+    """AWS's SQS event for a batch (sqs_event.py; its parameter types are protocols of the same fields)."""
+    from .sqs_event import records
+
+    event: dict[str, Any] = records(cast(Any, messages), cast(Any, queue), region)
+    return event
 
 
 def polling_key(mapping: EventSourceMapping) -> tuple[Any, ...]:
