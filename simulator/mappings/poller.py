@@ -56,6 +56,7 @@ class PollerCounters:
     failed_invoke: int = 0  # messages in batches that failed or were throttled past their visibility timeout
     deleted: int = 0  # deleted after the function succeeded with them
     function_errors: int = 0  # batches that failed as a whole
+    error_types: dict[str, int] = field(default_factory=dict)  # their errorType (Sandbox.Timedout...)
     throttles: int = 0  # invokes throttled (each retry counts)
     batches: int = 0
     sizes: list[int] = field(default_factory=list)  # records per batch, for tests
@@ -268,23 +269,26 @@ class MappingPoller:
         )
         if outcome.failed_as_a_whole:
             self.counters.function_errors += 1
+            error_type = result.error_type or result.function_error or "InvalidBatchItemFailures"
+            self.counters.error_types[error_type] = self.counters.error_types.get(error_type, 0) + 1
             self.scaling.function_error(self.clock.monotonic())
         done = set(outcome.delete)
         self.counters.failed_invoke += len(outcome.keep)
         if done:
-            await asyncio.to_thread(self._delete, [m for m in batch if m.message_id in done])
-            self.counters.deleted += len(done)
+            deleted = await asyncio.to_thread(self._delete, [m for m in batch if m.message_id in done])
+            self.counters.deleted += deleted  # after the await: `x += await` would read x before it
 
-    def _delete(self, messages: Sequence[ReceivedMessage]) -> None:
+    def _delete(self, messages: Sequence[ReceivedMessage]) -> int:
         """Delete by receipt handle, 10 to a DeleteMessageBatch; an entry that fails (its handle expired and
-        the message was received again) is left to whoever holds the new one."""
+        the message was received again) is left to whoever holds the new one. Returns how many went."""
         try:
             failed = delete_batches(self.queues, self.mapping.queue_name, [m.receipt_handle for m in messages])
         except Exception as error:
             self.warn(f"lsim: mapping {self.mapping.uuid} could not delete {len(messages)} message(s): {error}")
-            return
+            return 0
         for entry in failed:
             self.warn(f"lsim: mapping {self.mapping.uuid} could not delete a message: {entry.code}: {entry.message}")
+        return len(messages) - len(failed)
 
 
 def delete_batches(queues: QueueService, queue_name: str, receipt_handles: Sequence[str]) -> list[Any]:
