@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import VirtualClock
 from ..concurrency import Lease
@@ -28,8 +28,11 @@ from ..store import ScratchStore
 from .model import ModelAccount, ModelParameters, _draw_error, _error_table
 from .plan import LoadPlan
 from .queue_report import QueueRecorder, QueueReport
-from .report import TIMEOUT_ERROR_TYPE, bucket_width
+from .report import TIMEOUT_ERROR_TYPE, Summary, bucket_width
 from .shapes import LoadTestError
+
+if TYPE_CHECKING:
+    from ..simulator import Simulator
 
 DEFAULT_DRAIN_S = 3600.0  # after the last message, the model runs until the queue is empty or this long
 MODEL_ACCOUNT_ID = "000000000000"
@@ -54,6 +57,41 @@ class QueueSetup:
     @property
     def fifo(self) -> bool:
         return self.queue_name.endswith(".fifo")
+
+
+def setup_of(simulator: Simulator, function_name: str, queue_name: str) -> QueueSetup:
+    """The queue, its DLQ and the function's enabled mapping from it, as the project has them (its
+    declarations applied to its store first, as a start would)."""
+    from ..mappings.declarations import declarations
+
+    simulator.mappings.apply_declarations(declarations(simulator.project))
+    found = [
+        m
+        for m in simulator.mappings.all()
+        if m.queue_name == queue_name and m.function_name == function_name and m.enabled
+    ]
+    if not found:
+        raise LoadTestError(
+            f"no enabled event source mapping from queue {queue_name} to {function_name}: declare one in lsim.toml "
+            f'([functions.{function_name}.events.NAME] type = "sqs", queue = "{queue_name}") or create it with '
+            "CreateEventSourceMapping"
+        )
+    mapping = found[0]
+    queue = simulator.queues.queue(queue_name)
+    policy = queue.attributes.redrive_policy
+    dlq = None
+    if policy is not None:
+        dlq_name = simulator.queues.queue_name_of_arn(policy.dead_letter_target_arn)
+        dlq = simulator.queues.queue(dlq_name).attributes.to_wire()
+    return QueueSetup(
+        queue_name,
+        queue.attributes.to_wire(),
+        dlq,
+        batch_size=mapping.batch_size,
+        maximum_batching_window_s=mapping.maximum_batching_window_s,
+        maximum_concurrency=mapping.maximum_concurrency,
+        report_batch_item_failures=mapping.report_batch_item_failures,
+    )
 
 
 def assumptions(setup: QueueSetup, account: ModelAccount, parameters: ModelParameters) -> list[str]:
@@ -147,6 +185,7 @@ class _Run:
         self.recorder = QueueRecorder(bucket_width(plan.duration_s))
         self.timeout_ms = account.function.timeout * 1000.0
         self.dlq: str | None = None
+        self.inits_ms: list[float] = []
 
     def push(self, at: float, kind: int, data: Any = None) -> None:
         heapq.heappush(self.heap, (at, next(self.order), kind, data))
@@ -316,6 +355,8 @@ class _Run:
             self.running += 1
             self.recorder.concurrency(at, self.running)
             init_ms = self.draw_init() if decision.cold else 0.0
+            if decision.cold:
+                self.inits_ms.append(init_ms)
             held_ms = self.draw_duration()
             error: str | None = None
             reset = False
@@ -350,10 +391,12 @@ class _Run:
         if outcome.failed_as_a_whole:
             self.scaling.function_error(at)
         done = set(outcome.delete)
-        delete_batches(
+        failed = delete_batches(
             self.queues, self.queue_name, [h for i, h in zip(batch.ids, batch.handles, strict=True) if i in done]
         )
-        self.recorder.processed(at, len(done))
+        # a handle that expired (the message was received again, or moved to the DLQ) may delete nothing:
+        # the report counts the queue's NumberOfMessagesDeleted
+        self.recorder.processed(at, len(done) - len(failed))
         if outcome.keep:
             self.wake_at(batch.received_at + self.visibility + VISIBLE_TIE_S)
         self.busy -= 1
@@ -379,8 +422,10 @@ class _Run:
             sending_s=last_arrival,
             elapsed_s=now,
             sent_total=sent,
+            processed=metrics.number_of_messages_deleted,  # NumberOfMessagesDeleted: deletes that deleted
             left_in_queue=left,
             dead_letters=self.dead_letters(),
             concurrency_limit=statistics.reserved if statistics.reserved is not None else unreserved,
+            init_duration_ms=Summary.of(self.inits_ms),
             assumptions=assumptions(self.setup, self.account, self.parameters),
         )

@@ -185,6 +185,7 @@ class QueueReport:
     bucket_s: float
     timeline: Sequence[QueueTimelineRow]
     filtered_out: int = 0
+    init_duration_ms: Summary | None = None  # the cold starts' Init Duration
     assumptions: Sequence[str] = ()
     notes: Sequence[str] = field(default_factory=list)
 
@@ -227,6 +228,7 @@ class QueueReport:
             ("throttles", f"{self.throttles:,}  ({self.returned_after_throttles:,} messages returned to the "
              "queue after their visibility timeout)"),
             ("function Duration", self.duration_ms.line() if self.duration_ms else "-"),
+            ("Init Duration", self.init_duration_ms.line() if self.init_duration_ms else "-"),
             ("peak concurrency", f"{self.peak_concurrency:,}{limit}"),
         ]  # fmt: skip
         if self.filtered_out:

@@ -59,6 +59,8 @@ class PollerCounters:
     error_types: dict[str, int] = field(default_factory=dict)  # their errorType (Sandbox.Timedout...)
     throttles: int = 0  # invokes throttled (each retry counts)
     batches: int = 0
+    durations_ms: list[float] = field(default_factory=list)  # the REPORT lines' Duration of each invoke
+    init_durations_ms: list[float] = field(default_factory=list)  # and Init Duration, on cold starts
     sizes: list[int] = field(default_factory=list)  # records per batch, for tests
 
 
@@ -264,6 +266,10 @@ class MappingPoller:
                     return  # dropped: it becomes visible again when its visibility timeout ends
                 await self.clock.sleep(delay)
         self.counters.invoked += len(batch)
+        if result.report is not None:
+            self.counters.durations_ms.append(result.report.duration_ms)
+            if result.report.init_duration_ms is not None:
+                self.counters.init_durations_ms.append(result.report.init_duration_ms)
         outcome = settle(
             [m.message_id for m in batch], result.function_error, result.body, mapping.report_batch_item_failures
         )
