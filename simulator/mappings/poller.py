@@ -122,6 +122,7 @@ class MappingPoller:
         self._supervisor: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._waiting = 0  # readers in a receive that has found nothing yet
 
     # -- lifetime -------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,7 +150,8 @@ class MappingPoller:
         """Keep as many batch readers running as scaling allows; readers beyond it stop after their batch."""
         while not self._stopping:
             allowed = self.scaling.allowed(self.clock.monotonic())
-            while len(self._readers) < allowed:
+            # a reader waiting in a long poll with nothing yet means no more are needed now
+            while len(self._readers) < allowed and not self._waiting:
                 task = asyncio.create_task(self._read_batches(), name=f"lsim-sqs-reader-{self.mapping.uuid}")
                 self._readers.add(task)
                 task.add_done_callback(self._readers.discard)
@@ -205,14 +207,11 @@ class MappingPoller:
                 wait = deadline - now
                 if wait <= 0:
                     break
-            got = await self.queues.receive_message_waiting(
-                mapping.queue_name,
-                wait_time_s=min(LONG_POLL_S, math.ceil(wait)),  # SQS waits whole seconds
-                max_messages=min(MAX_RECEIVE, mapping.batch_size - len(batch)),
-                visibility_timeout=int(visibility),
-                attribute_names=("All",),
-                message_attribute_names=("All",),
-            )
+            self._waiting += 1
+            try:
+                got = await self._receive(mapping, wait, visibility, len(batch))
+            finally:
+                self._waiting -= 1
             now = self.clock.monotonic()
             if not got:
                 if deadline is None:
@@ -242,6 +241,16 @@ class MappingPoller:
             if window <= 0:
                 break
         return batch, received_at
+
+    async def _receive(self, mapping: EventSourceMapping, wait: float, visibility: float, have: int) -> list[Any]:
+        return await self.queues.receive_message_waiting(
+            mapping.queue_name,
+            wait_time_s=min(LONG_POLL_S, math.ceil(wait)),  # SQS waits whole seconds
+            max_messages=min(MAX_RECEIVE, mapping.batch_size - have),
+            visibility_timeout=int(visibility),
+            attribute_names=("All",),
+            message_attribute_names=("All",),
+        )
 
     async def _process(self, batch: list[ReceivedMessage], received_at: float) -> None:
         mapping = self.mapping
