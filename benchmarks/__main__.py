@@ -11,6 +11,7 @@ from . import (
     bench_layers,
     bench_loadtest,
     bench_logs,
+    bench_queues,
     bench_runtimes,
     bench_sam,
     bench_vpc,
@@ -30,3 +31,4 @@ bench_cli.main()
 bench_warm_cli.main()
 asyncio.run(bench_dependencies.main())
 asyncio.run(bench_runtimes.main())
+asyncio.run(bench_queues.main())

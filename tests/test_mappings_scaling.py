@@ -148,3 +148,13 @@ def test_effective_visibility_timeout_with_a_window() -> None:
     assert effective_visibility_timeout(30, 10, 20) == 30  # window + timeout fits
     assert effective_visibility_timeout(30, 10, 21) == 61  # one past: window + timeout + 30 s
     assert effective_visibility_timeout(30, 60, 0) == 30  # the mapping API refuses that; the rule does not apply
+
+
+def test_next_increase_is_when_one_more_batch_is_allowed() -> None:
+    s, _ = scaling(maximum_concurrency=7)
+    assert s.next_increase(0.0) is None  # idle: not growing
+    s.found_messages(10.0)
+    assert s.next_increase(10.0) == pytest.approx(10.2)
+    assert s.next_increase(10.3) == pytest.approx(10.4)
+    assert s.allowed(10.4) == 7
+    assert s.next_increase(10.4) is None  # at MaximumConcurrency

@@ -346,8 +346,10 @@ class _Run:
             self.busy += 1
             self.attempt(at, _Batch([m.message_id for m in got], [m.receipt_handle for m in got], at))
         # every reader is busy: when scaling allows one more, it polls then
-        if not emptied and self.scaling.statistics(at).scaling_up and self.busy >= self.scaling.allowed(at):
-            self.wake_at(at + 1.0 / self.scaling.per_second if self.scaling.per_second else math.inf)
+        if not emptied and self.busy >= self.scaling.allowed(at):
+            then = self.scaling.next_increase(at)
+            if then is not None:
+                self.wake_at(then)
 
     def attempt(self, at: float, batch: _Batch) -> None:
         decision = self.controller.try_admit(self.account.function.name, self.account.version, True)

@@ -86,6 +86,13 @@ class PollerScaling:
         grown = self._level + int(max(0.0, now - self._since) * self.per_second + 1e-9)
         return min(self.ceiling, grown)
 
+    def next_increase(self, now: float) -> float | None:
+        """When `allowed` next grows by one (None: it is not growing, or at its ceiling)."""
+        if self._since is None or self.per_second <= 0 or self.allowed(now) >= self.ceiling:
+            return None
+        steps = int(max(0.0, now - self._since) * self.per_second + 1e-9) + 1
+        return self._since + steps / self.per_second
+
     def found_messages(self, now: float) -> None:
         """A receive returned messages: if the mapping was idle, it starts scaling up from here."""
         if self._since is None:
