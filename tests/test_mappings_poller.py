@@ -98,6 +98,14 @@ fifo_queue = true
 content_based_deduplication = true
 visibility_timeout = 12
 
+[queues.toggle]
+visibility_timeout = 30
+
+[functions.worker.events.toggle]
+type = "sqs"
+queue = "toggle"
+batch_size = 1
+
 [functions.worker.events.burst]
 type = "sqs"
 queue = "burst"
@@ -284,6 +292,18 @@ def test_fifo_keeps_order_per_group_with_one_batch_in_flight_per_group(lsim: Blo
         spans = [(b["start"], b["end"]) for b in mine]
         assert all(later[0] >= earlier[1] - 0.05 for earlier, later in itertools.pairwise(spans))
     assert all(len(b["records"]) <= 2 for b in batches)
+
+
+def test_disabling_a_mapping_stops_its_poller_and_enabling_it_drains_what_waited(lsim: BlockingSimulator) -> None:
+    mappings = lsim.simulator.mappings
+    (mapping,) = [m for m in mappings.all() if m.queue_name == "toggle"]
+    mappings.update_event_source_mapping(mapping.uuid, enabled=False)
+    wait_for(lambda: mapping.uuid not in lsim.simulator.pollers.pollers, 10, "the poller stopped")
+    send_all(lsim, "toggle", [{"n": n} for n in range(3)])
+    time.sleep(1.5)
+    assert lsim.simulator.queues.metrics("toggle").approximate_number_of_messages_visible == 3  # nobody polls
+    mappings.update_event_source_mapping(mapping.uuid, enabled=True)
+    wait_for(lambda: depth(lsim, "toggle") == 0, 60, "drained once enabled again")
 
 
 STOP_PROJECT = """

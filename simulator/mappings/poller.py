@@ -123,18 +123,21 @@ class MappingPoller:
         self._wake = asyncio.Event()
         self._stopping = False
         self._waiting = 0  # readers in a receive that has found nothing yet
+        self._processing: set[asyncio.Task[None]] = set()  # readers with a batch in hand
 
     # -- lifetime -------------------------------------------------------------------------------------------
     def start(self) -> None:
         if self._supervisor is None:
             self._supervisor = asyncio.create_task(self._supervise(), name=f"lsim-sqs-poller-{self.mapping.uuid}")
 
-    async def stop(self) -> None:
-        """Stop reading; batches in flight are abandoned to their visibility timeout (nothing is lost)."""
+    async def stop(self, *, finish_batches: bool = False) -> None:
+        """Stop reading. Batches being processed are abandoned to their visibility timeout (nothing is lost),
+        or, with `finish_batches` (a mapping changed while lsim runs), allowed to finish first."""
         self._stopping = True
         tasks = [t for t in (self._supervisor, *self._readers) if t is not None]
         for task in tasks:
-            task.cancel()
+            if not (finish_batches and task in self._processing):
+                task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -171,7 +174,13 @@ class MappingPoller:
             try:
                 batch, received_at = await self._gather()
                 if batch:
-                    await self._process(batch, received_at)
+                    task = asyncio.current_task()
+                    assert task is not None
+                    self._processing.add(task)
+                    try:
+                        await self._process(batch, received_at)
+                    finally:
+                        self._processing.discard(task)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a reader never dies of one bad batch: the queue keeps the messages
@@ -388,7 +397,7 @@ class MappingPollers:
         for uuid, poller in list(self.pollers.items()):
             if uuid not in wanted or polling_key(wanted[uuid]) != polling_key(poller.mapping):
                 del self.pollers[uuid]
-                await poller.stop()
+                await poller.stop(finish_batches=True)
         for uuid, mapping in wanted.items():
             if uuid in self.pollers:
                 continue
