@@ -30,7 +30,8 @@ def changed_keys(old: FunctionConfig, new: FunctionConfig) -> list[str]:
 
 def compare_projects(old: ProjectConfig, new: ProjectConfig) -> ProjectChanges:
     """The changes from `old` to `new`. VPC networks and ENIs are made when the simulator starts, so a
-    function that joins, leaves or moves between VPCs, [vpcs], [settings] and [limits] need a restart."""
+    function that joins, leaves or moves between VPCs, [vpcs], [settings], [limits] and [queues] need a
+    restart."""
     added = sorted(set(new.functions) - set(old.functions))
     removed = sorted(set(old.functions) - set(new.functions))
     changed: dict[str, list[str]] = {}
@@ -42,7 +43,7 @@ def compare_projects(old: ProjectConfig, new: ProjectConfig) -> ProjectChanges:
         elif keys:
             changed[name] = keys
     restart += [f"functions.{name}.vpc" for name in added if new.functions[name].vpc is not None]
-    for section in ("settings", "limits", "vpcs"):
+    for section in ("settings", "limits", "vpcs", "queues"):  # queues are declared when the simulator starts
         if getattr(old, section) != getattr(new, section):
             restart.append(section)
     return ProjectChanges(added, removed, changed, restart)

@@ -43,7 +43,7 @@ def project(folder: Path, *layers: str, settings: str = "") -> Path:
     (folder / "src").mkdir(parents=True)
     (folder / "src" / "app.py").write_text(APP)
     (folder / "lsim.toml").write_text(
-        f'{settings}[functions.reader]\nhandler = "app.handler"\nruntime = "python3.11"\ncode = "src"\n'
+        f"{settings}[functions.reader]\nhandler = \"app.handler\"\nruntime = \"python3.11\"\ncode = \"src\"\n"
         f"layers = {json.dumps(list(layers))}\n"
     )
     return folder
@@ -71,9 +71,7 @@ def test_numbers_run_per_layer_name_across_the_projects_of_an_account(tmp_path: 
     first, second = project(tmp_path / "first"), project(tmp_path / "second")
     (tmp_path / "shared.zip").write_bytes(layer_zip("x"))
     versions = [
-        json.loads(lsim("layer", "publish", "shared", "--zip", str(tmp_path / "shared.zip"), cwd=folder).stdout)[
-            "Version"
-        ]
+        json.loads(lsim("layer", "publish", "shared", "--zip", str(tmp_path / "shared.zip"), cwd=folder).stdout)["Version"]
         for folder in (first, second, first)
     ]
     assert versions == [1, 2, 3]
@@ -137,8 +135,6 @@ def test_a_projects_older_layers_are_copied_into_the_account_and_none_is_lost(tm
     # A copied version is the account's: deleted by one project, it is deleted for all. The version the
     # project kept is its own: deleting it leaves the account's version of that number alone.
     assert lsim("layer", "delete", "tools", "2", cwd=tmp_path / "newer").returncode == 0
-    assert [
-        v["Version"] for v in json.loads(lsim("layer", "versions", "tools", cwd=older).stdout)["LayerVersions"]
-    ] == [1]
+    assert [v["Version"] for v in json.loads(lsim("layer", "versions", "tools", cwd=older).stdout)["LayerVersions"]] == [1]
     assert lsim("layer", "delete", "shared", "1", cwd=older).returncode == 0
     assert lsim("layer", "get", "shared:1", cwd=tmp_path / "newer").returncode == 0

@@ -45,9 +45,7 @@ def handler(event, context):
 
 def test_elf_architecture_reads_the_header(tmp_path: Path) -> None:
     assert emulation.elf_architecture(Path(os.path.realpath(sys.executable))) == emulation.host_architecture()
-    aarch64 = (
-        bytes.fromhex("7f454c46020101000000000000000000") + (2).to_bytes(2, "little") + (183).to_bytes(2, "little")
-    )
+    aarch64 = bytes.fromhex("7f454c46020101000000000000000000") + (2).to_bytes(2, "little") + (183).to_bytes(2, "little")
     (tmp_path / "arm").write_bytes(aarch64 + b"\0" * 44)
     assert emulation.elf_architecture(tmp_path / "arm") == "arm64"
     (tmp_path / "text").write_text("#!/bin/sh\n")
@@ -87,9 +85,7 @@ def test_arm64_without_emulation_is_refused_with_why_and_how(
 @x86_only
 def test_a_registered_interpreter_with_the_fix_flag_is_enough(tmp_path: Path) -> None:
     (tmp_path / "status").write_text("enabled\n")
-    (tmp_path / "qemu-aarch64").write_text(
-        "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n"
-    )
+    (tmp_path / "qemu-aarch64").write_text("enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n")
     emulation.check_can_run("arm64", tmp_path)
 
 
@@ -100,9 +96,7 @@ def test_the_process_backend_refuses_arm64(tmp_path: Path) -> None:
     (tmp_path / "lsim.toml").write_text(
         '[functions.f]\nhandler = "app.handler"\nruntime = "python3.11"\ncode = "src"\narchitecture = "arm64"\n'
     )
-    refused = pytest.raises(
-        RuntimeUnavailableError, match="process backend runs functions on this machine's own x86_64"
-    )
+    refused = pytest.raises(RuntimeUnavailableError, match="process backend runs functions on this machine's own x86_64")
     with BlockingSimulator(load_project(tmp_path), backend="process") as lsim, refused:
         lsim.invoke("f", {})
 
@@ -132,12 +126,9 @@ def arm_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         layers.append(f"native-{arch}.zip")
     function = '[functions.{name}]\nhandler = "app.handler"\nruntime = "python3.11"\ncode = "src"\nmemory_size = 1024\n'
     (root / "lsim.toml").write_text(
-        function.format(name="arm")
-        + 'architecture = "arm64"\nlayers = ["native-arm64.zip"]\n\n'
-        + function.format(name="x86")
-        + 'layers = ["native-x86_64.zip"]\n\n'
-        + function.format(name="arm-with-x86-layer")
-        + 'architecture = "arm64"\nlayers = ["native-x86_64.zip"]\n'
+        function.format(name="arm") + 'architecture = "arm64"\nlayers = ["native-arm64.zip"]\n\n'
+        + function.format(name="x86") + 'layers = ["native-x86_64.zip"]\n\n'
+        + function.format(name="arm-with-x86-layer") + 'architecture = "arm64"\nlayers = ["native-x86_64.zip"]\n'
     )
     yield root
 

@@ -128,9 +128,7 @@ def test_a_function_runs_on_aws_base_image_with_aws_runtime(
     images.clear_cache()
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text(textwrap.dedent(HANDLER))
-    (tmp_path / "lsim.toml").write_text(
-        '[functions.f]\nhandler = "app.handler"\nruntime = "python3.12"\ncode = "src"\n'
-    )
+    (tmp_path / "lsim.toml").write_text('[functions.f]\nhandler = "app.handler"\nruntime = "python3.12"\ncode = "src"\n')
     with BlockingSimulator(load_project(tmp_path), backend="docker") as lsim:
         result = lsim.invoke("f", {})
         failed = lsim.invoke("f", {"fail": True})

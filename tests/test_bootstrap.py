@@ -253,7 +253,9 @@ def launch(tmp_path: Path, api: FakeRuntimeAPI) -> Iterator[Any]:
         n = len(started)
         out, err = tmp_path / f"stdout{n}.txt", tmp_path / f"stderr{n}.txt"
         with out.open("wb") as out_file, err.open("wb") as err_file:
-            proc = subprocess.Popen([python, "-u", str(BOOTSTRAP)], env=environment, stdout=out_file, stderr=err_file)
+            proc = subprocess.Popen(
+                [python, "-u", str(BOOTSTRAP)], env=environment, stdout=out_file, stderr=err_file
+            )
         runtime = Runtime(proc, out, err)
         started.append(runtime)
         return runtime
@@ -418,7 +420,9 @@ def test_context_attributes(launch: Any, api: FakeRuntimeAPI, tmp_path: Path) ->
     assert got["w3c"] == {"traceparent": "00-abc-def-01"}
     assert got["tenant_id"] == "blue"
     assert got["trace"] == TRACE_ID
-    assert got["repr"].startswith(f"LambdaContext([aws_request_id={request_id},log_group_name=/aws/lambda/fn,")
+    assert got["repr"].startswith(
+        f"LambdaContext([aws_request_id={request_id},log_group_name=/aws/lambda/fn,"
+    )
     assert got["repr"].endswith(
         "identity=CognitoIdentity([cognito_identity_id=id-1,cognito_identity_pool_id=pool-1]),tenant_id=blue])"
     )
@@ -540,7 +544,9 @@ def test_invalid_json_event_is_an_unmarshal_error(launch: Any, api: FakeRuntimeA
     post = api.invoke(body=b"")
     assert post.kind == "error"
     assert post.json()["errorType"] == "Runtime.UnmarshalError"
-    assert post.json()["errorMessage"] == "Unable to unmarshal input: Expecting value: line 1 column 1 (char 0)"
+    assert (
+        post.json()["errorMessage"] == "Unable to unmarshal input: Expecting value: line 1 column 1 (char 0)"
+    )
 
 
 def test_bad_client_context_is_a_context_unmarshal_error(launch: Any, api: FakeRuntimeAPI) -> None:
@@ -667,7 +673,9 @@ def test_logging_level_from_environment(launch: Any, api: FakeRuntimeAPI) -> Non
 
 
 def test_logging_json_format(launch: Any, api: FakeRuntimeAPI) -> None:
-    runtime = launch({"app.py": LOGGING_APP}, env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+    runtime = launch(
+        {"app.py": LOGGING_APP}, env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"}
+    )
     request_id = api.queue_event({})
     api.wait_post()
     records = [json.loads(line) for line in runtime.stdout.splitlines() if line.startswith("{")]
@@ -681,7 +689,9 @@ def test_logging_json_format(launch: Any, api: FakeRuntimeAPI) -> None:
 # The Runtime API connection
 
 
-def test_posts_refused_with_413_or_403_are_logged_and_the_loop_goes_on(launch: Any, api: FakeRuntimeAPI) -> None:
+def test_posts_refused_with_413_or_403_are_logged_and_the_loop_goes_on(
+    launch: Any, api: FakeRuntimeAPI
+) -> None:
     runtime = launch({"app.py": "def handler(event, context):\n    return event\n"})
     api.status_for["response"] = 413
     assert api.invoke("too big").kind == "response"
@@ -689,7 +699,9 @@ def test_posts_refused_with_413_or_403_are_logged_and_the_loop_goes_on(launch: A
     assert api.invoke("again").kind == "response"
     api.status_for.clear()
     assert api.invoke("fine").json() == "fine"
-    assert "LAMBDA_RUNTIME Failed to post handler success response. Http response code: 413." in runtime.stdout
+    assert (
+        "LAMBDA_RUNTIME Failed to post handler success response. Http response code: 413." in runtime.stdout
+    )
     assert runtime.proc.poll() is None
 
 
@@ -776,14 +788,19 @@ OTHER_PYTHONS = _other_pythons()
     "python", OTHER_PYTHONS or [pytest.param(None, marks=pytest.mark.skip(reason="no other Python 3.9+"))]
 )
 def test_runs_on_other_python_versions(python: str, launch: Any, api: FakeRuntimeAPI) -> None:
-    app = CONTEXT_APP + "\ndef entry(event, context):\n    return handler(event, context) if event else {}['k']\n"
+    app = (
+        CONTEXT_APP
+        + "\ndef entry(event, context):\n    return handler(event, context) if event else {}['k']\n"
+    )
     runtime = launch({"app.py": app}, handler="app.entry", python=python)
     got = api.invoke({"x": 1}).json()
     assert got["memory_limit_in_mb"] == "256"
     assert got["identity"] == [None, None]
     error = api.invoke(None).json()
     assert error["errorType"] == "KeyError"
-    assert error["stackTrace"][0].endswith("in entry\n    return handler(event, context) if event else {}['k']\n")
+    assert error["stackTrace"][0].endswith(
+        "in entry\n    return handler(event, context) if event else {}['k']\n"
+    )
     assert runtime.terminate() == 0
 
 
@@ -804,7 +821,9 @@ def test_custom_runtime_sample(api: FakeRuntimeAPI, tmp_path: Path) -> None:
     }
     log = tmp_path / "log.txt"
     with log.open("wb") as out:
-        proc = subprocess.Popen(["/bin/sh", str(SAMPLE / "runtime" / "bootstrap")], env=env, stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            ["/bin/sh", str(SAMPLE / "runtime" / "bootstrap")], env=env, stdout=out, stderr=out
+        )
     try:
         first = api.invoke({"message": "hi"}).json()
         assert first["echo"] == {"message": "hi"}
@@ -821,7 +840,9 @@ def test_custom_runtime_sample(api: FakeRuntimeAPI, tmp_path: Path) -> None:
         proc.wait()
 
     env["_HANDLER"] = "function.nope"
-    init = subprocess.run(["/bin/sh", str(SAMPLE / "runtime" / "bootstrap")], env=env, capture_output=True, timeout=30)
+    init = subprocess.run(
+        ["/bin/sh", str(SAMPLE / "runtime" / "bootstrap")], env=env, capture_output=True, timeout=30
+    )
     assert init.returncode == 1
     post = api.wait_post()
     assert post.path == f"{API}/init/error"

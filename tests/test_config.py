@@ -95,7 +95,9 @@ def test_image_function_takes_image_only(tmp_path: Path) -> None:
 
 
 def test_limits_can_be_changed_for_what_if_runs(tmp_path: Path) -> None:
-    project = load_project(write(tmp_path, "[limits]\nmemory_max_mb = 20000\n" + BASE + "memory_size = 16000\n"))
+    project = load_project(
+        write(tmp_path, "[limits]\nmemory_max_mb = 20000\n" + BASE + "memory_size = 16000\n")
+    )
     assert project.limits.memory_max_mb == 20000
     assert project.functions["f"].memory_size == 16000
 

@@ -203,9 +203,7 @@ def test_an_event_too_old_is_dead_lettered_and_a_replay_delivers_it(tmp_path: Pa
     clock = VirtualClock(T0)
     with BlockingSimulator(load_project(root), backend="process", clock=clock) as lsim:
         request_id = lsim.invoke("worker", {"n": 2}, invocation_type="Event").request_id
-        wait_for(
-            lambda: lsim.simulator.concurrency.controller.function_statistics("worker").throttled >= 1, "a throttle"
-        )
+        wait_for(lambda: lsim.simulator.concurrency.controller.function_statistics("worker").throttled >= 1, "a throttle")
         wait_for(lambda: status(lsim, request_id) == "queued", "the throttled event to go back on the queue")
         (event,) = lsim.simulator.events.queue.queued("worker")
         assert event.due_at == T0 + 1 and event.throttles == 1  # back off 1 s after a throttle

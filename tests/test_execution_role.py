@@ -70,7 +70,9 @@ def test_developer_credentials_come_from_the_profile_the_environment_or_the_defa
         "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = default-secret\n\n"
         "[work]\naws_access_key_id = AKIAWORK\naws_secret_access_key = work-secret\naws_session_token = work-token\n"
     )
-    (tmp_path / "config").write_text("[profile cfg]\naws_access_key_id = AKIACFG\naws_secret_access_key = cfg-secret\n")
+    (tmp_path / "config").write_text(
+        "[profile cfg]\naws_access_key_id = AKIACFG\naws_secret_access_key = cfg-secret\n"
+    )
     files = {"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"), "AWS_CONFIG_FILE": str(tmp_path / "config")}
     work = developer_credentials("work", files)
     assert (work.access_key_id, work.secret_access_key, work.session_token) == ("AKIAWORK", "work-secret", "work-token")
@@ -120,9 +122,7 @@ vpc = {subnets = ["subnet-app"], security_groups = ["sg-app"]}
     role = project.role_of(project.functions["orders"])
     assert role.arn == "arn:aws:iam::123456789012:role/service-role/orders-role"
     assert role.policies == ["AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole"]
-    basic = (
-        function + 'role = {arn = "arn:aws:iam::123456789012:role/basic", policies = ["AWSLambdaBasicExecutionRole"]}\n'
-    )
+    basic = function + 'role = {arn = "arn:aws:iam::123456789012:role/basic", policies = ["AWSLambdaBasicExecutionRole"]}\n'
     with pytest.raises(ProjectFileError, match=f"functions.orders: {ENI_ERROR}"):
         load_project(write_toml(tmp_path, basic, VPC_TOML))
     fine = basic.replace('"AWSLambdaBasicExecutionRole"', '"AWSLambdaVPCAccessExecutionRole"')
@@ -176,9 +176,7 @@ def test_a_template_role_without_eni_permissions_fails_as_aws_fails(tmp_path: Pa
     role_line = path.read_text().splitlines().index("      Role: !GetAtt FnRole.Arn") + 1
     with pytest.raises(ProjectFileError, match=f"template.yaml:{role_line}: .*Role: {ENI_ERROR}"):
         load_project(path, warn=lambda _: None)
-    attached = (
-        role
-        + """\
+    attached = role + """\
   EniPolicy:
     Type: AWS::IAM::Policy
     Properties:
@@ -190,12 +188,8 @@ def test_a_template_role_without_eni_permissions_fails_as_aws_fails(tmp_path: Pa
             Action: [ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface]
             Resource: "*"
 """
-    )
     function = load_project(write_template(tmp_path, SAM_VPC + attached), warn=lambda _: None).functions["Fn"]
-    assert (
-        function.role is not None
-        and function.role.arn == f"arn:aws:iam::123456789012:role/{tmp_path.name.replace('_', '-')}-FnRole"
-    )
+    assert function.role is not None and function.role.arn == f"arn:aws:iam::123456789012:role/{tmp_path.name.replace('_', '-')}-FnRole"
 
 
 def test_update_function_configuration_to_a_role_without_eni_permissions_is_refused(tmp_path: Path) -> None:
@@ -242,7 +236,7 @@ role = {arn = "arn:aws:iam::123456789012:role/basic", policies = ["AWSLambdaBasi
 
 
 # -- in a real execution environment -------------------------------------------------------------------------
-CALLER = """
+CALLER = '''
 import os
 
 import boto3
@@ -264,7 +258,7 @@ def handler(event, context):
         answer["role"] = client.get_function(FunctionName=context.function_name)["Configuration"]["Role"]
         answer["target"] = client.invoke(FunctionName="target", Payload=b'{"from": "caller"}')["Payload"].read().decode()
     return answer
-"""
+'''
 
 
 @pytest.mark.docker
@@ -314,13 +308,13 @@ def test_boto3_in_a_function_finds_its_role_credentials_and_lsim_verifies_them(t
             lsim.call(server.close())
 
 
-ECHO_CREDENTIALS = """
+ECHO_CREDENTIALS = '''
 import os
 
 
 def handler(event, context):
     return {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
-"""
+'''
 
 
 def developer_project(tmp_path: Path, settings: str = "") -> Path:

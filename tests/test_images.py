@@ -159,11 +159,11 @@ def test_context_hash_follows_the_context_files(tmp_path: Path) -> None:
     assert images.context_hash(tmp_path, "sha256:" + "b" * 64, "python3.11") != images.context_hash(
         tmp_path, base, "python3.11"
     )
-    assert images.context_hash(tmp_path, base, "provided.al2") != images.context_hash(tmp_path, base, "provided.al2023")
-    # an arm64 image and another boto3 are other images
-    assert images.context_hash(tmp_path, base, "python3.11", "arm64") != images.context_hash(
-        tmp_path, base, "python3.11"
+    assert images.context_hash(tmp_path, base, "provided.al2") != images.context_hash(
+        tmp_path, base, "provided.al2023"
     )
+    # an arm64 image and another boto3 are other images
+    assert images.context_hash(tmp_path, base, "python3.11", "arm64") != images.context_hash(tmp_path, base, "python3.11")
     assert images.context_hash(tmp_path, base, "python3.11", extra="boto3==1") != images.context_hash(
         tmp_path, base, "python3.11", extra="boto3==2"
     )
@@ -358,7 +358,8 @@ def test_edited_context_builds_a_new_image_once_across_processes(client: Any, tm
         """
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", program], cwd=REPO, stdout=subprocess.PIPE, text=True) for _ in range(2)
+        subprocess.Popen([sys.executable, "-c", program], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
     ]
     tags = {proc.communicate(timeout=300)[0].strip() for proc in procs}
     assert all(proc.returncode == 0 for proc in procs)

@@ -93,7 +93,11 @@ def test_environment_is_shaped_like_lambda(docker_lsim: BlockingSimulator) -> No
     assert re.fullmatch(r"[\d.]+:\d+", env["AWS_LAMBDA_RUNTIME_API"])
     assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-")
     path = facts["sys_path"]
-    assert path.index("/var/task") < path.index("/opt/python/lib/python3.11/site-packages") < path.index("/opt/python")
+    assert (
+        path.index("/var/task")
+        < path.index("/opt/python/lib/python3.11/site-packages")
+        < path.index("/opt/python")
+    )
     context = facts["context"]
     assert context["function_name"] == "inspect" and context["function_version"] == "$LATEST"
     assert context["invoked_function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:inspect"
@@ -213,16 +217,11 @@ def test_python313_runs_on_the_trixie_base(tmp_path) -> None:  # type: ignore[no
 
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text("import sys\ndef handler(e, c):\n    return list(sys.version_info[:2])\n")
-    (tmp_path / "lsim.toml").write_text(
-        '[functions.f]\nhandler = "app.handler"\nruntime = "python3.13"\ncode = "src"\n'
-    )
+    (tmp_path / "lsim.toml").write_text('[functions.f]\nhandler = "app.handler"\nruntime = "python3.13"\ncode = "src"\n')
     with BlockingSimulator(load_project(tmp_path), backend="docker") as lsim:
         result = lsim.invoke("f")
     assert result.payload == [3, 13]
-    assert (
-        "AWS_Lambda_python3.13"
-        in lsim.simulator.sandbox_spec(lsim.simulator.function("f"), "$LATEST").environment["AWS_EXECUTION_ENV"]
-    )
+    assert "AWS_Lambda_python3.13" in lsim.simulator.sandbox_spec(lsim.simulator.function("f"), "$LATEST").environment["AWS_EXECUTION_ENV"]
 
 
 def test_tmp_is_disk_not_memory_and_survives_a_reset(docker_lsim: BlockingSimulator) -> None:

@@ -133,9 +133,7 @@ def test_not_a_zip(registry: LayerRegistry) -> None:
     "entry",
     ["../escape.txt", "python/../../escape.txt", "/abs/escape.txt"],
 )
-def test_entries_that_escape_are_refused_and_nothing_is_written(
-    tmp_path: Path, registry: LayerRegistry, entry: str
-) -> None:
+def test_entries_that_escape_are_refused_and_nothing_is_written(tmp_path: Path, registry: LayerRegistry, entry: str) -> None:
     with pytest.raises(InvalidParameterValueException, match="outside its folder"):
         registry.publish_layer_version("l", make_zip({entry: "x", "python/ok.py": "y"}))
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path.parent / "escape.txt").exists()
@@ -197,10 +195,7 @@ def test_attach_by_arn_and_by_name_and_version(tmp_path: Path, registry: LayerRe
     registry.publish_layer_version("a", make_zip({"python/a.py": "1"}))
     registry.publish_layer_version("b", make_zip({"python/b.py": "1"}))
     arns = attach(tmp_path, registry, ["arn:aws:lambda:us-east-1:123456789012:layer:a:1", "b:1"])
-    assert arns == [
-        "arn:aws:lambda:us-east-1:123456789012:layer:a:1",
-        "arn:aws:lambda:us-east-1:123456789012:layer:b:1",
-    ]
+    assert arns == ["arn:aws:lambda:us-east-1:123456789012:layer:a:1", "arn:aws:lambda:us-east-1:123456789012:layer:b:1"]
 
 
 def test_attaching_an_unknown_version(tmp_path: Path, registry: LayerRegistry) -> None:
@@ -217,9 +212,7 @@ def test_incompatible_runtime_or_architecture_is_refused_at_attach(tmp_path: Pat
         attach(tmp_path, registry, ["onlyarm:1"])
 
 
-def test_a_deleted_version_keeps_working_for_functions_already_using_it(
-    tmp_path: Path, registry: LayerRegistry
-) -> None:
+def test_a_deleted_version_keeps_working_for_functions_already_using_it(tmp_path: Path, registry: LayerRegistry) -> None:
     registry.publish_layer_version("old", make_zip({"python/o.py": "1"}))
     attach(tmp_path, registry, ["old:1"])  # f uses it
     registry.delete_layer_version("old", 1)
@@ -270,9 +263,7 @@ def test_a_local_folder_is_published_when_it_changes(tmp_path: Path, registry: L
 def test_layers_merge_in_order_later_wins_and_merges_are_reused(registry: LayerRegistry) -> None:
     first = registry.publish_layer_version("first", make_zip({"python/shared.py": "WHO = 'first'\n", "bin/one": "#!/bin/sh\n"},
                                                                modes={"bin/one": 0o100755}))  # fmt: skip
-    second = registry.publish_layer_version(
-        "second", make_zip({"python/shared.py": "WHO = 'second'\n", "lib/two.so": "x"})
-    )
+    second = registry.publish_layer_version("second", make_zip({"python/shared.py": "WHO = 'second'\n", "lib/two.so": "x"}))
     cache = LayerCache(registry.store)
     opt = cache.opt_dir([first, second])
     assert opt is not None
@@ -363,10 +354,7 @@ def test_seed_workflow_from_the_command_line(tmp_path: Path) -> None:
                      "--compatible-runtimes", "python3.13", "--description", "seed layer")  # fmt: skip
     assert published.returncode == 0, published.stderr
     shape = json.loads(published.stdout)
-    assert shape["LayerVersionArn"].endswith(":layer:seed:1") and shape["CompatibleRuntimes"] == [
-        "python3.11",
-        "python3.13",
-    ]
+    assert shape["LayerVersionArn"].endswith(":layer:seed:1") and shape["CompatibleRuntimes"] == ["python3.11", "python3.13"]
     assert json.loads(lsim(tmp_path, "layer", "list").stdout)["Layers"][0]["LayerName"] == "seed"
     assert json.loads(lsim(tmp_path, "layer", "get", shape["LayerVersionArn"]).stdout)["Description"] == "seed layer"
     assert json.loads(lsim(tmp_path, "layer", "get", "seed:1").stdout)["Version"] == 1

@@ -196,7 +196,9 @@ def test_update_function_configuration_as_lambda_answers(api: Api) -> None:
         assert published["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "cool_lambda"}
         # levels need JSON: Lambda's own sentence, and nothing changes
         refused = error_of(
-            lambda: client.update_function_configuration(FunctionName="text", LoggingConfig={"SystemLogLevel": "WARN"})
+            lambda: client.update_function_configuration(
+                FunctionName="text", LoggingConfig={"SystemLogLevel": "WARN"}
+            )
         )
         assert refused.response["Error"]["Code"] == "InvalidParameterValueException"
         assert refused.response["Error"]["Message"] == LEVELS_NEED_JSON

@@ -638,3 +638,36 @@ def test_a_waiting_receive_sees_what_another_process_sent(tmp_path: Path) -> Non
         return [m.body for m in await waiting]
 
     assert asyncio.run(scenario()) == ["from elsewhere"]
+
+
+def test_a_dead_letter_queue_ages_from_the_move_and_keeps_the_first_send_for_retention(
+    service: QueueService, clock: VirtualClock
+) -> None:
+    dlq = service.create_queue("dlq", {"MessageRetentionPeriod": "120"})
+    policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})
+    service.create_queue("q", {"RedrivePolicy": policy, "VisibilityTimeout": "0"})
+    service.send_message("q", "m")
+    service.receive_message("q")
+    clock.advance(100)
+    assert service.receive_message("q") == []  # moved now, 100 s after it was sent
+    clock.advance(10)
+    assert service.metrics("dlq").approximate_age_of_oldest_message == 10  # since the move (SQS's DLQ metric)
+    clock.advance(10)  # 120 s after the first send: a standard DLQ's retention counts from then
+    assert service.receive_message("dlq") == []
+
+
+def test_fifo_redrive_keeps_group_order_in_the_dead_letter_queue(service: QueueService, clock: VirtualClock) -> None:
+    dlq = service.create_queue("d.fifo", {"FifoQueue": "true", "MessageRetentionPeriod": "60"})
+    policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})
+    service.create_queue("q.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true", "RedrivePolicy": policy})
+    for body in ("1", "2", "3"):
+        service.send_message("q.fifo", body, group_id="g")
+    assert [m.body for m in service.receive_message("q.fifo", max_messages=10, visibility_timeout=0)] == ["1", "2", "3"]
+    clock.advance(50)
+    assert service.receive_message("q.fifo", max_messages=10) == []  # all three moved
+    got = service.receive_message("d.fifo", max_messages=10, attribute_names=["MessageGroupId", "SequenceNumber"])
+    assert [m.body for m in got] == ["1", "2", "3"] and {m.attributes["MessageGroupId"] for m in got} == {"g"}
+    clock.advance(59)  # a FIFO dead-letter queue's retention counts from the move, not from the send
+    assert service.metrics("d.fifo").approximate_number_of_messages_visible == 3
+    clock.advance(1)
+    assert service.metrics("d.fifo").approximate_number_of_messages_visible == 0

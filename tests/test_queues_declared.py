@@ -189,3 +189,13 @@ def test_a_simulator_creates_declared_queues_and_follows_changes(tmp_path: Path)
     path.write_text(DECLARED.replace("[queues.orders-dlq]", "[queues.orders-dlq]\nfifo_queue = true"))
     with pytest.raises(ProjectFileError):  # a standard queue's dead-letter queue cannot be FIFO
         load_project(path)
+
+
+def test_a_changed_queue_declaration_asks_serve_watch_for_a_restart(tmp_path: Path) -> None:
+    from simulator.project_changes import compare_projects
+
+    path = project_file(tmp_path, DECLARED)
+    before = load_project(path)
+    path.write_text(DECLARED.replace("visibility_timeout = 60", "visibility_timeout = 61"))
+    assert compare_projects(before, load_project(path)).needs_restart == ["queues"]
+    assert not compare_projects(before, load_project(project_file(tmp_path, DECLARED)))

@@ -16,7 +16,9 @@ from simulator.runtime_api import RuntimeApiServer, RuntimeChannel
 BASE = "/2018-06-01/runtime"
 
 
-def run(scenario: Callable[[aiohttp.ClientSession, str, RuntimeChannel], Awaitable[Any]], limit: int = 1024) -> Any:
+def run(
+    scenario: Callable[[aiohttp.ClientSession, str, RuntimeChannel], Awaitable[Any]], limit: int = 1024
+) -> Any:
     async def main() -> Any:
         server = RuntimeApiServer()
         channel = RuntimeChannel(limit)
@@ -113,7 +115,9 @@ def test_error_post_carries_the_error_type() -> None:
             pass
         body = json.dumps({"errorMessage": "x", "errorType": "KeyError", "stackTrace": []})
         headers = {"Lambda-Runtime-Function-Error-Type": "Unhandled"}
-        async with session.post(f"{url}{BASE}/invocation/req-1/error", data=body, headers=headers) as response:
+        async with session.post(
+            f"{url}{BASE}/invocation/req-1/error", data=body, headers=headers
+        ) as response:
             assert response.status == 202
         result = await outcome
         assert (result.kind, result.error_type) == ("error", "KeyError")
@@ -158,9 +162,7 @@ def test_extensions_register_poll_and_are_refused_once_init_is_over() -> None:
             assert response.status == 400
         async with session.get(f"{url}{EXT}/event/next", headers={"Lambda-Extension-Identifier": "nope"}) as response:
             assert response.status == 403
-        poll = asyncio.ensure_future(
-            session.get(f"{url}{EXT}/event/next", headers={"Lambda-Extension-Identifier": identifier})
-        )
+        poll = asyncio.ensure_future(session.get(f"{url}{EXT}/event/next", headers={"Lambda-Extension-Identifier": identifier}))
         outcome = channel.submit(invocation())
         async with session.get(f"{url}{BASE}/invocation/next"):
             pass
@@ -182,9 +184,7 @@ def test_at_most_ten_extensions() -> None:
     async def scenario(session: aiohttp.ClientSession, url: str, channel: RuntimeChannel) -> None:
         statuses = []
         for i in range(11):
-            async with session.post(
-                f"{url}{EXT}/register", json={"events": []}, headers={"Lambda-Extension-Name": f"e{i}"}
-            ) as r:
+            async with session.post(f"{url}{EXT}/register", json={"events": []}, headers={"Lambda-Extension-Name": f"e{i}"}) as r:
                 statuses.append(r.status)
         assert statuses == [200] * 10 + [403]
 

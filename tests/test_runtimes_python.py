@@ -23,7 +23,7 @@ pytestmark = pytest.mark.docker
 
 RUNTIMES = ["python3.10", "python3.11", "python3.12", "python3.13", "python3.14"]
 
-HANDLER = """
+HANDLER = '''
 import os, platform, sys
 import boto3, botocore  # at module level, as real code does: every Lambda Python runtime has them
 
@@ -38,14 +38,14 @@ def handler(event, context):
         "boto3": [boto3.__version__, boto3.__file__, botocore.__version__, botocore.__file__],
         "layer": [layer_top.WHERE, layer_site.WHERE],
     }
-"""
-PLAIN = """
+'''
+PLAIN = '''
 import sys
 import boto3
 
 def handler(event, context):
     return {"path": sys.path, "boto3": [boto3.__version__, boto3.__file__]}
-"""
+'''
 
 
 def _prepare(client: Any, runtime: str) -> None:

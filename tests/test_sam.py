@@ -195,9 +195,7 @@ def test_image_functions() -> None:
     assert built.image == "builtherefunction:python3.11-v1"  # the tag `sam build` gives it
     assert built.environment == {"MODE": "built"}
     # lsim does not build images; the `docker build` is named only if the image is missing when invoked
-    assert built.image_build is not None and built.image_build.startswith(
-        "docker build -t builtherefunction:python3.11-v1"
-    )
+    assert built.image_build is not None and built.image_build.startswith("docker build -t builtherefunction:python3.11-v1")
     assert not any("docker build" in m for m in said), said
     assert any(f":{line(template, 'ImageConfig:')}: " in m and "ImageConfig not supported" in m for m in said)
     # the Globals' Runtime and Handler are for Zip functions: nothing to report for image functions

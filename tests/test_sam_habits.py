@@ -39,18 +39,18 @@ def test_project_options_after_the_command_as_sam_local_invoke_takes_them(app: P
     assert found["LOG_LEVEL"] == "WARNING"  # the IsProd condition saw Stage=prod
     assert found["GREETING_PREFIX"] == "Howdy"  # env.json's own entry for the function
     assert variables("--template-file", "../app/template.yaml", cwd=elsewhere)["STAGE"] == "dev"
-    assert variables("-t", "../app/template.yaml", "--parameter-overrides", "Stage=staging", cwd=elsewhere)[
-        "STAGE"
-    ] == ("staging")
+    assert variables("-t", "../app/template.yaml", "--parameter-overrides", "Stage=staging", cwd=elsewhere)["STAGE"] == (
+        "staging"
+    )
 
 
 def test_sam_long_form_and_values_with_spaces(app: Path) -> None:
     found = variables("--parameter-overrides", "ParameterKey=Stage,ParameterValue=prod",
                       "ParameterKey=GreetingPrefix,ParameterValue=Good day", cwd=app)  # fmt: skip
     assert (found["STAGE"], found["GREETING_PREFIX"]) == ("prod", "Good day")
-    assert variables("--parameter-overrides", "Stage=prod GreetingPrefix='Good evening'", cwd=app)[
-        "GREETING_PREFIX"
-    ] == ("Good evening")
+    assert variables("--parameter-overrides", "Stage=prod GreetingPrefix='Good evening'", cwd=app)["GREETING_PREFIX"] == (
+        "Good evening"
+    )
 
 
 def test_an_option_after_the_command_wins_over_the_same_before_it(app: Path) -> None:

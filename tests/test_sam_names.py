@@ -118,10 +118,7 @@ def test_two_functions_with_one_name_are_refused_naming_both(tmp_path: Path) -> 
     with pytest.raises(ProjectFileError) as error:
         load_project(project_folder(tmp_path, template), warn=lambda _: None)
     message = str(error.value)
-    assert (
-        "template.yaml:12: Resources.PlainFunction: orders-dev already exists in stack arn:aws:cloudformation:"
-        in message
-    )
+    assert "template.yaml:12: Resources.PlainFunction: orders-dev already exists in stack arn:aws:cloudformation:" in message
     assert ": functions OrdersFunction (" in message
     assert "template.yaml:5) and PlainFunction are both named orders-dev" in message
     assert "give one of them another FunctionName" in message
@@ -204,9 +201,7 @@ def test_cdk_out_loads_as_cdk_synth_wrote_it() -> None:
     assert api.code == CDK_OUT / "asset.3f1b2c0a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1"
     assert (api.handler, api.runtime, api.memory_size, api.timeout) == ("index.handler", "python3.12", 512, 10)
     assert api.environment["TABLE_NAME"] == "OrdersTable"  # !Ref of a table lsim does not create
-    assert project.functions["orders-worker"].layers == [
-        str(CDK_OUT / "asset.9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7")
-    ]
+    assert project.functions["orders-worker"].layers == [str(CDK_OUT / "asset.9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7")]
     assert project.function_ids["ApiHandler"] == ["ApiHandler5E7490E8"]  # the CDK id, from aws:cdk:path
     assert project.function_ids["Worker"] == ["orders-worker"]
     assert project.function_ids["WorkerC4B7E1A9"] == ["orders-worker"]
@@ -253,7 +248,6 @@ def test_warnings_are_said_once_per_change_of_the_template(tmp_path: Path) -> No
     folder = project_folder(tmp_path, NAMED.replace("      Runtime: python3.11\n  Plain",
                                                     "      Runtime: python3.11\n      Tracing: Active\n  Plain"))  # fmt: skip
     warning = "template.yaml:12: Resources.OrdersFunction.Properties.Tracing not supported by lsim: ignored"
-
     def run(*options: str) -> str:
         done = lsim(*options, "invoke", "OrdersFunction", "--backend", "process", cwd=folder)
         assert done.returncode == 0, done.stderr

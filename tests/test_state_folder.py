@@ -12,7 +12,11 @@ from simulator.store import Store
 
 from .test_fixture import run_pytest, write_function
 
-PROBE = "from pathlib import Path\n\ndef test_project(lsim):\n    print('PROJECT-ROOT', lsim.project.root.resolve())\n"
+PROBE = (
+    "from pathlib import Path\n\n"
+    "def test_project(lsim):\n"
+    "    print('PROJECT-ROOT', lsim.project.root.resolve())\n"
+)
 
 
 def test_a_new_state_folder_ignores_itself_in_git(tmp_path: Path) -> None:
@@ -50,9 +54,7 @@ def test_a_relative_lsim_project_option_is_relative_to_where_pytest_runs(tmp_pat
     (repo / "tests" / "infra" / "lsim.toml").unlink()
     (repo / "pytest.ini").write_text("[pytest]\n")
     (repo / "tests" / "test_probe.py").write_text(PROBE)
-    result = run_pytest(
-        repo / "tests", "-s", "--lsim-project", "../infra", "--lsim-backend", "process", "test_probe.py"
-    )
+    result = run_pytest(repo / "tests", "-s", "--lsim-project", "../infra", "--lsim-backend", "process", "test_probe.py")
     assert _root_seen(result) == str((repo / "infra").resolve())
 
 

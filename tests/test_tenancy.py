@@ -20,7 +20,7 @@ from simulator.tenancy import TENANT_ID_MISMATCH
 
 from .cli import lsim as run_lsim
 
-HANDLER = """
+HANDLER = '''
 import logging
 import uuid
 
@@ -33,7 +33,7 @@ def handler(event, context):
     SEEN.append(context.tenant_id)
     logger.info("serving a tenant")
     return {"tenant": context.tenant_id, "environment": ENVIRONMENT, "seen": SEEN}
-"""
+'''
 
 
 def make_project(tmp_path: Path, extra: str = "") -> Path:

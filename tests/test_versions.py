@@ -77,9 +77,7 @@ def test_preconditions_answer_412(project_dir: Path) -> None:
         ({"environment": {"BIG": "x" * 5000}}, "exceeded the 4KB limit"),
     ],
 )
-def test_bad_configuration_is_refused_and_nothing_is_stored(
-    project_dir: Path, changes: dict[str, Any], message: str
-) -> None:
+def test_bad_configuration_is_refused_and_nothing_is_stored(project_dir: Path, changes: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidParameterValueException, match=message):
         run(project_dir, "update_function_configuration", "orders", **changes)
     latest = run(project_dir, "get_function_configuration", "orders").function
@@ -89,7 +87,7 @@ def test_bad_configuration_is_refused_and_nothing_is_stored(
 def test_configuration_updates_survive_a_restart_and_can_be_reset(project_dir: Path) -> None:
     run(project_dir, "update_function_configuration", "orders", memory_size=1024, environment={"STAGE": "prod"})
     assert run(project_dir, "get_function_configuration", "orders").function.memory_size == 1024
-    assert 'STAGE = "dev"' in (project_dir / "lsim.toml").read_text()  # lsim.toml untouched
+    assert "STAGE = \"dev\"" in (project_dir / "lsim.toml").read_text()  # lsim.toml untouched
     run(project_dir, "reset_function_configuration", "orders")
     assert run(project_dir, "get_function_configuration", "orders").function.memory_size == 128
 
@@ -108,9 +106,7 @@ def test_alias_rules(project_dir: Path) -> None:
         run(project_dir, "create_alias", "orders", "two", "1", routing_config={"2": 0.1, "3": 0.1})
     with pytest.raises(InvalidParameterValueException, match="between 0.0 and 1.0"):
         run(project_dir, "create_alias", "orders", "heavy", "1", routing_config={"2": 1.5})
-    with pytest.raises(
-        InvalidParameterValueException, match=r"\$LATEST is not supported for an alias pointing to more than 1"
-    ):
+    with pytest.raises(InvalidParameterValueException, match=r"\$LATEST is not supported for an alias pointing to more than 1"):
         run(project_dir, "create_alias", "orders", "mixed", "$LATEST", routing_config={"2": 0.5})
     with pytest.raises(InvalidParameterValueException, match="regular expression pattern"):
         run(project_dir, "create_alias", "orders", "123", "1")
@@ -164,9 +160,7 @@ def test_weighted_alias_splits_10000_invocations_by_its_weight(project_dir: Path
     run(project_dir, "publish_version", "orders")
     run(project_dir, "create_alias", "orders", "canary", "1", routing_config={"2": 0.1})
     with BlockingSimulator(load_project(project_dir), backend="docker") as lsim:
-        executed = [
-            lsim.invoke("orders", qualifier="canary", complete_logs=False).executed_version for _ in range(10_000)
-        ]
+        executed = [lsim.invoke("orders", qualifier="canary", complete_logs=False).executed_version for _ in range(10_000)]
     to_two = executed.count("2")
     # Binomial(10000, 0.1): mean 1000, standard deviation 30; 5 standard deviations either way.
     assert 850 <= to_two <= 1150, to_two
@@ -183,10 +177,8 @@ def test_unknown_version_or_alias_on_invoke(project_dir: Path) -> None:
 
 def test_secrets_reach_the_function_but_are_never_printed(project_dir: Path) -> None:
     (project_dir / ".secrets.env").write_text("DB_PASSWORD=hunter2\n")
-    text = (
-        (project_dir / "lsim.toml")
-        .read_text()
-        .replace('environment = { STAGE = "dev" }', 'environment = { STAGE = "secret:DB_PASSWORD" }')
+    text = (project_dir / "lsim.toml").read_text().replace(
+        'environment = { STAGE = "dev" }', 'environment = { STAGE = "secret:DB_PASSWORD" }'
     )
     (project_dir / "lsim.toml").write_text('[settings]\nsecrets_file = ".secrets.env"\n\n' + text)
     with BlockingSimulator(load_project(project_dir), backend="process") as lsim:
@@ -210,9 +202,7 @@ def lsim_cli(cwd: Path, *args: str) -> Ran:
 def test_the_version_workflow_from_the_command_line(project_dir: Path) -> None:
     env_file = project_dir / "prod.env"
     env_file.write_text("# production\nSTAGE=prod\nexport REGION_NAME='eu'\n")
-    updated = lsim_cli(
-        project_dir, "config", "set", "orders", "--memory", "1024", "--timeout", "30", "--env-file", "prod.env"
-    )
+    updated = lsim_cli(project_dir, "config", "set", "orders", "--memory", "1024", "--timeout", "30", "--env-file", "prod.env")
     assert updated.returncode == 0, updated.stderr
     shape = json.loads(updated.stdout)
     assert (shape["MemorySize"], shape["Timeout"]) == (1024, 30)
@@ -222,9 +212,7 @@ def test_the_version_workflow_from_the_command_line(project_dir: Path) -> None:
     published = json.loads(lsim_cli(project_dir, "publish-version", "orders", "--description", "v1").stdout)
     assert published["Version"] == "1" and published["Description"] == "v1"
     assert published["FunctionArn"].endswith(":function:orders:1")
-    again = json.loads(
-        lsim_cli(project_dir, "publish-version", "orders", "--code-sha256", published["CodeSha256"]).stdout
-    )
+    again = json.loads(lsim_cli(project_dir, "publish-version", "orders", "--code-sha256", published["CodeSha256"]).stdout)
     assert again["Version"] == "1"
     stale = lsim_cli(project_dir, "publish-version", "orders", "--revision-id", "stale")
     assert stale.returncode == 2 and "PreconditionFailedException" in stale.stderr

@@ -277,9 +277,7 @@ def test_a_28_subnet_runs_out_after_11_enis_and_functions_are_pending_meanwhile(
         assert full.value.status == 502
         failed = shapes.function_configuration(lsim.call(simulator.get_function_configuration("fn11")))
         assert (failed["State"], failed["StateReasonCode"]) == ("Failed", "SubnetOutOfIPAddresses")
-        assert (
-            shapes.function_configuration(lsim.call(simulator.get_function_configuration("fn00")))["State"] == "Active"
-        )
+        assert shapes.function_configuration(lsim.call(simulator.get_function_configuration("fn00")))["State"] == "Active"
         client = docker.from_env()
         enis = client.containers.list(filters={"label": [f"lsim.session={simulator.backend.session}", "lsim.role=eni"]})  # type: ignore[union-attr]
         addresses = sorted(

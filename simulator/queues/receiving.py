@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import storage, validation
@@ -34,49 +34,81 @@ def pick(
     chosen: list[sqlite3.Row] = []
     expired: list[int] = []
     moved: list[int] = []
-    if queue.fifo:
-        blocked_groups, delayed_from = _blocked_groups(db, queue.name, now)
-        cursor = db.execute(
-            f"SELECT {storage.MESSAGE_COLUMNS} FROM sqs_messages INDEXED BY sqs_messages_groups "
-            "WHERE queue = ? AND group_id IS NOT NULL AND visible_at <= ? ORDER BY id",
-            (queue.name, now),
-        )
-    else:
-        blocked_groups, delayed_from = set(), {}
-        cursor = db.execute(
-            f"SELECT {storage.MESSAGE_COLUMNS} FROM sqs_messages WHERE queue = ? AND visible_at <= ? "
-            "ORDER BY visible_at",
-            (queue.name, now),
-        )
+    rows = _fifo_rows(db, queue, now, want) if queue.fifo else _standard_rows(db, queue, now, want)
     try:
-        while len(chosen) < want:
-            rows = cursor.fetchmany(FETCH)
-            if not rows:
-                break
-            for row in rows:
-                group = row["group_id"]
-                if queue.fifo and (group in blocked_groups or delayed_from.get(group, row["id"] + 1) < row["id"]):
-                    continue
-                if row["enqueued_at"] <= retention_cutoff:
-                    expired.append(row["id"])
-                elif target is not None and row["receive_count"] >= target.max_receive_count:
-                    moved.append(row["id"])
-                else:
-                    chosen.append(row)
-                    if len(chosen) == want:
-                        break
+        for row in rows:
+            if row["enqueued_at"] <= retention_cutoff:
+                expired.append(row["id"])
+            elif target is not None and row["receive_count"] >= target.max_receive_count:
+                moved.append(row["id"])
+            else:
+                chosen.append(row)
+                if len(chosen) == want:
+                    break
     finally:
-        cursor.close()
+        rows.close()
     if expired:
         db.executemany("DELETE FROM sqs_messages WHERE id = ?", [(i,) for i in expired])
     if moved and target is not None:
         # a FIFO dead-letter queue counts retention from the move, a standard one from the first send
+        if queue.fifo:
+            db.executemany(
+                "INSERT OR IGNORE INTO sqs_groups (queue, group_id) SELECT ?, group_id FROM sqs_messages WHERE id = ?",
+                [(target.name, i) for i in moved],
+            )
         db.executemany(
             "UPDATE sqs_messages SET queue = ?, visible_at = ?, arrived_at = ?, receipt = NULL, "
             "dead_letter_source_arn = ?, enqueued_at = CASE WHEN ? THEN ? ELSE enqueued_at END WHERE id = ?",
             [(target.name, now, now, queue.arn, int(queue.fifo), now, i) for i in moved],
         )
     return chosen
+
+
+def _standard_rows(db: sqlite3.Connection, queue: Queue, now: float, want: int) -> Generator[sqlite3.Row, None, None]:
+    """Visible messages, those visible longest first: one range of the (queue, visible_at) index."""
+    cursor = db.execute(
+        f"SELECT {storage.MESSAGE_COLUMNS} FROM sqs_messages WHERE queue = ? AND visible_at <= ? ORDER BY visible_at",
+        (queue.name, now),
+    )
+    try:
+        while rows := cursor.fetchmany(max(want, FETCH)):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def _fifo_rows(db: sqlite3.Connection, queue: Queue, now: float, want: int) -> Generator[sqlite3.Row, None, None]:
+    """Messages that may be received, group by group: each group's messages in send order from its first,
+    up to the first one not visible; groups with a message in flight are skipped. The groups come in the
+    order of their first message, found from the (queue, group_id, id) index alone."""
+    blocked, delayed_from = _blocked_groups(db, queue.name, now)
+    heads = db.execute(
+        "SELECT group_id, (SELECT min(id) FROM sqs_messages AS m INDEXED BY sqs_messages_group_order "
+        "WHERE m.queue = g.queue AND m.group_id = g.group_id) FROM sqs_groups g WHERE queue = ?",
+        (queue.name,),
+    ).fetchall()
+    gone = [(queue.name, group) for group, head in heads if head is None]
+    if gone:
+        db.executemany("DELETE FROM sqs_groups WHERE queue = ? AND group_id = ?", gone)
+        heads = [(group, head) for group, head in heads if head is not None]
+    for head, group in sorted((head, group) for group, head in heads if group not in blocked):
+        first_delayed = delayed_from.get(group)
+        after = head - 1
+        while True:
+            rows = db.execute(
+                f"SELECT {storage.MESSAGE_COLUMNS} FROM sqs_messages INDEXED BY sqs_messages_group_order "
+                "WHERE queue = ? AND group_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (queue.name, group, after, want),
+            ).fetchall()
+            for row in rows:
+                if row["visible_at"] > now or (first_delayed is not None and row["id"] >= first_delayed):
+                    break
+                yield row
+            else:
+                if len(rows) == want:
+                    after = rows[-1]["id"]
+                    continue
+            break
 
 
 def _blocked_groups(db: sqlite3.Connection, queue: str, now: float) -> tuple[set[str], dict[str, int]]:

@@ -153,6 +153,7 @@ class QueueService:
             self._row(db, name)
             db.execute("DELETE FROM sqs_messages WHERE queue = ?", (name,))
             db.execute("DELETE FROM sqs_deduplication WHERE queue = ?", (name,))
+            db.execute("DELETE FROM sqs_groups WHERE queue = ?", (name,))
             db.execute("DELETE FROM sqs_queues WHERE name = ?", (name,))
             db.execute(
                 "INSERT OR REPLACE INTO sqs_deleted_queues (name, deleted_at) VALUES (?, ?)", (name, self.clock.time())
@@ -168,6 +169,7 @@ class QueueService:
             if row["purged_at"] is not None and now - row["purged_at"] < PURGE_INTERVAL_S:
                 raise PurgeQueueInProgress(f"Only one PurgeQueue operation on {name} is allowed every 60 seconds.")
             db.execute("DELETE FROM sqs_messages WHERE queue = ?", (name,))
+            db.execute("DELETE FROM sqs_groups WHERE queue = ?", (name,))
             db.execute("UPDATE sqs_queues SET purged_at = ? WHERE name = ?", (now, name))
 
     def get_attributes(self, name: str, names: Sequence[str] = ("All",)) -> dict[str, str]:
@@ -334,6 +336,9 @@ class QueueService:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        if queue.fifo:
+            groups = {(queue.name, entry.group_id) for entry in entries}
+            db.executemany("INSERT OR IGNORE INTO sqs_groups (queue, group_id) VALUES (?, ?)", sorted(groups))
         db.execute(
             "UPDATE sqs_queues SET sequence = ?, sent = sent + ?, sent_bytes = sent_bytes + ? WHERE name = ?",
             (sequence, len(rows), sent_bytes, queue.name),

@@ -4,7 +4,7 @@ One row per message, in send order (`id`). The receive path is one indexed range
 (queue, visible_at): a message is visible when `visible_at <= now`, in flight when it is not visible
 and has been received (`receive_count > 0`), delayed when it is not visible and never received. So a
 visibility timeout, a delay and a return to the queue are all one column, and nothing needs a timer.
-FIFO queues walk their messages in send order through a partial index on the messages that have a group.
+FIFO queues walk each message group in send order through a partial index on (queue, group_id, id).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from .errors import ReceiptHandleIsInvalid
 from .models import MessageAttributeValue
 
-FEATURE, VERSION = "queues", 1
+FEATURE, VERSION = "queues", 2
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS sqs_queues (
@@ -65,7 +65,9 @@ SCHEMA = [
     )""",
     "CREATE INDEX IF NOT EXISTS sqs_messages_visible ON sqs_messages (queue, visible_at, receive_count)",
     "CREATE INDEX IF NOT EXISTS sqs_messages_arrived ON sqs_messages (queue, arrived_at)",
-    "CREATE INDEX IF NOT EXISTS sqs_messages_groups ON sqs_messages (queue, id) WHERE group_id IS NOT NULL",
+    "DROP INDEX IF EXISTS sqs_messages_groups",
+    "CREATE INDEX IF NOT EXISTS sqs_messages_group_order ON sqs_messages (queue, group_id, id) "
+    "WHERE group_id IS NOT NULL",
     """CREATE TABLE IF NOT EXISTS sqs_deduplication (
         queue TEXT NOT NULL,
         scope TEXT NOT NULL,
@@ -75,6 +77,14 @@ SCHEMA = [
         sequence_number TEXT,
         PRIMARY KEY (queue, scope, deduplication_id)
     )""",
+    "CREATE INDEX IF NOT EXISTS sqs_deduplication_expiry ON sqs_deduplication (queue, expires_at)",
+    # the message groups a FIFO queue may hold messages of (a group whose messages are all gone is removed
+    # when a receive finds it empty)
+    """CREATE TABLE IF NOT EXISTS sqs_groups (
+        queue TEXT NOT NULL,
+        group_id TEXT NOT NULL,
+        PRIMARY KEY (queue, group_id)
+    ) WITHOUT ROWID""",
 ]
 
 MESSAGE_COLUMNS = (

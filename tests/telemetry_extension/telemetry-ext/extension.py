@@ -55,16 +55,12 @@ answers = []
 for probe in subscription.get("probes", []):
     headers = {"Lambda-Extension-Identifier": probe.get("id", identifier)} if probe.get("id") != "" else {}
     answers.append(request("PUT", probe["path"], probe["body"], headers)[0::2])
-answers.append(
-    request("PUT", subscription["path"], subscription["body"], {"Lambda-Extension-Identifier": identifier})[0::2]
-)
+answers.append(request("PUT", subscription["path"], subscription["body"], {"Lambda-Extension-Identifier": identifier})[0::2])
 with open(f"{OUT}/answers.json", "w") as out:
     json.dump(answers, out)
 
 while True:
-    status, _, body = request(
-        "GET", "/2020-01-01/extension/event/next", None, {"Lambda-Extension-Identifier": identifier}
-    )
+    status, _, body = request("GET", "/2020-01-01/extension/event/next", None, {"Lambda-Extension-Identifier": identifier})
     if status != 200:
         raise SystemExit(1)
     if json.loads(body)["eventType"] == "SHUTDOWN":

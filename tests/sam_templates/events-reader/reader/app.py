@@ -30,27 +30,9 @@ def handler(event, context):
             return {"kind": "kinesis", "data": data, "stream": record["eventSourceARN"]}
     if event.get("version") == "2.0":
         http = event["requestContext"]["http"]
-        return {
-            "kind": "http-api",
-            "method": http["method"],
-            "path": event["rawPath"],
-            "body": json.loads(event.get("body") or "null"),
-            "query": event.get("queryStringParameters"),
-        }
+        return {"kind": "http-api", "method": http["method"], "path": event["rawPath"], "body": json.loads(event.get("body") or "null"), "query": event.get("queryStringParameters")}
     if "httpMethod" in event:
-        return {
-            "kind": "rest-api",
-            "method": event["httpMethod"],
-            "path": event["path"],
-            "body": json.loads(event["body"] or "null"),
-            "query": event["queryStringParameters"],
-        }
+        return {"kind": "rest-api", "method": event["httpMethod"], "path": event["path"], "body": json.loads(event["body"] or "null"), "query": event["queryStringParameters"]}
     if "detail-type" in event:
-        return {
-            "kind": "eventbridge",
-            "detail_type": event["detail-type"],
-            "source": event["source"],
-            "detail": event["detail"],
-            "resources": event["resources"],
-        }
+        return {"kind": "eventbridge", "detail_type": event["detail-type"], "source": event["source"], "detail": event["detail"], "resources": event["resources"]}
     return {"kind": "unknown", "keys": sorted(event)}
