@@ -74,6 +74,9 @@ class Limits(BaseModel):
     #: added to each cold start of a function in a VPC, before its init: the pre-2019 ENI attachment cost
     #: (AWS: Hyperplane made it negligible, hence 0; set it to 10000 for the old VPC cold start)
     vpc_cold_start_ms: float = Field(default=0.0, ge=0)
+    # -- event source mappings: https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
+    #: filters per event source mapping (AWS: 5 by default, raised to 10 on request)
+    event_source_mapping_filters: int = Field(default=5, ge=1)
 
 
 # Environment variables Lambda sets itself and refuses from the user.

@@ -17,9 +17,10 @@ class ProjectChanges:
     removed: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)  # function -> the keys that changed
     needs_restart: list[str] = field(default_factory=list)  # what a running simulator cannot take in
+    events: list[str] = field(default_factory=list)  # functions whose declared event source mappings changed
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.removed or self.changed or self.needs_restart)
+        return bool(self.added or self.removed or self.changed or self.needs_restart or self.events)
 
 
 def changed_keys(old: FunctionConfig, new: FunctionConfig) -> list[str]:
@@ -46,4 +47,10 @@ def compare_projects(old: ProjectConfig, new: ProjectConfig) -> ProjectChanges:
     for section in ("settings", "limits", "vpcs", "queues"):  # queues are declared when the simulator starts
         if getattr(old, section) != getattr(new, section):
             restart.append(section)
-    return ProjectChanges(added, removed, changed, restart)
+    events = sorted(  # event source mappings are resources of their own, not the function's settings
+        name
+        for name in set(old.functions) | set(new.functions)
+        if (old.functions[name].events if name in old.functions else {})
+        != (new.functions[name].events if name in new.functions else {})
+    )
+    return ProjectChanges(added, removed, changed, restart, events)

@@ -134,6 +134,7 @@ class Simulator:
         self.mappings = MappingService(
             self.store, self.clock, region=project.settings.region, account_id=project.settings.account_id,
             resolve_function=self._mapping_target, queues=QueuesOf(self.queues),
+            filters_max=project.limits.event_source_mapping_filters,
         )  # fmt: skip
         self.invoker = Invoker(
             project, self.lookup, self.vpcs, self.admission, self.placement, self.metrics, self.events

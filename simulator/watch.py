@@ -23,6 +23,7 @@ from watchdog.observers import Observer
 
 from .errors import LsimError
 from .invocation import LATEST
+from .mappings.declarations import declarations
 from .project import PROJECT_FILE
 from .project_changes import compare_projects
 
@@ -257,6 +258,12 @@ class CodeWatcher:
             await self.simulator.retire(name, version=LATEST)  # published versions keep their snapshot
             self.say(f"{where}: function {name} changed ({', '.join(keys)}): new invocations start fresh "
                      "environments")  # fmt: skip
+        if changes.events:
+            for name in changes.events:
+                if name in project.functions and name in fresh.functions:
+                    events = fresh.functions[name].events
+                    project.functions[name] = project.functions[name].model_copy(update={"events": events})
+            self._apply_mappings(where)
         if changes.needs_restart:
             self.say(f"{where}: {', '.join(changes.needs_restart)} changed: restart `lsim serve` to apply "
                      "(VPC networks, settings and limits are set when it starts)")  # fmt: skip
@@ -266,6 +273,16 @@ class CodeWatcher:
                 self._stamps.setdefault(file, _stamp(file))
         self._schedule()
         self.reloads += 1
+
+    def _apply_mappings(self, where: str) -> None:
+        """Bring the event source mappings to the project's declarations, one console line per change."""
+        try:
+            said = self.simulator.mappings.apply_declarations(declarations(self.simulator.project))
+        except LsimError as error:
+            self.say(f"{where}: the event source mappings stay as they were: {error}")
+            return
+        for line in said:
+            self.say(f"{where}: {line}")
 
     async def _reload(self, pending: dict[str, set[Path]]) -> None:
         by_change: dict[tuple[Path, ...], list[str]] = {}

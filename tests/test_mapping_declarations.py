@@ -160,3 +160,62 @@ batch_size = 10
     mappings = {m.queue_name: m for m in started(folder, {})}
     assert set(mappings) == {"orders", "orders.fifo"}
     assert mappings["orders.fifo"].fifo and mappings["orders.fifo"].batch_size == 10
+
+
+def test_lsim_serve_watch_applies_changed_declarations(tmp_path: Path) -> None:
+    """`lsim serve --watch`: a declaration added, changed or removed in lsim.toml changes the mapping at once,
+    one console line each; the functions' environments are left alone."""
+    from tests.test_api_awscli import start_serve, stop_serve
+    from tests.test_watch import client, wait_for
+
+    base = FUNCTIONS + "\n[queues.orders]\n"
+    folder = project(tmp_path, "\n[queues.orders]\n")
+    served = start_serve(folder, "--watch", "--backend", "process")
+    try:
+        lambda_client = client(served)
+        assert lambda_client.list_event_source_mappings()["EventSourceMappings"] == []
+        event = '\n[functions.worker.events.orders]\ntype = "sqs"\nqueue = "orders"\n'
+        (folder / "lsim.toml").write_text(base + event)
+        wait_for(lambda: any("created event source mapping" in line for line in served.lines), "the creation")
+        (mapping,) = lambda_client.list_event_source_mappings()["EventSourceMappings"]
+        assert mapping["EventSourceArn"].endswith(":orders") and mapping["BatchSize"] == 10
+        (folder / "lsim.toml").write_text(base + event + "batch_size = 4\n")
+        wait_for(lambda: any("updated event source mapping" in line for line in served.lines), "the update")
+        assert lambda_client.get_event_source_mapping(UUID=mapping["UUID"])["BatchSize"] == 4
+        (folder / "lsim.toml").write_text(base + event + "batch_size = 11\n")  # refused when the file is read
+        wait_for(lambda: any("Maximum batch window in seconds" in line for line in served.lines), "the complaint")
+        (folder / "lsim.toml").write_text(base + event.replace('orders"\n', 'nowhere"\n') + "batch_size = 4\n")
+        wait_for(lambda: any("mappings stay as they were" in line for line in served.lines), "the refusal")
+        assert lambda_client.get_event_source_mapping(UUID=mapping["UUID"])["BatchSize"] == 4
+        (folder / "lsim.toml").write_text(base)
+        wait_for(lambda: any("deleted event source mapping" in line for line in served.lines), "the removal")
+        assert lambda_client.list_event_source_mappings()["EventSourceMappings"] == []
+        assert not any("start fresh environments" in line for line in served.lines), served.console()
+    finally:
+        assert stop_serve(served) == 0
+
+
+def test_a_changed_declaration_is_no_change_of_the_function(tmp_path: Path) -> None:
+    from simulator.project_changes import compare_projects
+
+    folder = project(tmp_path, "")
+    before = load_project(folder)
+    after = load_project(project(folder, '\n[functions.worker.events.orders]\ntype = "sqs"\nqueue = "o"\n'))
+    changes = compare_projects(before, after)
+    assert changes.events == ["worker"] and not changes.changed and bool(changes)
+    assert not compare_projects(after, after)
+
+
+def test_the_filter_quota_is_a_limit(tmp_path: Path) -> None:
+    """AWS allows 5 filters per mapping, 10 on request: [limits] event_source_mapping_filters says which."""
+    six = "filters = [" + ", ".join(f'\'{{"body": {{"k": ["{n}"]}}}}\'' for n in range(6)) + "]\n"
+    event = f'\n[functions.worker.events.orders]\ntype = "sqs"\nqueue = "orders"\n{six}'
+    with pytest.raises(ProjectFileError, match="6 filters given: an event source mapping takes at most 5"):
+        load_project(project(tmp_path / "a", event))
+    folder = project(tmp_path / "b", event, "[limits]\nevent_source_mapping_filters = 10\n" + FUNCTIONS)
+    (mapping,) = started(folder)
+    assert len(mapping.filter_patterns) == 6
+    with BlockingSimulator(load_project(folder), backend="process", store=Store(folder / ".lsim")) as lsim:
+        seven = (*mapping.filter_patterns, '{"body": {"k": ["7"]}}')
+        criteria = {"Filters": [{"Pattern": p} for p in seven]}
+        assert lsim.simulator.mappings.update_event_source_mapping(mapping.uuid, filter_criteria=criteria)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import LambdaError
 from . import models
@@ -70,9 +70,12 @@ class SqsEventSource(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _lambdas_rules(self) -> SqsEventSource:
+    def _lambdas_rules(self, info: ValidationInfo) -> SqsEventSource:
+        limits = (info.context or {}).get("limits")
+        filters_max = limits.event_source_mapping_filters if limits is not None else models.FILTERS_MAX
         try:
-            models.check(models.apply(EventSourceMapping("", "", None, self.queue, ""), self.settings()))
+            mapping = models.apply(EventSourceMapping("", "", None, self.queue, ""), self.settings())
+            models.check(mapping, filters_max=filters_max)
         except LambdaError as error:
             raise ValueError(error.message) from None
         return self

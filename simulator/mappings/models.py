@@ -172,8 +172,9 @@ def _valid_value(item: Any) -> bool:
     return False
 
 
-def check(mapping: EventSourceMapping) -> None:
-    """Lambda's rules for a mapping's settings, all of them as they are after a Create or Update."""
+def check(mapping: EventSourceMapping, *, filters_max: int = FILTERS_MAX) -> None:
+    """Lambda's rules for a mapping's settings, all of them as they are after a Create or Update;
+    `filters_max` is the account's quota of filters (lsim.toml [limits] event_source_mapping_filters)."""
     batch_size, window, fifo = mapping.batch_size, mapping.maximum_batching_window_s, mapping.fifo
     if not 1 <= batch_size <= BATCH_SIZE_MAX:
         raise _out_of_range("batchSize", batch_size, 1, BATCH_SIZE_MAX)
@@ -196,10 +197,11 @@ def check(mapping: EventSourceMapping) -> None:
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
         )
     patterns = mapping.filter_patterns
-    if len(patterns) > FILTERS_MAX:
+    if len(patterns) > filters_max:
         raise InvalidParameterValueException(
-            f"{len(patterns)} filters given: an event source mapping takes at most {FILTERS_MAX} (Lambda's default "
-            "quota); join patterns by giving a key several values, which match as OR"
+            f"{len(patterns)} filters given: an event source mapping takes at most {filters_max} (Lambda's quota; "
+            "[limits] event_source_mapping_filters in lsim.toml); join patterns by giving a key several values, "
+            "which match as OR"
         )
     for pattern in patterns:
         check_pattern(pattern)

@@ -106,6 +106,7 @@ class MappingService:
         account_id: str,
         resolve_function: Callable[[str], FunctionTarget],
         queues: QueueDirectory,
+        filters_max: int = models.FILTERS_MAX,
     ) -> None:
         self.mappings = MappingStore(store)
         self.clock = clock
@@ -113,6 +114,7 @@ class MappingService:
         self.account_id = account_id
         self.resolve_function = resolve_function
         self.queues = queues
+        self.filters_max = filters_max
         self._listeners: list[Callable[[str], None]] = []
 
     def subscribe(self, listener: Callable[[str], None]) -> None:
@@ -336,7 +338,7 @@ class MappingService:
             settings,
         )
         mapping = replace(mapping, state=ENABLED if mapping.enabled else DISABLED)
-        models.check(mapping)
+        models.check(mapping, filters_max=self.filters_max)
         if facts.visibility_timeout_s < target.timeout_s:
             # AWS's words on Create (hashicorp/terraform-provider-aws#18099 and others quote it)
             raise InvalidParameterValueException(
@@ -365,7 +367,7 @@ class MappingService:
             target = self._target(function_name)
             changed = replace(changed, function_name=target.name, qualifier=target.qualifier)
         changed = replace(changed, state=ENABLED if changed.enabled else DISABLED, last_modified=self.clock.time())
-        models.check(changed)
+        models.check(changed, filters_max=self.filters_max)
         self._check_unique(changed)
         self.mappings.replace(changed, declaration)
         self._changed(changed.uuid)
