@@ -162,6 +162,7 @@ def test_the_same_small_scenario_in_real_mode_agrees_with_the_model_within_10_pe
     assert model.balanced and model.processed == 24
     for name, real_figure in real.figures().items():
         modelled = model.figures()[name]
+        print(f"{name}: real {real_figure:g}, model {modelled:g}")
         if name == "ApproximateNumberOfMessagesVisible max":
             assert abs(modelled - real_figure) <= max(2, 0.1 * real_figure), (name, real_figure, modelled)
         elif real_figure:
