@@ -351,3 +351,48 @@ def test_a_stop_in_the_middle_of_a_batch_loses_nothing(tmp_path: Path) -> None:
         second.close()
     counts = [r["count"] for _, b in seen.lines for r in b["records"]]
     assert counts[-1] == 2  # received again after its visibility timeout
+
+
+KILLED = """
+import json, sys, time
+from pathlib import Path
+from simulator.blocking import BlockingSimulator
+from simulator.project import load_project
+
+lsim = BlockingSimulator(load_project(Path(sys.argv[1])), backend="docker")
+lsim.simulator.queues.send_message("stopq", json.dumps({"n": 2, "sleep": 2}))
+while lsim.simulator.queues.metrics("stopq").approximate_number_of_messages_not_visible != 1:
+    time.sleep(0.05)
+time.sleep(0.5)
+print("IN FLIGHT", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_sigkill_in_the_middle_of_a_batch_loses_nothing(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = write_project(tmp_path, STOP_PROJECT)
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(root)], stdout=subprocess.PIPE, text=True, env=env, cwd=root
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "IN FLIGHT"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    seen = Seen()
+    again = BlockingSimulator(load_project(root), backend="docker", log_sink=seen)  # removes what the dead one left
+    try:
+        poller = poller_of(again, "stopq")
+        wait_for(lambda: depth(again, "stopq") == 0 and poller.counters.deleted == 1, 60, "processed after the kill")
+    finally:
+        again.close()
+    assert [r["count"] for _, b in seen.lines for r in b["records"]] == [2]  # received again, once
