@@ -12,6 +12,7 @@ from . import (
     bench_layers,
     bench_loadtest,
     bench_logs,
+    bench_queues,
     bench_runtimes,
     bench_sam,
     bench_sqs,
@@ -34,3 +35,4 @@ bench_warm_cli.main()
 asyncio.run(bench_dependencies.main())
 asyncio.run(bench_runtimes.main())
 bench_endpoints.main()
+asyncio.run(bench_queues.main())

@@ -14,6 +14,7 @@ faces (CLI, HTTP API, pytest fixture, load test) translate requests and results.
     services/vpcs.py        VPC functions' states, ENIs, networks
     queues/service.py       SQS queues (Simulator.queues), declared ones created at start
     mappings/service.py     event source mappings from SQS queues (Create/Get/List/Update/Delete, declarations)
+    mappings/poller.py      the pollers of enabled mappings (Simulator.pollers)
     invoke.py               Invoke: admission.py, placement.py (pool.py, provisioned.py, warm.py)
 """
 
@@ -42,6 +43,7 @@ from .layer_cache import LayerCache
 from .layers import LayerRegistry, LayerVersion
 from .lifetime import project_id, release_run_folder, remove_dead_run_folders
 from .mappings.declarations import declarations
+from .mappings.poller import MappingPollers
 from .mappings.service import FunctionTarget, MappingService, QueuesOf
 from .metrics import FunctionMetrics, Metrics
 from .placement import Placement
@@ -148,6 +150,11 @@ class Simulator:
         if project.settings.credentials == "local":
             self.environments.endpoint = self.functions_api_url
             self.vpcs.public_api = self.functions_api_address
+        self.pollers = MappingPollers(
+            self.mappings.enabled, self.queues, self._invoke_batch, self.clock, region=project.settings.region,
+            function_timeout_s=lambda name, qualifier: self.resolve(name, qualifier, route=False)[0].timeout,
+            warn=warn,
+        )  # fmt: skip
         self.debugger = Debugger(debug_port, warn) if debug_port is not None else None
         self._queue_sampler: asyncio.Task[None] | None = None
         if self.debugger is not None:
@@ -177,10 +184,15 @@ class Simulator:
         await self.declare_queues()
         await self.events.start(self.invoker)
         self.mappings.apply_declarations(declarations(self.project))  # after the declared queues exist
+        await self.pollers.start()
+        self.mappings.subscribe(self.pollers.changed)
         self._queue_sampler = asyncio.create_task(self._sample_queue_metrics())
         await self.vpcs.start(backend)  # Hyperplane ENIs, created in the background
 
     async def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.mappings.unsubscribe(self.pollers.changed)
+        await self.pollers.close()  # batches in flight return to their queues after their visibility timeout
         if self._queue_sampler is not None:
             self._queue_sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -259,6 +271,10 @@ class Simulator:
                 f"container(s), {len(gone.networks)} network(s), {len(gone.disks)} /tmp disk folder(s), "
                 f"{len(gone.staging)} staging folder(s)"
             )
+
+    async def _invoke_batch(self, function_name: str, payload: bytes, qualifier: str | None) -> InvocationResult:
+        """How an SQS mapping invokes its function: synchronously, through admission like any caller."""
+        return await self.invoke(function_name, payload, qualifier=qualifier)
 
     def _mapping_target(self, reference: str) -> FunctionTarget:
         """The function an event source mapping's FunctionName names (ResourceNotFoundException if none)."""

@@ -68,3 +68,19 @@ def test_no_container_is_left_behind() -> None:
     client = docker.from_env()
     left = client.containers.list(all=True, filters=labels.selector(session=session))
     assert left == []
+
+
+def test_order_queue_sample_backs_up_and_drains() -> None:
+    """samples/order-queue: the backlog forms in front of reserved concurrency 2 and drains, in real mode."""
+    from simulator.loadtest import LoadPlan, constant
+    from simulator.loadtest.queue_runner import run_queue_load_test
+
+    order = (SAMPLES / "order-queue" / "events" / "order.json").read_bytes()
+    plan = LoadPlan("fulfil", duration_s=2, shape=constant(30, 2), max_requests=60, payloads=(order,))
+    with BlockingSimulator(load_project(SAMPLES / "order-queue"), backend="docker") as lsim:
+        report = lsim.call(run_queue_load_test(lsim.simulator, plan, "orders"), timeout=300)
+    assert report.balanced and report.sent_total == 60
+    assert report.processed == 60 and report.dead_letters == 0 and report.left_in_queue == 0
+    assert report.max_visible > 10  # the backlog formed ...
+    assert report.timeline[-1].visible == 0  # ... and drained
+    assert report.peak_concurrency <= 2 and report.throttles > 0  # the poller outruns reserved concurrency

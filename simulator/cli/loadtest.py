@@ -16,7 +16,9 @@ from .common import describe, exit_code, fail, project_of
 if TYPE_CHECKING:
     from ..config import ProjectConfig
     from ..loadtest import LoadPlan, LoadReport, ModelParameters
+    from ..loadtest.queue_report import QueueReport
     from ..loadtest.runner import LoadRunner
+    from ..simulator import Simulator
     from ..through_serve.record import ServeRecord
 
 REFRESH_S = 0.25
@@ -130,6 +132,12 @@ def load_test(
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="write the report as JSON to FILE")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="draw concurrency, throttles, latency: FILE.png")] = None,
+    queue: Annotated[
+        str | None, typer.Option("--queue", help="send messages to this SQS queue; the function's mapping polls it")
+    ] = None,
+    messages: Annotated[
+        int | None, typer.Option("--messages", help="queue: send this many messages, spread over --duration")
+    ] = None,
     backend: Annotated[str, typer.Option("--backend", help="docker, process or auto")] = "auto",
     no_serve: Annotated[
         bool,
@@ -159,10 +167,23 @@ def load_test(
     model_options = [duration_ms, duration_dist, init_ms, init_dist, error_rate or None, calibrate or None]
     if not model and any(option is not None for option in model_options):
         raise fail("--duration-ms, --duration-dist, --init-ms, --init-dist, --error-rate, --calibrate are for --model")
+    report: LoadReport | QueueReport
+    if messages is not None and queue is None:
+        raise fail("--messages is for a queue load test: give --queue NAME too")
+    if queue is not None and (concurrency is not None or invocation_type != "RequestResponse" or retry):
+        raise fail(
+            "--queue sends messages at a rate (--rate or --messages): no --concurrency, --invocation-type, --retry"
+        )
     try:
         seconds = parse_duration(duration)
         if concurrency is not None and rate is not None:
             raise fail("give --rate (open loop) or --concurrency (closed loop), not both")
+        if messages is not None:
+            if rate is not None or max_requests is not None:
+                raise fail("give --messages N (spread over --duration) or --rate, not both")
+            if messages < 1:
+                raise fail(f"--messages {messages}: give 1 or more")
+            rate, max_requests = f"{messages / seconds:.9g}/s", messages
         load_shape = None if concurrency is not None else parse_shape(shape, parse_rate(rate or "10/s"), seconds)
         plan = LoadPlan(
             function_name=name,
@@ -184,7 +205,11 @@ def load_test(
         plan = dataclasses.replace(plan, function_name=configured.lookup.function_name(name))
         for body in plan.payloads:
             configured.check_payload_size(len(body), invocation_type)
-        if model:
+        if queue is not None:
+            report = _queue_load_test(configured, plan, queue, model, backend, drain_s, _model_parameters(
+                model, calibrate, duration_ms, duration_dist, init_ms, init_dist, error_rate, project, plan, backend
+            ))  # fmt: skip
+        elif model:
             if calibrate and (duration_ms is not None or duration_dist is not None):
                 raise fail("give --calibrate or --duration-ms/--duration-dist, not both")
             if calibrate:
@@ -335,3 +360,76 @@ async def _live_display(runner: "LoadRunner", duration_s: float) -> AsyncIterato
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             live.update(render(), refresh=True)
+
+
+def _model_parameters(
+    model: bool,
+    calibrate: bool,
+    duration_ms: float | None,
+    duration_dist: str | None,
+    init_ms: float | None,
+    init_dist: str | None,
+    error_rate: list[str] | None,
+    project: "ProjectConfig",
+    plan: "LoadPlan",
+    backend: str,
+) -> "ModelParameters | None":
+    """How long the function runs and how often it fails, for model mode (None in real mode)."""
+    import asyncio
+
+    from ..loadtest import ModelParameters, constant_ms, parse_distribution
+
+    if not model:
+        return None
+    if calibrate and (duration_ms is not None or duration_dist is not None):
+        raise fail("give --calibrate or --duration-ms/--duration-dist, not both")
+    if calibrate:
+        return asyncio.run(_calibrate(project, plan, backend))
+    if (duration_ms is None) == (duration_dist is None):
+        raise fail(
+            "--model needs how long the function runs: --duration-ms 200, "
+            "--duration-dist lognormal:200,50, or --calibrate to measure it"
+        )
+    if init_ms is not None and init_dist is not None:
+        raise fail("give --init-ms or --init-dist, not both")
+    return ModelParameters(
+        duration=constant_ms(duration_ms)
+        if duration_ms is not None
+        else parse_distribution(duration_dist or "", "--duration-dist"),
+        init=parse_distribution(init_dist, "--init-dist") if init_dist is not None else constant_ms(init_ms or 0.0),
+        errors=_error_rates(error_rate or []),
+    )
+
+
+def _queue_load_test(
+    configured: "Simulator",
+    plan: "LoadPlan",
+    queue: str,
+    model: bool,
+    backend: str,
+    drain_s: float | None,
+    parameters: "ModelParameters | None",
+) -> "QueueReport":
+    """`--queue NAME`: messages into the queue, the function's mapping draining it (real or model mode)."""
+    import asyncio
+
+    from ..loadtest import ModelAccount
+    from ..loadtest.queue_model import run_queue_model, setup_of
+    from ..loadtest.queue_runner import run_queue_load_test
+    from ..simulator import Simulator
+
+    asyncio.run(configured.declare_queues())  # the declared queues and mappings, as a start would make them
+    setup = setup_of(configured, plan.function_name, queue)
+    if parameters is not None:
+        account = ModelAccount.of(configured, plan.function_name, plan.qualifier)
+        _say(f"model: {plan.describe()} into queue {queue}, drained by {account.function.name}, in virtual time")
+        return run_queue_model(plan, setup, account, parameters, drain_s=drain_s)
+
+    async def real() -> "QueueReport":
+        async with Simulator(configured.project, backend=backend, progress=_say) as simulator:
+            await simulator.wait_function_active(plan.function_name)
+            await simulator.prepare(plan.function_name)
+            _say(f"real: {plan.describe()} into queue {queue}, drained by the Simulator's poller")
+            return await run_queue_load_test(simulator, plan, queue, drain_s=drain_s)
+
+    return asyncio.run(real())
