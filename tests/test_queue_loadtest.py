@@ -70,6 +70,21 @@ def test_maximum_concurrency_keeps_the_poller_from_throttling() -> None:
     assert report.throttles == 0 and report.dead_letters == 0 and report.processed == 200
 
 
+def test_a_throttled_batch_takes_the_next_freed_slot_before_any_new_batch() -> None:
+    # samples/order-queue's shape: reserved 2 under the poller's 5 starting batches, batches of 5 that take
+    # half a second. Three batches are throttled at once; each retries when an invocation ends, ahead of the
+    # finishing reader's next receive, so none waits out its 30 s visibility timeout while the queue drains
+    report = run_queue_model(
+        plan(300, 5),
+        setup(visibility=30, batch_size=5, report_batch_item_failures=True),
+        account(2),
+        ModelParameters(duration=constant_ms(505)),
+    )
+    assert report.balanced and report.processed == 300 and report.dead_letters == 0
+    assert report.throttles > 0 and report.returned_after_throttles == 0
+    assert report.max_oldest_age_s < 30
+
+
 def test_a_failing_function_sends_everything_to_the_dlq_after_max_receive_count() -> None:
     report = run_queue_model(
         plan(100, 10), setup(visibility=5), account(), ModelParameters(duration=constant_ms(100), errors={"E": 1.0})
