@@ -201,7 +201,7 @@ async def warm(invocations: Iterable[Awaitable[object]]) -> None:
 def test_a_scenario_with_throttles_in_real_mode_agrees_with_the_model_within_10_percent(tmp_path: Path) -> None:
     # reserved concurrency 2 below the poller's 5 starting batches: three of them are throttled at once, and
     # every freed slot is contested by a throttled batch and the finishing reader's next receive
-    root = write_project(tmp_path, handler_sleep_s=0.5)
+    root = write_project(tmp_path, handler_sleep_s=1.0)
     (root / "lsim.toml").write_text(THROTTLED_PROJECT)
     scenario = plan(60, 3)
     with BlockingSimulator(load_project(root), backend="docker") as lsim:
