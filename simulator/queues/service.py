@@ -373,8 +373,8 @@ class QueueService:
             messages: list[ReceivedMessage] = []
             updates: list[tuple[object, ...]] = []
             taken: list[tuple[int, str, float]] = []
+            token = secrets.token_hex(8)  # names this receive: with the row id, it makes each receipt handle
             for row in rows:
-                token = secrets.token_hex(8)
                 taken.append((row["id"], token, now + timeout))
                 first = row["first_received_at"] if row["first_received_at"] is not None else now
                 count = row["receive_count"] + 1
@@ -468,12 +468,17 @@ class QueueService:
         now, deleted = self.clock.time(), 0
         with self.store.transaction() as db:
             queue = self._queue(self._row(db, name))
+            if queue.fifo:
 
-            def delete(entry: DeleteMessageBatchEntry) -> None:
-                nonlocal deleted
-                deleted += handles.delete(db, queue, now, entry.receipt_handle)
+                def delete(entry: DeleteMessageBatchEntry) -> None:
+                    nonlocal deleted
+                    deleted += handles.delete(db, queue, now, entry.receipt_handle)
 
-            result = batches.each(entries, delete)
+                result = batches.each(entries, delete)
+            else:  # a standard queue's delete cannot fail once its handle is read: one statement for all
+                keys: list[tuple[int, str, str]] = []
+                result = batches.each(entries, lambda e: keys.append(handles.delete_key(queue, e.receipt_handle)))
+                deleted = handles.delete_standard(db, keys)
             if deleted:
                 db.execute("UPDATE sqs_queues SET deleted = deleted + ? WHERE name = ?", (deleted, name))
         return result
