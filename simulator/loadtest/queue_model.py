@@ -186,6 +186,7 @@ class _Run:
         self.timeout_ms = account.function.timeout * 1000.0
         self.dlq: str | None = None
         self.inits_ms: list[float] = []
+        self.entries: dict[tuple[int, int], Any] = {}
 
     def push(self, at: float, kind: int, data: Any = None) -> None:
         heapq.heappush(self.heap, (at, next(self.order), kind, data))
@@ -291,7 +292,11 @@ class _Run:
         if self.setup.fifo:
             body = bodies[n % len(bodies)]
             return SendMessageBatchEntry(str(n % 10), body, group_id="model", deduplication_id=str(n))
-        return SendMessageBatchEntry(str(n % 10), bodies[n % len(bodies)])
+        key = (n % 10, n % len(bodies))  # a standard queue's entries repeat: made once each
+        made = self.entries.get(key)
+        if made is None:
+            made = self.entries[key] = SendMessageBatchEntry(str(key[0]), bodies[key[1]])
+        return made
 
     def sample(self, at: float) -> tuple[int, int, int]:
         metrics = self.queues.metrics(self.queue_name)

@@ -226,16 +226,10 @@ class QueueService:
         return row  # type: ignore[no-any-return]
 
     def _queue(self, row: sqlite3.Row) -> Queue:
-        return Queue(
-            name=row["name"],
-            arn=row["arn"],
-            url_path=f"/{self.account_id}/{row['name']}",
-            fifo=bool(row["fifo"]),
-            attributes=QueueAttributes.from_json(row["attributes"]),
-            created=row["created"],
-            last_modified=row["last_modified"],
-            tags=json.loads(row["tags"]),
-        )
+        return _queue_of(
+            self.account_id, row["name"], row["arn"], row["fifo"], row["attributes"], row["created"],
+            row["last_modified"], row["tags"],
+        )  # fmt: skip
 
     # -- sending ---------------------------------------------------------------------------------------------
     def send_message(
@@ -559,3 +553,20 @@ class QueueService:
         not create is the base its counters grow from."""
         if self.recorder is not None:
             self.recorder.record(self.sample_metrics() if samples is None else samples)
+
+
+@functools.lru_cache(maxsize=256)
+def _queue_of(
+    account_id: str, name: str, arn: str, fifo: int, attributes: str, created: float, last_modified: float, tags: str
+) -> Queue:
+    """A queue as its row has it (built once per version of the row: every operation reads it)."""
+    return Queue(
+        name=name,
+        arn=arn,
+        url_path=f"/{account_id}/{name}",
+        fifo=bool(fifo),
+        attributes=QueueAttributes.from_json(attributes),
+        created=created,
+        last_modified=last_modified,
+        tags=json.loads(tags),
+    )
