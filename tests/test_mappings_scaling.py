@@ -8,6 +8,7 @@ from simulator.clock import VirtualClock
 from simulator.mappings.scaling import (
     MAX_BATCHES,
     PollerScaling,
+    batch_for_freed_slot,
     effective_visibility_timeout,
     throttle_retry_delay,
 )
@@ -158,3 +159,9 @@ def test_next_increase_is_when_one_more_batch_is_allowed() -> None:
     assert s.next_increase(10.3) == pytest.approx(10.4)
     assert s.allowed(10.4) == 7
     assert s.next_increase(10.4) is None  # at MaximumConcurrency
+
+
+def test_a_freed_slot_goes_to_the_throttled_batch_received_first() -> None:
+    waiting = [(3.0, "c"), (1.0, "a"), (2.0, "b")]
+    assert batch_for_freed_slot(waiting, lambda held: held[0]) == (1.0, "a")
+    assert batch_for_freed_slot([], lambda held: held[0]) is None  # none waits: a reader receives a new batch

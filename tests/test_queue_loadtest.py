@@ -3,7 +3,9 @@ containers (real mode), and the two agreeing on the same small scenario within 1
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,21 @@ def test_maximum_concurrency_keeps_the_poller_from_throttling() -> None:
         ModelParameters(duration=constant_ms(20_000)),
     )
     assert report.throttles == 0 and report.dead_letters == 0 and report.processed == 200
+
+
+def test_a_throttled_batch_takes_the_next_freed_slot_before_any_new_batch() -> None:
+    # samples/order-queue's shape: reserved 2 under the poller's 5 starting batches, batches of 5 that take
+    # half a second. Three batches are throttled at once; each retries when an invocation ends, ahead of the
+    # finishing reader's next receive, so none waits out its 30 s visibility timeout while the queue drains
+    report = run_queue_model(
+        plan(300, 5),
+        setup(visibility=30, batch_size=5, report_batch_item_failures=True),
+        account(2),
+        ModelParameters(duration=constant_ms(505)),
+    )
+    assert report.balanced and report.processed == 300 and report.dead_letters == 0
+    assert report.throttles > 0 and report.returned_after_throttles == 0
+    assert report.max_oldest_age_s < 30
 
 
 def test_a_failing_function_sends_everything_to_the_dlq_after_max_receive_count() -> None:
@@ -169,3 +186,40 @@ def test_the_same_small_scenario_in_real_mode_agrees_with_the_model_within_10_pe
             assert abs(modelled - real_figure) <= 0.1 * real_figure, (name, real_figure, modelled)
         else:
             assert modelled == 0, (name, modelled)
+
+
+THROTTLED_PROJECT = PROJECT.replace('timeout = 10\n', "timeout = 10\nreserved_concurrency = 2\n", 1).replace(
+    "batch_size = 1\nmaximum_concurrency = 2\n", "batch_size = 2\n"
+)
+
+
+async def warm(invocations: Iterable[Awaitable[object]]) -> None:
+    await asyncio.gather(*invocations)
+
+
+@pytest.mark.docker
+def test_a_scenario_with_throttles_in_real_mode_agrees_with_the_model_within_10_percent(tmp_path: Path) -> None:
+    # reserved concurrency 2 below the poller's 5 starting batches: three of them are throttled at once, and
+    # every freed slot is contested by a throttled batch and the finishing reader's next receive
+    root = write_project(tmp_path, handler_sleep_s=1.0)
+    (root / "lsim.toml").write_text(THROTTLED_PROJECT)
+    scenario = plan(60, 3)
+    with BlockingSimulator(load_project(root), backend="docker") as lsim:
+        # two warm environments first: a container's start costs more than its Init Duration, which is all
+        # the model is told of a cold start
+        lsim.call(warm(lsim.simulator.invoke("worker", b"{}") for _ in range(2)), timeout=120)
+        real = lsim.call(run_queue_load_test(lsim.simulator, scenario, "orders"), timeout=300)
+        queue_setup = setup_of(lsim.simulator, "worker", "orders")
+        model_account = ModelAccount.of(lsim.simulator, "worker", None)
+    assert real.balanced and real.throttles > 0 and real.duration_ms is not None
+    parameters = ModelParameters(duration=constant_ms(real.duration_ms.p50), init=constant_ms(0.0))
+    model = run_queue_model(scenario, queue_setup, model_account, parameters)
+    assert model.balanced and model.throttles > 0 and model.peak_concurrency == 2
+    real_figures, model_figures = real.figures(), model.figures()
+    for name, real_figure in real_figures.items():
+        print(f"{name}: real {real_figure:g}, model {model_figures[name]:g}")
+    print(f"throttles: real {real.throttles}, model {model.throttles}; batches: real {real.invocations}, "
+          f"model {model.invocations}; Duration p50 {real.duration_ms.p50:g} ms")  # fmt: skip
+    for name in ("ApproximateAgeOfOldestMessage max (s)", "processed", "messages to the DLQ"):
+        real_figure, modelled = real_figures[name], model_figures[name]
+        assert abs(modelled - real_figure) <= 0.1 * real_figure, (name, real_figure, modelled)

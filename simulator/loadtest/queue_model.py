@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any
 from ..clock import VirtualClock
 from ..concurrency import Lease
 from ..mappings.poller import LONG_POLL_S, MAX_RECEIVE, delete_batches, settle
-from ..mappings.scaling import PollerScaling, effective_visibility_timeout, throttle_retry_delay
+from ..mappings.scaling import (
+    PollerScaling,
+    batch_for_freed_slot,
+    effective_visibility_timeout,
+    throttle_retry_delay,
+)
 from ..store import ScratchStore
 from .model import ModelAccount, ModelParameters, _draw_error, _error_table
 from .plan import LoadPlan
@@ -105,7 +110,8 @@ def assumptions(setup: QueueSetup, account: ModelAccount, parameters: ModelParam
         f"a long poll that finds nothing for {LONG_POLL_S} s scales the mapping back to 5",
         "a batch is what is visible when a reader polls, up to BatchSize: no message arrives during a batching "
         "window (the window is not modelled)",
-        "a throttled batch is retried after 1 s, 2 s, 4 s... until its visibility timeout ends",
+        "a throttled batch is retried after 1 s, 2 s, 4 s... until its visibility timeout ends, or as soon as one of "
+        "the mapping's invocations ends and it is the throttled batch received first (as lsim's poller does)",
         f"messages arriving within {ARRIVAL_TIE_S * 1000:g} ms of each other are sent together, at the first one's "
         "instant",
     ]
@@ -122,11 +128,12 @@ _ARRIVAL, _DONE, _RETRY, _POLL, _IDLE, _SAMPLE = range(6)
 
 
 class _Batch:
-    __slots__ = ("handles", "ids", "lease", "received_at", "throttles")
+    __slots__ = ("handles", "ids", "lease", "received_at", "throttles", "turn")
 
     def __init__(self, ids: list[str], handles: list[str], received_at: float) -> None:
         self.ids, self.handles, self.received_at = ids, handles, received_at
         self.throttles = 0
+        self.turn = 0  # which of its scheduled retries is still due (a hand-over makes the earlier one void)
         self.lease: Any = None
 
 
@@ -179,6 +186,7 @@ class _Run:
         self.heap: list[tuple[float, int, int, Any]] = []
         self.order = itertools.count()
         self.busy = 0  # readers holding a batch (running, or waiting to retry a throttle)
+        self.throttled: list[_Batch] = []  # batches waiting to retry a throttled invoke
         self.running = 0  # invocations holding a concurrency slot
         self.idle_since: float | None = None
         self.poll_due: set[float] = set()
@@ -274,7 +282,10 @@ class _Run:
             elif kind == _DONE:
                 self.finish(at, data)
             elif kind == _RETRY:
-                self.attempt(at, data)
+                batch, turn = data
+                if batch.turn == turn:  # not handed a slot meanwhile
+                    self.throttled.remove(batch)
+                    self.attempt(at, batch)
             elif kind == _POLL:
                 self.poll_due.discard(data)
                 self.poll(at)
@@ -387,13 +398,25 @@ class _Run:
             self.wake_at(visible_again + VISIBLE_TIE_S)
             self.poll(at)
             return
-        self.push(at + delay, _RETRY, batch)
+        batch.turn += 1
+        self.throttled.append(batch)
+        self.push(at + delay, _RETRY, (batch, batch.turn))
+
+    def hand_over(self, at: float) -> None:
+        """An invocation ended: its concurrency goes to the throttled batch received first, before any new
+        receive (the poller's rule)."""
+        first = batch_for_freed_slot(self.throttled, lambda batch: batch.received_at)
+        if first is not None:
+            self.throttled.remove(first)
+            first.turn += 1  # its scheduled retry is void
+            self.attempt(at, first)
 
     def finish(self, at: float, batch: _Batch) -> None:
         lease, error, reset, held_ms = batch.lease
         self.controller.release(lease, reusable=not reset)
         self.running -= 1
         self.recorder.concurrency(at, self.running)
+        self.hand_over(at)
         self.recorder.invoked(at, len(batch.ids), held_ms, failed=error is not None)
         outcome = settle(batch.ids, "Unhandled" if error else None, b"", self.setup.report_batch_item_failures)
         if outcome.failed_as_a_whole:

@@ -8,8 +8,9 @@ the Simulator, so admission, reserved concurrency and throttles are lsim's own):
 - function error (or an unreadable partial response): nothing is deleted, so the batch becomes visible again
   after its visibility timeout, its ApproximateReceiveCount raised, and the queue's redrive policy moves it
   to the dead-letter queue after maxReceiveCount receives;
-- throttle: the invoke is retried while the batch is still in flight; past its visibility timeout Lambda
-  drops it and it returns to the queue.
+- throttle: the invoke is retried while the batch is still in flight (with back-off, or at once when one of
+  the mapping's own invocations ends and this is the throttled batch received first); past its visibility
+  timeout Lambda drops it and it returns to the queue.
 Nothing is held in memory that the queue does not also hold: a batch in flight when lsim stops becomes
 visible again after its visibility timeout (at-least-once, as SQS). FIFO order is the queue's: a message
 group with messages in flight gives no more until they are deleted or visible again.
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import TooManyRequestsException
-from .scaling import PollerScaling, effective_visibility_timeout, throttle_retry_delay
+from .scaling import PollerScaling, batch_for_freed_slot, effective_visibility_timeout, throttle_retry_delay
 
 if TYPE_CHECKING:
     from ..clock import Clock
@@ -62,6 +63,14 @@ class PollerCounters:
     durations_ms: list[float] = field(default_factory=list)  # the REPORT lines' Duration of each invoke
     init_durations_ms: list[float] = field(default_factory=list)  # and Init Duration, on cold starts
     sizes: list[int] = field(default_factory=list)  # records per batch, for tests
+
+
+@dataclass(eq=False)
+class _Throttled:
+    """A batch waiting to retry a throttled invoke: woken early when one of the mapping's invocations ends."""
+
+    received_at: float
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,7 @@ class MappingPoller:
         self._stopping = False
         self._waiting = 0  # readers in a receive that has found nothing yet
         self._processing: set[asyncio.Task[None]] = set()  # readers with a batch in hand
+        self._throttled: list[_Throttled] = []  # batches waiting to retry a throttled invoke
 
     # -- lifetime -------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -269,10 +279,10 @@ class MappingPoller:
         throttles = 0
         self.counters.batches += 1
         self.counters.sizes.append(len(batch))
+        held = _Throttled(received_at)
         while True:
             try:
                 result = await self.invoke(mapping.function_name, payload, mapping.qualifier)
-                break
             except TooManyRequestsException:
                 throttles += 1
                 self.counters.throttles += 1
@@ -282,7 +292,13 @@ class MappingPoller:
                 if now + delay >= visible_again_at:
                     self.counters.failed_invoke += len(batch)
                     return  # dropped: it becomes visible again when its visibility timeout ends
-                await self.clock.sleep(delay)
+                await self._wait_to_retry(held, delay)
+                continue
+            except BaseException:
+                self._hand_over()
+                raise
+            self._hand_over()  # before this reader's deletes and next receive
+            break
         self.counters.invoked += len(batch)
         if result.report is not None:
             self.counters.durations_ms.append(result.report.duration_ms)
@@ -301,6 +317,27 @@ class MappingPoller:
         if done:
             deleted = await asyncio.to_thread(self._delete, [m for m in batch if m.message_id in done])
             self.counters.deleted += deleted  # after the await: `x += await` would read x before it
+
+    async def _wait_to_retry(self, held: _Throttled, delay: float) -> None:
+        """Wait out a throttle's back-off, or less if an invocation of this mapping ends meanwhile."""
+        held.woken.clear()
+        self._throttled.append(held)
+        sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+        waker = asyncio.ensure_future(held.woken.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+            if held in self._throttled:
+                self._throttled.remove(held)
+
+    def _hand_over(self) -> None:
+        """An invocation of this mapping ended: its concurrency goes to the throttled batch received first."""
+        first = batch_for_freed_slot(self._throttled, lambda held: held.received_at)
+        if first is not None:
+            self._throttled.remove(first)
+            first.woken.set()
 
     def _delete(self, messages: Sequence[ReceivedMessage]) -> int:
         """Delete by receipt handle, 10 to a DeleteMessageBatch; an entry that fails (its handle expired and

@@ -18,13 +18,21 @@ AWS's words (docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html, ser
 What AWS does not say, and lsim chooses (stated so a model's report can repeat it): the scale-up is
 continuous (5 batches a second, whole batches only); a back-off halves the allowed batches, never below the
 starting five (or MaximumConcurrency when lower), and scaling up resumes from there; "traffic is low" is a
-long poll that came back empty; a throttled batch is retried after 1 s, 2 s, 4 s... while it is in flight.
+long poll that came back empty; a throttled batch is retried after 1 s, 2 s, 4 s... while it is in flight,
+or sooner: when one of the mapping's own invocations ends, the freed concurrency goes to the throttled batch
+received first (`batch_for_freed_slot`), before the mapping receives a new batch. Without that rule a
+throttled batch would get a slot only when the queue ran dry (a reader that finishes receives again at once),
+so whether it waited out its visibility timeout would hang on a few milliseconds of timing.
 The optimisation "to as few as 2 concurrent batches" is not modelled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+Held = TypeVar("Held")
 
 START_BATCHES = 5  # concurrent batches when messages first appear, and after an idle spell
 BATCHES_PER_MINUTE = 300  # the scale-up while messages remain (60 before November 2023)
@@ -130,6 +138,12 @@ def throttle_retry_delay(throttles: int) -> float:
     return min(THROTTLE_RETRY_MAX_S, THROTTLE_RETRY_FIRST_S * 2**exponent)
 
 
+def batch_for_freed_slot(waiting: Sequence[Held], received_at: Callable[[Held], float]) -> Held | None:
+    """Which throttled batch retries now that one of the mapping's invocations ended: the one received first
+    (None: none is waiting, so a reader may receive a new batch). The poller and the model both ask this."""
+    return min(waiting, key=received_at, default=None)
+
+
 def effective_visibility_timeout(queue_visibility_s: float, function_timeout_s: float, window_s: float) -> float:
     """The visibility timeout the mapping receives with: the queue's, unless a batching window plus the
     function's timeout would outlast it; then window + timeout + 30 s (DG with-sqs, "Batching window")."""
@@ -144,6 +158,7 @@ __all__ = [
     "START_BATCHES",
     "PollerScaling",
     "ScalingStatistics",
+    "batch_for_freed_slot",
     "effective_visibility_timeout",
     "throttle_retry_delay",
 ]
