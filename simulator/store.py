@@ -183,15 +183,24 @@ class Store:
 
 
 class ScratchStore(Store):
-    """A store for a throwaway run, such as the load test's model: no write-ahead log and no fsync, so a
-    transaction costs microseconds; a crash may lose it, which is what a throwaway store is for. Use a
-    fresh folder (a temporary one): another process must not share the database."""
+    """A store for a throwaway run, such as the load test's model: the database lives in memory (blobs, if
+    any, in the folder given), so a transaction writes no file and costs a few microseconds; nothing
+    survives the run, which is what a throwaway store is for. One connection, made by the first thread
+    that asks: use it from that thread only (the model's loop)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self._opened = False
 
     def connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = super().connection()
-            connection.execute("PRAGMA journal_mode = MEMORY")
-            connection.execute("PRAGMA synchronous = OFF")
-            connection.execute("PRAGMA cache_size = -131072")  # 128 MiB: a model's million messages stay in memory
+            if self._opened:
+                raise LsimError("a ScratchStore is used from one thread only: its database lives in that connection")
+            self._opened = True
+            connection = sqlite3.connect(":memory:", isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("CREATE TABLE schema (feature TEXT PRIMARY KEY, version INTEGER)")
+            self._local.connection = connection
         return connection

@@ -671,3 +671,57 @@ def test_fifo_redrive_keeps_group_order_in_the_dead_letter_queue(service: QueueS
     assert service.metrics("d.fifo").approximate_number_of_messages_visible == 3
     clock.advance(1)
     assert service.metrics("d.fifo").approximate_number_of_messages_visible == 0
+
+
+def test_delete_message_batch_on_a_standard_queue_deletes_by_the_latest_handles_only(
+    service: QueueService, clock: VirtualClock
+) -> None:
+    service.create_queue("q")
+    for i in range(3):
+        service.send_message("q", f"m{i}")
+    first = service.receive_message("q", max_messages=3, visibility_timeout=1)
+    clock.jump(clock.monotonic() + 2)
+    again = service.receive_message("q", max_messages=1, visibility_timeout=30)  # one of them, a new handle
+    old = next(m for m in first if m.message_id == again[0].message_id)
+    others = [m for m in first if m.message_id != again[0].message_id]
+    result = service.delete_message_batch(
+        "q",
+        [DeleteMessageBatchEntry("old", old.receipt_handle),  # accepted, deletes nothing
+         DeleteMessageBatchEntry("a", others[0].receipt_handle),  # its visibility timeout ended: still its latest
+         DeleteMessageBatchEntry("twice", others[0].receipt_handle),
+         DeleteMessageBatchEntry("bad", "garbage")],
+    )  # fmt: skip
+    assert [i for i, _ in result.successful] == ["old", "a", "twice"]
+    assert [(f.id, f.code) for f in result.failed] == [("bad", "ReceiptHandleIsInvalid")]
+    metrics = service.metrics("q")
+    assert metrics.number_of_messages_deleted == 1
+    assert metrics.approximate_number_of_messages_visible == 1  # others[1]
+    assert metrics.approximate_number_of_messages_not_visible == 1  # the one received again
+    service.delete_message_batch("q", [DeleteMessageBatchEntry("new", again[0].receipt_handle)])
+    assert service.metrics("q").number_of_messages_deleted == 2
+
+
+def test_a_scratch_store_runs_the_queues_in_memory_for_one_thread(tmp_path: Path, clock: VirtualClock) -> None:
+    import threading
+
+    from simulator.errors import LsimError
+    from simulator.store import ScratchStore
+
+    store = ScratchStore(tmp_path / ".lsim")
+    service = QueueService(store, clock, region="us-east-1", account_id="123456789012", poll_s=None)
+    service.create_queue("q")
+    service.send_message("q", "kept")
+    assert [m.body for m in service.receive_message("q")] == ["kept"]
+    assert not (tmp_path / ".lsim" / "state.db").exists()  # nothing written to a file
+    failures: list[BaseException] = []
+
+    def elsewhere() -> None:
+        try:
+            store.connection()
+        except LsimError as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert len(failures) == 1 and "one thread" in str(failures[0])

@@ -194,6 +194,10 @@ class _Run:
         self.timeout_ms = account.function.timeout * 1000.0
         self.dlq: str | None = None
         self.inits_ms: list[float] = []
+        self.entries: dict[tuple[int, int], Any] = {}
+        from ..queues.models import SendMessageBatchEntry
+
+        self.make_entry = SendMessageBatchEntry
 
     def push(self, at: float, kind: int, data: Any = None) -> None:
         heapq.heappush(self.heap, (at, next(self.order), kind, data))
@@ -297,12 +301,14 @@ class _Run:
         return self.report(sent, last_arrival)
 
     def entry(self, n: int, bodies: list[str]) -> Any:
-        from ..queues.models import SendMessageBatchEntry
-
         if self.setup.fifo:
             body = bodies[n % len(bodies)]
-            return SendMessageBatchEntry(str(n % 10), body, group_id="model", deduplication_id=str(n))
-        return SendMessageBatchEntry(str(n % 10), bodies[n % len(bodies)])
+            return self.make_entry(str(n % 10), body, group_id="model", deduplication_id=str(n))
+        key = (n % 10, n % len(bodies))  # a standard queue's entries repeat: made once each
+        made = self.entries.get(key)
+        if made is None:
+            made = self.entries[key] = self.make_entry(str(key[0]), bodies[key[1]])
+        return made
 
     def sample(self, at: float) -> tuple[int, int, int]:
         metrics = self.queues.metrics(self.queue_name)

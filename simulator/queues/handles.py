@@ -8,6 +8,7 @@ on a FIFO queue a handle whose visibility timeout has ended has expired (recorde
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from . import storage
 from .errors import InvalidParameterValue, ReceiptHandleIsInvalid
@@ -25,16 +26,28 @@ def _message_of(db: sqlite3.Connection, queue: Queue, receipt_handle: str) -> tu
     return row, token
 
 
-def delete(db: sqlite3.Connection, queue: Queue, now: float, receipt_handle: str) -> int:
-    """Delete the message of `receipt_handle`; returns how many were deleted (0 or 1). A message already
-    gone, or received again since on a standard queue, is no error. One statement in the common case."""
+def delete_key(queue: Queue, receipt_handle: str) -> tuple[int, str, str]:
+    """(row id, queue, receive token) of a handle of this queue, or ReceiptHandleIsInvalid."""
     queue_name, row_id, token = storage.parse_receipt_handle(receipt_handle)
     if queue_name != queue.name:
         raise ReceiptHandleIsInvalid(f'The input receipt handle "{receipt_handle}" is not a valid receipt handle.')
+    return row_id, queue_name, token
+
+
+def delete_standard(db: sqlite3.Connection, keys: Sequence[tuple[int, str, str]]) -> int:
+    """Delete the messages of these `delete_key`s of a standard queue, where a message already gone or
+    received again since is no error; returns how many were deleted."""
+    if not keys:
+        return 0
+    return db.executemany("DELETE FROM sqs_messages WHERE id = ? AND queue = ? AND receipt = ?", keys).rowcount
+
+
+def delete(db: sqlite3.Connection, queue: Queue, now: float, receipt_handle: str) -> int:
+    """Delete the message of `receipt_handle`; returns how many were deleted (0 or 1). A message already
+    gone, or received again since on a standard queue, is no error. One statement in the common case."""
+    row_id, _, token = delete_key(queue, receipt_handle)
     if not queue.fifo:
-        return db.execute(
-            "DELETE FROM sqs_messages WHERE id = ? AND queue = ? AND receipt = ?", (row_id, queue.name, token)
-        ).rowcount
+        return delete_standard(db, [(row_id, queue.name, token)])
     deleted = db.execute(
         "DELETE FROM sqs_messages WHERE id = ? AND queue = ? AND receipt = ? AND visible_at > ?",
         (row_id, queue.name, token, now),

@@ -71,8 +71,11 @@ def _standard_rows(db: sqlite3.Connection, queue: Queue, now: float, want: int) 
         (queue.name, now),
     )
     try:
-        while rows := cursor.fetchmany(max(want, FETCH)):
+        # the first `want` rows are usually all it takes: each row fetched is a table lookup
+        size = want
+        while rows := cursor.fetchmany(size):
             yield from rows
+            size = FETCH
     finally:
         cursor.close()
 
@@ -136,6 +139,25 @@ def received(
     message_attribute_names: Sequence[str],
 ) -> ReceivedMessage:
     """A row as ReceiveMessage shows it: only the system and message attributes asked for."""
+    attributes = _system_attributes(row, receive_count, first_received_at, attribute_names) if attribute_names else {}
+    chosen: dict[str, MessageAttributeValue] = {}
+    if message_attribute_names and row["message_attributes"] is not None:  # None: the message has none
+        stored = storage.attributes_from_json(row["message_attributes"])
+        chosen = validation.select_attributes(stored, list(message_attribute_names))
+    return ReceivedMessage(
+        message_id=row["message_id"],
+        receipt_handle=handle,
+        body=row["body"],
+        md5_of_body=validation.md5_of_body(row["body"]),
+        attributes=attributes,
+        message_attributes=chosen,
+        md5_of_message_attributes=validation.md5_of_attributes(chosen),
+    )
+
+
+def _system_attributes(
+    row: sqlite3.Row, receive_count: int, first_received_at: float, attribute_names: Sequence[str]
+) -> dict[str, str]:
     everything = "All" in attribute_names
     system = storage.attributes_from_json(row["system_attributes"])
     # the order of AWS's recorded responses
@@ -150,23 +172,11 @@ def received(
         "AWSTraceHeader": _trace_header(system),
         "DeadLetterQueueSourceArn": row["dead_letter_source_arn"],
     }
-    attributes = {
+    return {
         name: value
         for name, value in available.items()
         if value is not None and (everything or name in attribute_names)
     }
-    chosen = validation.select_attributes(
-        storage.attributes_from_json(row["message_attributes"]), list(message_attribute_names)
-    )
-    return ReceivedMessage(
-        message_id=row["message_id"],
-        receipt_handle=handle,
-        body=row["body"],
-        md5_of_body=validation.md5_of_body(row["body"]),
-        attributes=attributes,
-        message_attributes=chosen,
-        md5_of_message_attributes=validation.md5_of_attributes(chosen),
-    )
 
 
 def _trace_header(system: Mapping[str, MessageAttributeValue]) -> str | None:

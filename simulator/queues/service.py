@@ -226,16 +226,10 @@ class QueueService:
         return row  # type: ignore[no-any-return]
 
     def _queue(self, row: sqlite3.Row) -> Queue:
-        return Queue(
-            name=row["name"],
-            arn=row["arn"],
-            url_path=f"/{self.account_id}/{row['name']}",
-            fifo=bool(row["fifo"]),
-            attributes=QueueAttributes.from_json(row["attributes"]),
-            created=row["created"],
-            last_modified=row["last_modified"],
-            tags=json.loads(row["tags"]),
-        )
+        return _queue_of(
+            self.account_id, row["name"], row["arn"], row["fifo"], row["attributes"], row["created"],
+            row["last_modified"], row["tags"],
+        )  # fmt: skip
 
     # -- sending ---------------------------------------------------------------------------------------------
     def send_message(
@@ -373,8 +367,8 @@ class QueueService:
             messages: list[ReceivedMessage] = []
             updates: list[tuple[object, ...]] = []
             taken: list[tuple[int, str, float]] = []
+            token = secrets.token_hex(8)  # names this receive: with the row id, it makes each receipt handle
             for row in rows:
-                token = secrets.token_hex(8)
                 taken.append((row["id"], token, now + timeout))
                 first = row["first_received_at"] if row["first_received_at"] is not None else now
                 count = row["receive_count"] + 1
@@ -468,12 +462,17 @@ class QueueService:
         now, deleted = self.clock.time(), 0
         with self.store.transaction() as db:
             queue = self._queue(self._row(db, name))
+            if queue.fifo:
 
-            def delete(entry: DeleteMessageBatchEntry) -> None:
-                nonlocal deleted
-                deleted += handles.delete(db, queue, now, entry.receipt_handle)
+                def delete(entry: DeleteMessageBatchEntry) -> None:
+                    nonlocal deleted
+                    deleted += handles.delete(db, queue, now, entry.receipt_handle)
 
-            result = batches.each(entries, delete)
+                result = batches.each(entries, delete)
+            else:  # a standard queue's delete cannot fail once its handle is read: one statement for all
+                keys: list[tuple[int, str, str]] = []
+                result = batches.each(entries, lambda e: keys.append(handles.delete_key(queue, e.receipt_handle)))
+                deleted = handles.delete_standard(db, keys)
             if deleted:
                 db.execute("UPDATE sqs_queues SET deleted = deleted + ? WHERE name = ?", (deleted, name))
         return result
@@ -554,3 +553,20 @@ class QueueService:
         not create is the base its counters grow from."""
         if self.recorder is not None:
             self.recorder.record(self.sample_metrics() if samples is None else samples)
+
+
+@functools.lru_cache(maxsize=256)
+def _queue_of(
+    account_id: str, name: str, arn: str, fifo: int, attributes: str, created: float, last_modified: float, tags: str
+) -> Queue:
+    """A queue as its row has it (built once per version of the row: every operation reads it)."""
+    return Queue(
+        name=name,
+        arn=arn,
+        url_path=f"/{account_id}/{name}",
+        fifo=bool(fifo),
+        attributes=QueueAttributes.from_json(attributes),
+        created=created,
+        last_modified=last_modified,
+        tags=json.loads(tags),
+    )
