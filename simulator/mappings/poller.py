@@ -280,7 +280,18 @@ class MappingPoller:
         self.counters.batches += 1
         self.counters.sizes.append(len(batch))
         held = _Throttled(received_at)
+        handed = False  # woken by a hand-over: a slot was just freed for this batch
         while True:
+            if not handed and any(other.received_at < received_at for other in self._throttled):
+                # a throttled batch received earlier waits for the next freed slot: this one lines up behind
+                # it (the model's order: there the hand-over takes the slot at the instant it is freed, while
+                # here the woken batch needs a few turns of the event loop to reach admission)
+                delay = throttle_retry_delay(max(throttles, 1))
+                if self.clock.monotonic() + delay >= visible_again_at:
+                    self.counters.failed_invoke += len(batch)
+                    return
+                handed = await self._wait_to_retry(held, delay)
+                continue
             try:
                 result = await self.invoke(mapping.function_name, payload, mapping.qualifier)
             except TooManyRequestsException:
@@ -292,7 +303,7 @@ class MappingPoller:
                 if now + delay >= visible_again_at:
                     self.counters.failed_invoke += len(batch)
                     return  # dropped: it becomes visible again when its visibility timeout ends
-                await self._wait_to_retry(held, delay)
+                handed = await self._wait_to_retry(held, delay)
                 continue
             except BaseException:
                 self._hand_over()
@@ -318,8 +329,9 @@ class MappingPoller:
             deleted = await asyncio.to_thread(self._delete, [m for m in batch if m.message_id in done])
             self.counters.deleted += deleted  # after the await: `x += await` would read x before it
 
-    async def _wait_to_retry(self, held: _Throttled, delay: float) -> None:
-        """Wait out a throttle's back-off, or less if an invocation of this mapping ends meanwhile."""
+    async def _wait_to_retry(self, held: _Throttled, delay: float) -> bool:
+        """Wait out a throttle's back-off, or less if an invocation of this mapping ends meanwhile (then True:
+        the freed slot is this batch's)."""
         held.woken.clear()
         self._throttled.append(held)
         sleeper = asyncio.ensure_future(self.clock.sleep(delay))
@@ -331,6 +343,7 @@ class MappingPoller:
             waker.cancel()
             if held in self._throttled:
                 self._throttled.remove(held)
+        return held.woken.is_set()
 
     def _hand_over(self) -> None:
         """An invocation of this mapping ended: its concurrency goes to the throttled batch received first."""
