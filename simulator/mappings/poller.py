@@ -282,34 +282,27 @@ class MappingPoller:
         held = _Throttled(received_at)
         handed = False  # woken by a hand-over: a slot was just freed for this batch
         while True:
-            if not handed and any(other.received_at < received_at for other in self._throttled):
-                # a throttled batch received earlier waits for the next freed slot: this one lines up behind
-                # it (the model's order: there the hand-over takes the slot at the instant it is freed, while
-                # here the woken batch needs a few turns of the event loop to reach admission)
-                delay = throttle_retry_delay(max(throttles, 1))
-                if self.clock.monotonic() + delay >= visible_again_at:
-                    self.counters.failed_invoke += len(batch)
-                    return
-                handed = await self._wait_to_retry(held, delay)
-                continue
-            try:
-                result = await self.invoke(mapping.function_name, payload, mapping.qualifier)
-            except TooManyRequestsException:
-                throttles += 1
-                self.counters.throttles += 1
-                now = self.clock.monotonic()
-                self.scaling.throttled(now)
-                delay = throttle_retry_delay(throttles)
-                if now + delay >= visible_again_at:
-                    self.counters.failed_invoke += len(batch)
-                    return  # dropped: it becomes visible again when its visibility timeout ends
-                handed = await self._wait_to_retry(held, delay)
-                continue
-            except BaseException:
-                self._hand_over()
-                raise
-            self._hand_over()  # before this reader's deletes and next receive
-            break
+            # a batch received after a throttled one lines up behind it (the model's order: there the hand-over
+            # takes the slot at the instant it is freed; here the woken batch needs a few turns of the event
+            # loop to reach admission)
+            if handed or not any(other.received_at < received_at for other in self._throttled):
+                try:
+                    result = await self.invoke(mapping.function_name, payload, mapping.qualifier)
+                except TooManyRequestsException:
+                    throttles += 1
+                    self.counters.throttles += 1
+                    self.scaling.throttled(self.clock.monotonic())
+                except BaseException:
+                    self._hand_over()
+                    raise
+                else:
+                    self._hand_over()  # before this reader's deletes and next receive
+                    break
+            delay = throttle_retry_delay(max(throttles, 1))
+            if self.clock.monotonic() + delay >= visible_again_at:
+                self.counters.failed_invoke += len(batch)
+                return  # dropped: it becomes visible again when its visibility timeout ends
+            handed = await self._wait_to_retry(held, delay)
         self.counters.invoked += len(batch)
         if result.report is not None:
             self.counters.durations_ms.append(result.report.duration_ms)
