@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .execution_role import ExecutionRole, default_role, missing_eni_permission
+from .gateway.models import ApiDeclaration, FunctionUrlConfig, HttpEvent
 from .logging_config import LoggingConfig
 from .mappings.declarations import SqsEventSource
 from .queues.declarations import QueueDeclaration
@@ -166,6 +167,24 @@ class FunctionConfig(BaseModel):
     #: event source mappings from SQS queues (mappings/declarations.py), by the declaration's name; not part
     #: of the function's configuration on AWS (a mapping is a resource of its own), hence excluded
     events: dict[str, SqsEventSource] = Field(default_factory=dict, exclude=True)
+    #: API Gateway routes to this function (gateway/models.py): `[functions.F.events.NAME]` with type "api" or
+    #: "httpapi" land here; like mappings, they are resources of their own on AWS
+    http_events: dict[str, HttpEvent] = Field(default_factory=dict, exclude=True)
+    #: FunctionUrlConfig: the function's own URL (gateway/models.py)
+    url: FunctionUrlConfig | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_events(cls, data: Any) -> Any:
+        """`[functions.F.events.NAME]` holds SQS mappings and API routes alike, as SAM's Events does."""
+        if not isinstance(data, dict) or not isinstance(data.get("events"), dict):
+            return data
+        http = {name: event for name, event in data["events"].items()
+                if isinstance(event, dict) and str(event.get("type", "")).lower() in ("api", "httpapi")}  # fmt: skip
+        if not http:
+            return data
+        rest = {name: event for name, event in data["events"].items() if name not in http}
+        return {**data, "events": rest, "http_events": {**data.get("http_events", {}), **http}}
 
     @field_validator("role", mode="before")
     @classmethod
@@ -336,6 +355,7 @@ class ProjectConfig(BaseModel):
     functions: dict[str, FunctionConfig] = Field(default_factory=dict)
     vpcs: dict[str, VpcConfig] = Field(default_factory=dict)  # [vpcs.NAME] (vpc/)
     queues: dict[str, QueueDeclaration] = Field(default_factory=dict)  # [queues.NAME] (queues/declarations.py)
+    apis: dict[str, ApiDeclaration] = Field(default_factory=dict)  # [apis.NAME] (gateway/models.py)
     #: other names that find a function, as `sam local` finds it: a template's logical ID when FunctionName
     #: names the function, a nested application's path (SubApp/FunctionA), a CDK construct's id; each -> the
     #: names of the functions it finds (more than one: the name is ambiguous, and lookup says so)
