@@ -344,10 +344,11 @@ REFUSED_APIS = [
     ("AWS::Serverless::HttpApi", "Auth:\n  Authorizers:\n    A:\n      FunctionArn: arn:aws:lambda:us-east-1:1:function:a",
      "    A:", "Resources.Api.Properties.Auth.Authorizers.A: a Lambda authorizer of an HTTP API needs "
      "AuthorizerPayloadFormatVersion"),
-    ("AWS::Serverless::Api", "Auth:\n  Authorizers:\n    A:\n      Identity: {Header: X}", "    A:",
+    ("AWS::Serverless::Api", "StageName: v1\nAuth:\n  Authorizers:\n    A:\n      Identity: {Header: X}", "    A:",
      "a Lambda authorizer needs FunctionArn"),
-    ("AWS::Serverless::Api", "Auth:\n  DefaultAuthorizer: Missing", "DefaultAuthorizer:",
+    ("AWS::Serverless::Api", "StageName: v1\nAuth:\n  DefaultAuthorizer: Missing", "DefaultAuthorizer:",
      "DefaultAuthorizer: Missing is not one of Resources.Api.Properties.Auth.Authorizers (none declared)"),
+    ("AWS::Serverless::Api", "Cors: \"'*'\"", "  Api:", "Resources.Api: Missing required property 'StageName'"),
     ("AWS::Serverless::HttpApi", "CorsConfiguration:\n  MaxAge: 90000", "CorsConfiguration:",
      "Resources.Api.Properties.CorsConfiguration: max_age: Input should be less than or equal to 86400"),
 ]  # fmt: skip
@@ -363,6 +364,26 @@ def test_an_api_lsim_cannot_serve_names_file_line_and_fix(
         load_project(path, warn=lambda _: None)
     assert f"template.yaml:{line(path, snippet)}: " in str(raised.value), str(raised.value)
     assert message in str(raised.value), str(raised.value)
+
+
+def test_an_image_function_built_from_metadata_has_its_routes(tmp_path: Path) -> None:
+    template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      FunctionUrlConfig: {AuthType: NONE}
+      Events:
+        Get:
+          Type: HttpApi
+    Metadata: {Dockerfile: Dockerfile, DockerContext: ., DockerTag: v1}
+"""
+    project, _ = load(write(tmp_path, template))
+    function = project.functions["Fn"]
+    assert function.image == "fn:v1" and function.url is not None
+    assert function.http_events["Get"].path is None  # the $default route
 
 
 def test_an_unquoted_rest_cors_value_is_said(tmp_path: Path) -> None:
