@@ -392,3 +392,48 @@ def test_an_unquoted_rest_cors_value_is_said(tmp_path: Path) -> None:
     assert project.apis["Api"].cors == Cors(allow_origins=["*"])
     assert any(f"template.yaml:{line(path, 'Cors:')}: Resources.Api.Properties.Cors: * is not quoted" in m
                for m in said), said  # fmt: skip
+
+
+def test_openapi_definitions_api_keys_and_policies_are_said(tmp_path: Path) -> None:
+    template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      DefinitionUri: openapi.yaml
+      Auth:
+        ApiKeyRequired: true
+        ResourcePolicy:
+          IpRangeWhitelist: [10.0.0.0/8]
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Api
+            Path: /a
+            Method: get
+            Auth:
+              ApiKeyRequired: true
+"""
+    path = write(tmp_path, template)
+    project, said = load(path)
+    assert front_door(project).routes[0].path == "/a"  # the event's route is served; the definition's are not
+    expected = {
+        "DefinitionUri:": "Resources.Api.Properties.DefinitionUri not supported by lsim: ignored (lsim serves the "
+        "routes of the functions' Api/HttpApi events, not an OpenAPI definition)",
+        "        ApiKeyRequired: true": "Resources.Api.Properties.Auth.ApiKeyRequired not supported by lsim: "
+        "ignored (lsim checks no API keys)",
+        "ResourcePolicy:": "Auth.ResourcePolicy not supported by lsim: ignored (lsim evaluates no resource policies)",
+        "              ApiKeyRequired: true": "Events.Get.Properties.Auth.ApiKeyRequired not supported by lsim",
+    }
+    for snippet, message in expected.items():
+        assert said_at(said, path, snippet, message), (snippet, said)
+    assert len(said) == len(expected), said
