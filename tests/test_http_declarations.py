@@ -437,3 +437,76 @@ Resources:
     for snippet, message in expected.items():
         assert said_at(said, path, snippet, message), (snippet, said)
     assert len(said) == len(expected), said
+
+
+def test_the_template_and_lsim_toml_give_the_same_front_door(tmp_path: Path) -> None:
+    """Nothing downstream knows where the declarations came from."""
+    template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  orders:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageVariables: {env: local}
+      CorsConfiguration: {AllowOrigins: ["https://app.example"], AllowMethods: [GET]}
+      Auth:
+        DefaultAuthorizer: tokens
+        Authorizers:
+          tokens:
+            FunctionArn: !GetAtt authorize.Arn
+            AuthorizerPayloadFormatVersion: "2.0"
+            EnableSimpleResponses: true
+            Identity: {Headers: [Authorization]}
+  authorize:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.12}
+  get_order:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      FunctionUrlConfig: {AuthType: NONE, Cors: {AllowOrigins: ["*"]}}
+      Events:
+        get:
+          Type: HttpApi
+          Properties: {ApiId: !Ref orders, Path: "/orders/{id}", Method: get}
+"""
+    toml = """\
+[apis.orders]
+type = "http"
+stage_variables = { env = "local" }
+cors = { allow_origins = ["https://app.example"], allow_methods = ["GET"] }
+default_authorizer = "tokens"
+[apis.orders.authorizers.tokens]
+function = "authorize"
+payload_type = "REQUEST"
+payload_format_version = "2.0"
+identity_sources = ["$request.header.Authorization"]
+enable_simple_responses = true
+
+[functions.authorize]
+handler = "app.handler"
+runtime = "python3.12"
+code = "src"
+
+[functions.get_order]
+handler = "app.handler"
+runtime = "python3.12"
+code = "src"
+url = { auth_type = "NONE", cors = { allow_origins = ["*"] } }
+[functions.get_order.events.get]
+type = "httpapi"
+path = "/orders/{id}"
+method = "get"
+api = "orders"
+"""
+    (tmp_path / "sam").mkdir()
+    (tmp_path / "toml").mkdir()
+    from_template = front_door(load(write(tmp_path / "sam", template))[0])
+    from_toml = front_door(load(write(tmp_path / "toml", toml, "lsim.toml"))[0])
+    assert from_template.apis == from_toml.apis  # declared_at is left out of the comparison
+    assert [r.model_dump(exclude={"declared_at"}) for r in from_template.routes] == [
+        r.model_dump(exclude={"declared_at"}) for r in from_toml.routes
+    ]
+    assert from_template.urls == from_toml.urls
