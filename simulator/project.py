@@ -108,8 +108,21 @@ def only_functions(project: ProjectConfig, names: Iterable[str]) -> ProjectConfi
         known = ", ".join(sorted(project.functions)) or "none"
         raise ProjectFileError(f"no function named {', '.join(unknown)} in {project.root}: the project defines {known}")
     served = {function_name: project.functions[function_name] for function_name in found.values() if function_name}
+    for function_name in _authorizers_of(project, served):  # a served route's authorizer runs too
+        served.setdefault(function_name, project.functions[function_name])
     ids = {other: names for other, names in project.function_ids.items() if set(names) <= set(served)}
     return project.model_copy(update={"functions": served, "function_ids": ids})
+
+
+def _authorizers_of(project: ProjectConfig, functions: dict[str, FunctionConfig]) -> list[str]:
+    """The authorizer functions the API routes of these functions need."""
+    table = front_door(project)
+    needed = [
+        table.apis[route.api].authorizers[route.authorizer].function
+        for route in table.routes
+        if route.function in functions and route.authorizer not in (None, "AWS_IAM")
+    ]
+    return [name for name in needed if name in project.functions]
 
 
 def _served_name(project: ProjectConfig, name: str) -> str | None:

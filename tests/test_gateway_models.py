@@ -9,7 +9,7 @@ import pytest
 
 from simulator.errors import ProjectFileError
 from simulator.gateway.models import front_door
-from simulator.project import load_project
+from simulator.project import load_project, only_functions
 
 FUNCTION = '[functions.{name}]\nhandler = "app.handler"\nruntime = "python3.12"\ncode = "src"\n'
 
@@ -118,3 +118,27 @@ def test_an_httpapi_event_without_path_is_the_default_route(tmp_path: Path) -> N
 def test_what_the_front_door_cannot_serve_is_refused_at_load(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ProjectFileError, match=message):
         load_project(project(tmp_path, text, "f"))
+
+
+def test_serving_some_functions_keeps_the_authorizers_their_routes_need(tmp_path: Path) -> None:
+    path = project(
+        tmp_path,
+        """
+[apis.a]
+type = "rest"
+default_authorizer = "tokens"
+[apis.a.authorizers.tokens]
+function = "auth"
+[functions.f.events.e]
+type = "api"
+path = "/a"
+method = "get"
+api = "a"
+""",
+        "f",
+        "g",
+        "auth",
+    )
+    served = only_functions(load_project(path), ["f"])
+    assert sorted(served.functions) == ["auth", "f"]
+    assert [route.function for route in front_door(served).routes] == ["f"]
