@@ -12,8 +12,10 @@ import json
 
 import pytest
 
+from simulator.gateway.models import ApiDeclaration, FrontDoor, Route
 from simulator.gateway.request import GatewayAnswer, GatewayRequest
 from simulator.gateway.responses import apigw_id, gateway_error, id_headers
+from simulator.gateway.routing import Refusal, RouteMatch, match_route
 
 REQUEST_ID = "fbcaf9e5-d535-40a1-891c-7b70118cf7e8"
 
@@ -159,3 +161,117 @@ def test_id_headers_per_kind() -> None:
     short = apigw_id(REQUEST_ID)
     assert len(short) == 16 and short.endswith("=")  # the form of "MIZRNhJtIAMEMDw="
     assert apigw_id(REQUEST_ID) == short and apigw_id("other") != short
+
+
+# --- routing ------------------------------------------------------------------------------------------------
+
+
+
+def route(method: str, path: str, *, api: str = "api", api_type: str = "http", function: str = "") -> Route:
+    return Route(
+        api=api, api_type=api_type, method=method, path=path, function=function or f"{method} {path}",
+        qualifier=None, payload_format_version="1.0" if api_type == "rest" else "2.0",
+        timeout_ms=29_000 if api_type == "rest" else 30_000, authorizer=None,
+    )  # fmt: skip
+
+
+def door(*routes: Route) -> FrontDoor:
+    apis = {r.api: ApiDeclaration(type=r.api_type) for r in routes}  # type: ignore[arg-type]
+    return FrontDoor(apis=apis, routes=list(routes))
+
+
+def reached(front_door: FrontDoor, method: str, path: str) -> RouteMatch:
+    result = match_route(front_door, method, path, request_id=REQUEST_ID)
+    assert isinstance(result, RouteMatch), result
+    return result
+
+
+def test_http_api_priorities_as_in_aws_worked_table() -> None:
+    # AGD23 http-api-develop-routes: the example routes and the route each request selects
+    table = door(
+        route("GET", "/pets/dog/1"), route("GET", "/pets/dog/{id}"), route("GET", "/pets/{proxy+}"),
+        route("ANY", "/{proxy+}"), route("ANY", "$default"),
+    )  # fmt: skip
+    assert reached(table, "GET", "/pets/dog/1").route.path == "/pets/dog/1"
+    assert reached(table, "GET", "/pets/dog/2").route.path == "/pets/dog/{id}"
+    assert reached(table, "GET", "/pets/dog/2").path_parameters == {"id": "2"}
+    assert reached(table, "GET", "/pets/cat/1").route.path == "/pets/{proxy+}"
+    assert reached(table, "GET", "/pets/cat/1").path_parameters == {"proxy": "cat/1"}
+    post = reached(table, "POST", "/test/5")
+    assert (post.route.method, post.route.path) == ("ANY", "/{proxy+}")
+    assert reached(table, "GET", "/").route.path == "$default"  # a greedy variable needs a segment
+    assert reached(table, "GET", "/").path_parameters is None
+
+
+def test_http_api_specific_method_beats_any_and_unknown_is_404() -> None:
+    table = door(route("ANY", "/orders"), route("GET", "/orders"), route("POST", "/orders/{id}"))
+    assert reached(table, "GET", "/orders").route.method == "GET"
+    assert reached(table, "DELETE", "/orders").route.method == "ANY"
+    refused = match_route(table, "GET", "/orders/1", request_id=REQUEST_ID)  # no GET route: not found
+    assert isinstance(refused, Refusal)
+    assert (refused.answer.status, refused.answer.body) == (404, b'{"message":"Not Found"}')
+
+
+def test_http_api_decodes_the_path_for_routing_and_parameters() -> None:
+    table = door(route("GET", "/users/{name}"))
+    assert reached(table, "GET", "/users/john%20doe").path_parameters == {"name": "john doe"}
+
+
+def test_rest_recorded_paths_and_proxy_values() -> None:
+    # LSAL test_lambda_aws_proxy_integration: resources /{proxy+} and /hardcoded, both ANY
+    table = door(route("ANY", "/{proxy+}", api_type="rest"), route("ANY", "/hardcoded", api_type="rest"))
+    recorded = {
+        "/proxy-value": {"proxy": "proxy-value"},
+        "/proxy-value/": {"proxy": "proxy-value"},
+        "/proxy-value//double-slash": {"proxy": "proxy-value//double-slash"},
+        "//proxy-value": {"proxy": "proxy-value"},
+        "/proxy-value/api/user/test%2Balias@gmail.com/plus/test+alias@gmail.com": {
+            "proxy": "proxy-value/api/user/test%2Balias@gmail.com/plus/test+alias@gmail.com"
+        },
+    }
+    for path, parameters in recorded.items():
+        match = reached(table, "GET", path)
+        assert (match.route.path, match.path_parameters) == ("/{proxy+}", parameters), path
+    hardcoded = reached(table, "GET", "//hardcoded")
+    assert (hardcoded.route.path, hardcoded.path_parameters) == ("/hardcoded", None)
+
+
+def test_rest_keeps_simple_variables_encoded() -> None:
+    table = door(route("GET", "/posts/{id}", api_type="rest"))
+    assert reached(table, "GET", "/posts/%40").path_parameters == {"id": "%40"}
+
+
+def test_rest_wrong_method_and_unknown_path_are_missing_authentication_token() -> None:
+    table = door(route("GET", "/orders/{id}", api_type="rest"), route("ANY", "/{proxy+}", api_type="rest"))
+    assert reached(table, "GET", "/orders/7").route.path == "/orders/{id}"
+    # the resource /orders/{id} is chosen by its path; it has no POST
+    wrong = match_route(table, "POST", "/orders/7", request_id=REQUEST_ID)
+    assert isinstance(wrong, Refusal)
+    assert (wrong.answer.status, wrong.answer.body) == (403, b'{"message":"Missing Authentication Token"}')
+    only_rest = door(route("GET", "/orders", api_type="rest"))
+    unknown = match_route(only_rest, "GET", "/nothing", request_id=REQUEST_ID)
+    assert isinstance(unknown, Refusal) and unknown.answer.status == 403
+    assert isinstance(match_route(only_rest, "GET", "/", request_id=REQUEST_ID), Refusal)
+
+
+def test_rest_static_beats_variable_beats_greedy_and_method_beats_any() -> None:
+    table = door(
+        route("ANY", "/{proxy+}", api_type="rest"), route("GET", "/a/{id}", api_type="rest"),
+        route("GET", "/a/b", api_type="rest"), route("ANY", "/a/b", api_type="rest"),
+        route("GET", "/a/{id}/{proxy+}", api_type="rest"),
+    )  # fmt: skip
+    assert (reached(table, "GET", "/a/b").route.method, reached(table, "GET", "/a/b").route.path) == ("GET", "/a/b")
+    assert reached(table, "PUT", "/a/b").route.method == "ANY"
+    assert reached(table, "GET", "/a/c").route.path == "/a/{id}"
+    assert reached(table, "GET", "/a/c/d/e").path_parameters == {"id": "c", "proxy": "d/e"}
+    assert reached(table, "GET", "/x/y").route.path == "/{proxy+}"
+    assert reached(table, "GET", "/a/b/").route.path == "/a/b"  # a trailing slash is ignored
+
+
+def test_shared_port_ties_go_to_the_first_route_and_no_match_follows_the_apis_kinds() -> None:
+    first = route("GET", "/same", api="one", function="first")
+    second = route("GET", "/same", api="two", function="second")
+    assert reached(door(first, second), "GET", "/same").route.function == "first"
+    mixed = door(route("GET", "/r", api="rest", api_type="rest"), route("GET", "/h", api="http"))
+    refused = match_route(mixed, "GET", "/neither", request_id=REQUEST_ID)
+    assert isinstance(refused, Refusal) and refused.answer.status == 404
