@@ -693,6 +693,7 @@ def test_http_v2_answers_and_shortcut() -> None:
     full = http_answer({"statusCode": 201, "headers": {"X-A": "1"}, "body": "hi",
                         "cookies": ["a=1; Max-Age=60", "b=2"]})  # fmt: skip
     assert (full.status, full.body) == (201, b"hi")
+    assert full.header("content-type") == "text/plain; charset=utf-8"  # an HTTP API's default for statusCode answers
     assert names(full)["set-cookie"] == ["a=1; Max-Age=60", "b=2"] and names(full)["X-A"] == ["1"]
     assert full.header("apigw-requestid") == apigw_id(REQUEST_ID)
     binary = http_answer({"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True})
@@ -705,6 +706,7 @@ def test_http_v1_answer_needs_a_status_code() -> None:
     assert http_answer({"headers": {"a": "b"}}, version="1.0").status == 500
     ok = http_answer({"statusCode": 200, "body": "x", "multiValueHeaders": {"a": ["1", "2"]}}, version="1.0")
     assert (ok.status, ok.body, names(ok)["a"]) == (200, b"x", ["1", "2"])
+    assert ok.header("content-type") == "text/plain; charset=utf-8"
 
 
 def url_result(answer: object, *, function_error: bool = False) -> GatewayAnswer:
