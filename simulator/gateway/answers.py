@@ -48,7 +48,7 @@ def api_answer(
         return gateway_error(kind, "FUNCTION_ERROR", request.request_id)
     try:
         if kind == "http" and route.payload_format_version == "2.0":
-            status, headers, body = _v2_answer(result_body, default_type=HTTP_API_DEFAULT_TYPE)
+            status, headers, body = _v2_answer(result_body, default_type=HTTP_API_DEFAULT_TYPE, reserialize=False)
         else:
             status, headers, body = _v1_answer(result_body, api, request, rest=kind == "rest")
     except MalformedAnswer:
@@ -62,7 +62,7 @@ def url_answer(request: GatewayRequest, result_body: bytes, *, function_error: b
     if function_error:
         return gateway_error("url", "FUNCTION_ERROR", request.request_id)
     try:
-        status, headers, body = _v2_answer(result_body, default_type=JSON)
+        status, headers, body = _v2_answer(result_body, default_type=JSON, reserialize=True)
     except MalformedAnswer:
         return gateway_error("url", "MALFORMED_ANSWER", request.request_id)
     return GatewayAnswer(status=status, headers=(*headers, *id_headers("url", request.request_id)), body=body)
@@ -75,7 +75,7 @@ def explain(route: Route | None, api: ApiDeclaration | None, result_body: bytes)
         if route is not None and api is not None and not (api.type == "http" and route.payload_format_version == "2.0"):
             _v1_answer(result_body, api, None, rest=api.type == "rest")
         else:
-            _v2_answer(result_body, default_type=JSON)
+            _v2_answer(result_body, default_type=JSON, reserialize=True)
     except MalformedAnswer as error:
         return str(error)
     return None
@@ -161,19 +161,26 @@ def _accepts_binary(request: GatewayRequest, api: ApiDeclaration) -> bool:
 # --- payload 2.0: HTTP APIs and function URLs ---------------------------------------------------------------
 
 
-def _v2_answer(result_body: bytes, *, default_type: str) -> tuple[int, list[tuple[str, str]], bytes]:
+def _v2_answer(result_body: bytes, *, default_type: str, reserialize: bool) -> tuple[int, list[tuple[str, str]], bytes]:
     """Payload 2.0 (AGD23, DG23 urls-invocation). An object with statusCode is the structured answer:
     statusCode (a digit string allowed: `"418"`, LST test_lambda_url_headers_and_status), headers, cookies
-    (each one `set-cookie` header), body, isBase64Encoded (decoded whenever true). Any other valid JSON is
-    the shortcut: 200, `content-type: application/json`, the value as the body, re-serialized compactly and
-    a string without its quotes: `{"hello": "world"}` -> `{"hello":"world"}` (17 bytes; the Python runtime
-    sends 18), `["hello", 3, True]` -> `["hello",3,true]`, `"hello"` -> `hello`, `True` -> `true`
-    (LSL test_lambda_url_invocation[dict, list-mixed, string, boolean], recorded on AWS 2025-11-24; the same
-    assumed for HTTP APIs, whose docs give the same rule)."""
+    (each one `set-cookie` header), body, isBase64Encoded (decoded whenever true).
+
+    Any other valid JSON is the shortcut: 200, `content-type: application/json`, the value as the body, a
+    string without its quotes. Function URLs re-serialize the value compactly: `{"hello": "world"}` ->
+    `{"hello":"world"}` (17 bytes; the Python runtime sends 18), `["hello", 3, True]` -> `["hello",3,true]`,
+    `"hello"` -> `hello`, `True` -> `true` (LSL test_lambda_url_invocation[dict, list-mixed, string, boolean],
+    recorded on AWS 2025-11-24). HTTP APIs pass the function's text through: AGD23's example keeps
+    `{ "message": "Hello from Lambda!" }` with its spaces (no recording either way; `reserialize=False`)."""
     answer = _json(result_body)
     if not isinstance(answer, dict) or "statusCode" not in answer:
-        text = answer if isinstance(answer, str) else json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
-        return 200, [("content-type", JSON)], text.encode()
+        if isinstance(answer, str):
+            body = answer.encode()
+        elif reserialize:
+            body = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
+        else:
+            body = result_body.strip()
+        return 200, [("content-type", JSON)], body
     status = _status(answer["statusCode"])
     headers: list[tuple[str, str]] = []
     given = answer.get("headers")
