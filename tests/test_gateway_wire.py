@@ -788,3 +788,52 @@ def test_explain_names_what_is_malformed() -> None:
     assert "wrongValue" in (explain(REST_ROUTE, REST_API, b'{"statusCode": 200, "wrongValue": 1}') or "")
     assert explain(REST_ROUTE, REST_API, b'{"statusCode": 200}') is None
     assert "statusCode" in (explain(None, None, b'{"statusCode": "x"}') or "")
+
+
+# aws-lambda-dotnet LambdaTestTool-v2 UnitTests/Snapshots/V1_SimpleGetRequestRest.json, _HttpV1.json and
+# V2_SimpleGetRequest.json: events captured on AWS (REGIONAL REST API stage "test", HTTP API $default stage)
+SIMPLE_HEADERS = (
+    ("Host", "s902u1zkkl.execute-api.us-west-2.amazonaws.com"), ("User-Agent", "TestAgent"),
+    ("X-Custom-Header", "value1"), ("Cookie", "session=abc123; theme=dark"),
+    ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "0"),
+)  # fmt: skip
+SIMPLE_TARGET = "/test1/api/users/123/orders?status=pending&tag=important&tag=urgent"
+
+
+def test_rest_regional_event_as_captured() -> None:
+    table = door(route("POST", "/test1/api/users/{userId}/orders", api_type="rest"))
+    event = rest_event(SIMPLE_TARGET, method="POST", headers=SIMPLE_HEADERS, table=table,
+                       api=ApiDeclaration(type="rest", stage="test"))  # fmt: skip
+    assert set(event["headers"]) == {
+        "Content-Type", "Cookie", "Host", "User-Agent", "X-Amzn-Trace-Id", "X-Custom-Header", "X-Forwarded-For",
+        "X-Forwarded-Port", "X-Forwarded-Proto",
+    }  # fmt: skip
+    assert event["headers"]["Cookie"] == "session=abc123; theme=dark"
+    assert event["queryStringParameters"] == {"status": "pending", "tag": "urgent"}
+    assert event["multiValueQueryStringParameters"] == {"status": ["pending"], "tag": ["important", "urgent"]}
+    assert event["pathParameters"] == {"userId": "123"} and event["body"] is None
+    assert event["requestContext"]["path"] == "/test/test1/api/users/123/orders"
+    assert event["requestContext"]["identity"]["userAgent"] == "TestAgent"
+
+
+def test_http_v1_and_v2_simple_events_as_captured() -> None:
+    table = door(route("POST", "/test1/api/users/{userId}/orders"))
+    v1 = http_event(SIMPLE_TARGET, method="POST", headers=SIMPLE_HEADERS, version="1.0", table=table)
+    assert set(v1["headers"]) == {
+        "Content-Length", "Content-Type", "Cookie", "Host", "User-Agent", "X-Amzn-Trace-Id", "X-Custom-Header",
+        "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto",
+    }  # fmt: skip
+    assert v1["requestContext"]["resourceId"] == "POST /test1/api/users/{userId}/orders"
+    assert v1["requestContext"]["path"] == "/test1/api/users/123/orders"
+    v2 = http_event(SIMPLE_TARGET, method="POST", headers=(*SIMPLE_HEADERS, ("Accept", "text/html, application/json")),
+                    table=table)  # fmt: skip
+    assert v2["cookies"] == ["session=abc123", "theme=dark"]
+    assert set(v2["headers"]) == {
+        "accept", "content-length", "content-type", "host", "user-agent", "x-amzn-trace-id", "x-custom-header",
+        "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto",
+    }  # fmt: skip
+    assert v2["headers"]["accept"] == "text/html, application/json"
+    assert v2["queryStringParameters"] == {"status": "pending", "tag": "important,urgent"}
+    assert v2["rawQueryString"] == "status=pending&tag=important&tag=urgent"
+    assert v2["routeKey"] == "POST /test1/api/users/{userId}/orders" and v2["pathParameters"] == {"userId": "123"}
+    assert "body" not in v2 and "stageVariables" not in v2
