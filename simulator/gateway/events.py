@@ -6,6 +6,9 @@ test_lambda_aws_proxy_integration (key set, header casing, null rules, query dec
 and 2.0 from AGD23 http-api-develop-integrations-lambda and the captured minimal 2.0 event (RR
 apigw_v2_proxy_request_minimal.json: empty keys omitted, the short request id); function URLs from DG23
 urls-invocation, LSL test_lambda_url_echo_http_fixture_default and RR lambda_function_url_request.json.
+All three API kinds also from events AWS's .NET team captured on API Gateway in April 2025
+(aws/aws-lambda-dotnet Tools/LambdaTestTool-v2/tests/Amazon.Lambda.TestTool.UnitTests/Snapshots/: REGIONAL
+REST headers, HTTP API 1.0 casing and paths, decoded 2.0 paths, the Cookie header moved to `cookies`).
 
 Where lsim differs on purpose: the X-Forwarded-Proto/-Port headers say what the client really used (http and
 lsim's port, as `sam local start-api` does) where AWS says https/443, and no CloudFront or TLS headers are
