@@ -125,6 +125,11 @@ def test_http_sources_headers_ignore_case_query_names_do_not() -> None:
     assert identity_values(declared, HTTP, request(query="User=a", headers=(("x-key", "1"),)), match) is None
 
 
+def test_http_authorizer_without_sources_checks_nothing() -> None:
+    bare = Authorizer(function="auth")  # payload_type keeps its TOKEN default: REST's header default must not apply
+    assert identity_values(bare, HTTP, request(), route("http", version="2.0")) == []
+
+
 # --- the event ----------------------------------------------------------------------------------------------
 
 

@@ -39,6 +39,9 @@ HTTP_AUTHORIZER_RESULT_LIMIT = 8 * 1024
 TOKEN_DEFAULT_SOURCE = "method.request.header.Authorization"
 #: the error text with which an authorizer function says "401" (AGD23 apigateway-use-lambda-authorizer)
 UNAUTHORIZED = "Unauthorized"
+#: API Gateway waits this long for the authorizer function (HTTP API quotas: "Lambda authorizer response
+#: timeout 10,000 ms"); a slower or failed invoke is a configuration error (500)
+AUTHORIZER_TIMEOUT_MS = 10_000
 #: the most answers the cache keeps; a load test with a fresh token per request must not grow it forever
 CACHE_CAPACITY = 10_000
 
@@ -110,11 +113,12 @@ def failed(error: AuthorizerError) -> Decision:
 # --- identity sources -----------------------------------------------------------------------------------------
 
 
-def identity_sources_of(authorizer: Authorizer) -> list[str]:
-    """The identity sources as declared; a TOKEN authorizer without one reads the Authorization header."""
+def identity_sources_of(authorizer: Authorizer, api: ApiDeclaration) -> list[str]:
+    """The identity sources as declared; a REST TOKEN authorizer without one reads the Authorization header
+    (SAM's default). HTTP API authorizers have no default: without sources nothing is checked or cached."""
     if authorizer.identity_sources:
         return list(authorizer.identity_sources)
-    return [TOKEN_DEFAULT_SOURCE] if authorizer.payload_type == "TOKEN" else []
+    return [TOKEN_DEFAULT_SOURCE] if api.type == "rest" and authorizer.payload_type == "TOKEN" else []
 
 
 def identity_values(
@@ -126,7 +130,7 @@ def identity_values(
     value does not match the validation expression is refused the same way (BC CreateAuthorizer
     identityValidationExpression). An expression lsim does not know counts as missing."""
     values: list[str] = []
-    for source in identity_sources_of(authorizer):
+    for source in identity_sources_of(authorizer, api):
         value = _identity_value(source.strip(), api, request, match)
         if not value:
             return None
