@@ -112,6 +112,8 @@ def test_rest_request_sources_header_query_and_stage_variable() -> None:
 def test_rest_context_source() -> None:
     by_method = Authorizer(function="auth", payload_type="REQUEST", identity_sources=["context.httpMethod"])
     assert identity_values(by_method, REST, request(method="DELETE"), route()) == ["DELETE"]
+    by_path = Authorizer(function="auth", payload_type="REQUEST", identity_sources=["context.path"])
+    assert identity_values(by_path, REST, request(), route()) == ["/test/pets/1"]
     unknown = Authorizer(function="auth", payload_type="REQUEST", identity_sources=["context.noSuchThing"])
     assert identity_values(unknown, REST, request(), route()) is None
 
@@ -147,7 +149,6 @@ def test_rest_token_event_is_exactly_three_keys() -> None:
 
 
 def test_rest_request_event_is_the_proxy_event_without_body() -> None:
-    pytest.importorskip("simulator.gateway.events")
     sent = request(query="user=a", headers=(("X-Key", "k1"),))
     event = authorizer_event(REQUEST_AUTH, REST, sent, route(), account_id=ACCOUNT, region=REGION, api_id=API_ID)
     assert event["type"] == "REQUEST"
@@ -158,7 +159,6 @@ def test_rest_request_event_is_the_proxy_event_without_body() -> None:
 
 
 def test_http_v1_event_joins_identity_values_with_commas() -> None:
-    pytest.importorskip("simulator.gateway.events")
     declared = http_authorizer("1.0", sources=["$request.header.X-User", "$request.querystring.n"])
     sent = request(query="n=123", headers=(("X-User", "user1"),))
     match = route("http", version="2.0")  # the route's own payload version does not shape the authorizer's event
@@ -170,7 +170,6 @@ def test_http_v1_event_joins_identity_values_with_commas() -> None:
 
 
 def test_http_v2_event_lists_identity_values_and_names_the_route_arn() -> None:
-    pytest.importorskip("simulator.gateway.events")
     declared = http_authorizer("2.0", sources=["$request.header.X-User", "$request.querystring.n"])
     sent = request(query="n=123", headers=(("X-User", "user1"),))
     match = route("http", version="1.0")

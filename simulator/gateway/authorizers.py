@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
-from .models import REST_AUTHORIZER_TTL_S, ApiDeclaration, Authorizer
+from .events import api_event
+from .models import DEFAULT_HTTP_STAGE, REST_AUTHORIZER_TTL_S, ApiDeclaration, Authorizer
+from .responses import apigw_id
 
 if TYPE_CHECKING:
     from .request import GatewayRequest
@@ -175,14 +177,16 @@ def _query_values(request: GatewayRequest, name: str) -> list[str]:
 
 
 def _context_variable(name: str, api: ApiDeclaration, request: GatewayRequest, match: RouteMatch) -> str | None:
-    """The $context variables an identity source can name that lsim knows before invoking anything."""
+    """The $context variables an identity source can name that lsim knows before invoking anything (as the
+    event's requestContext shows them: an HTTP API's requestId is its short id, `path` has the stage)."""
+    stage = api.stage_name
     known = {
-        "requestId": request.request_id,
+        "requestId": apigw_id(request.request_id) if api.type == "http" else request.request_id,
         "httpMethod": request.method,
-        "stage": api.stage_name,
+        "stage": stage,
         "resourcePath": match.route.path,
         "routeKey": match.route.route_key,
-        "path": request.raw_path,
+        "path": request.raw_path if stage == DEFAULT_HTTP_STAGE else f"/{stage}{request.raw_path}",
         "protocol": request.protocol,
         "domainName": request.host,
         "identity.sourceIp": request.source_ip,
@@ -227,8 +231,6 @@ def authorizer_event(
     values = identity_values(authorizer, api, request, match) or []
     if api.type == "rest" and authorizer.payload_type == "TOKEN":
         return {"type": "TOKEN", "authorizationToken": values[0] if values else "", "methodArn": arn}
-    from .events import api_event  # the request's own event, as the protected function would get it
-
     version: Literal["1.0", "2.0"] = "1.0" if api.type == "rest" else payload_version_of(authorizer)
     shaped = dataclasses.replace(match, route=match.route.model_copy(update={"payload_format_version": version}))
     request_event = api_event(request, shaped, api, account_id=account_id, region=region, api_id=api_id)
