@@ -14,11 +14,15 @@
                   urls-configuration); the URL answers preflights without the function
                   (aws-powertools/powertools-lambda-python#1408).
 
-Not documented, decided here (unverified): a preflight is an OPTIONS request with Origin and
-Access-Control-Request-Method (the Fetch standard's definition); HTTP APIs answer it 204 and function URLs 200,
-both with an empty body; an Origin the configuration does not allow gets the status without any CORS header (the
-browser then refuses); a request without Origin is not a CORS request and gets no CORS headers. HTTP APIs answer
-`*` when their origins include `*`; function URLs echo the request's Origin (powertools-lambda-python#4163 saw the
+Seen, not documented: an HTTP API answered a probe's `OPTIONS /background-checks` 204 with no body and no
+Content-Type while its other paths answered 404 Not Found (a public probe log, find_string id 59691876738), so
+HTTP APIs answer any OPTIONS no route takes, 204; a captured HTTP API answer to a GET with Origin carried only
+`Access-Control-Allow-Origin: *` of the CORS headers (find_string id 27491341443), so `*` is sent as `*` and
+ordinary answers get no preflight headers.
+
+Decided here (unverified): function URLs answer OPTIONS 200 with an empty body; an Origin the configuration does
+not allow gets the status without any CORS header (the browser then refuses); a request without Origin is not a
+CORS request and gets none either. Function URLs echo the request's Origin (powertools-lambda-python#4163 saw the
 URL's header carry the page's origin under `AllowOrigins: ["*"]`). A `*` in AllowMethods or AllowHeaders echoes
 what the preflight asked for. Lists are joined with "," as SAM joins them.
 """
@@ -47,15 +51,6 @@ EXPOSE_HEADERS = "Access-Control-Expose-Headers"
 MAX_AGE = "Access-Control-Max-Age"
 
 
-def is_preflight(request: GatewayRequest) -> bool:
-    """A CORS preflight: OPTIONS, with Origin and Access-Control-Request-Method (Fetch standard)."""
-    return (
-        request.method == "OPTIONS"
-        and bool(request.header("Origin"))
-        and bool(request.header("Access-Control-Request-Method"))
-    )
-
-
 def preflight(cors: Cors | None, kind: Kind, request: GatewayRequest, route_methods: list[str]) -> GatewayAnswer | None:
     """The answer API Gateway or the function URL gives an OPTIONS request itself, or None when the request
     goes on to routing (and perhaps to a function).
@@ -65,9 +60,9 @@ def preflight(cors: Cors | None, kind: Kind, request: GatewayRequest, route_meth
     matches, with "ANY" for `$default`; [] when nothing matches. Function URLs ignore it.
 
     REST: any OPTIONS request to a declared resource without its own OPTIONS method gets SAM's mock (Origin or
-    not). HTTP APIs: a preflight no OPTIONS or ANY route takes. Function URLs: every preflight. The REST mock
-    needs the API's default authorizer first when ApiDeclaration.authorize_preflight says so: that is the
-    server's to run before calling this."""
+    not). HTTP APIs: any OPTIONS request no OPTIONS or ANY route takes, on any path. Function URLs: every OPTIONS
+    request. The REST mock needs the API's default authorizer first when ApiDeclaration.authorize_preflight
+    says so: that is the server's to run before calling this."""
     if cors is None or request.method != "OPTIONS":
         return None
     methods = {method.upper() for method in route_methods}
@@ -75,11 +70,11 @@ def preflight(cors: Cors | None, kind: Kind, request: GatewayRequest, route_meth
         if not methods or "OPTIONS" in methods:
             return None
         return _rest_mock(cors, methods, request)
-    if not is_preflight(request) or (kind == "http" and methods & {"OPTIONS", "ANY"}):
+    if kind == "http" and methods & {"OPTIONS", "ANY"}:
         return None
     headers: list[tuple[str, str]] = []
-    origin = request.header("Origin") or ""
-    if origin_allowed(cors, origin):
+    origin = request.header("Origin")
+    if origin and origin_allowed(cors, origin):
         headers.append((ALLOW_ORIGIN, _allow_origin(cors, kind, origin)))
         if cors.allow_credentials:
             headers.append((ALLOW_CREDENTIALS, "true"))
