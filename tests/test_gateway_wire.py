@@ -1,8 +1,8 @@
 """The front door's wire formats, as pure functions: routing, the events API Gateway and function URLs send a
 function, how its answer comes back, and the gateway's own failure answers.
 
-The expected values are AWS's own, taken verbatim from recordings and captures (sources in
-/work/notes/facts-http.md: LSAL = LocalStack's validated snapshots of API Gateway against AWS, LSL = of
+The expected values are AWS's own, taken verbatim from recordings and captures (source keys in
+simulator/gateway/__init__.py: LSAL = LocalStack's validated snapshots of API Gateway against AWS, LSL = of
 function URLs, RR = the Rust runtime's captured fixtures). Milliseconds each: no server, no container.
 """
 

@@ -1,7 +1,7 @@
 """A function's answer mapped back to HTTP, as API Gateway (REST, HTTP APIs) and function URLs do it, and the
 gateway's own answer when the function failed or answered something it cannot map.
 
-Sources by key of /work/notes/facts-http.md: REST from LSAL test_aws_proxy_response_payload_format_validation
+Sources by the keys in gateway/__init__.py: REST from LSAL test_aws_proxy_response_payload_format_validation
 (recorded on AWS) and AGD23 set-up-lambda-proxy-integrations; HTTP APIs from AGD23
 http-api-develop-integrations-lambda and the repost KC api-gateway-status-codes-http-api; function URLs from
 LSL test_lambda_url_invocation[...] (recorded on AWS) and DG23 urls-invocation.

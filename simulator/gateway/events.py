@@ -1,7 +1,7 @@
 """The events API Gateway and function URLs send a function: REST proxy events (payload 1.0), HTTP API events
 (payload 1.0 or 2.0) and function URL events (2.0), built from one GatewayRequest.
 
-Shapes are AWS's recorded ones (sources by key of /work/notes/facts-http.md): REST 1.0 from LSAL
+Shapes are AWS's recorded ones (sources by the keys in gateway/__init__.py): REST 1.0 from LSAL
 test_lambda_aws_proxy_integration (key set, header casing, null rules, query decoding, paths); HTTP API 1.0
 and 2.0 from AGD23 http-api-develop-integrations-lambda and the captured minimal 2.0 event (RR
 apigw_v2_proxy_request_minimal.json: empty keys omitted, the short request id); function URLs from DG23
