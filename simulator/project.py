@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from .config import FunctionConfig, Limits, ProjectConfig, Settings
 from .errors import ProjectFileError
+from .gateway.models import ApiDeclaration
 from .queues.declarations import parse_toml_queues
 from .vpc import VpcConfig, check_function_vpcs
 
@@ -129,11 +130,11 @@ def _load_toml(path: Path) -> ProjectConfig:
 
 def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FILE) -> ProjectConfig:
     """Validate the parsed TOML: limits first, since the functions are checked against them."""
-    unknown = set(data) - {"settings", "limits", "functions", "vpcs", "queues"}
+    unknown = set(data) - {"settings", "limits", "functions", "vpcs", "queues", "apis"}
     if unknown:
         raise ProjectFileError(
             f"{source}: unknown table(s) {', '.join(sorted(unknown))}: lsim.toml has [settings], [limits], "
-            "[functions.NAME], [vpcs.NAME] and [queues.NAME]"
+            "[functions.NAME], [vpcs.NAME], [queues.NAME] and [apis.NAME]"
         )
     limits = _validated(Limits, data.get("limits", {}), source, "limits")
     settings = _validated(Settings, data.get("settings", {}), source, "settings")
@@ -153,7 +154,14 @@ def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FIL
         functions[name] = function
     vpcs = _parse_vpcs(data.get("vpcs") or {}, functions, source)
     queues = parse_toml_queues(data.get("queues") or {}, source, settings.region, settings.account_id)
-    return ProjectConfig(root=root, settings=settings, limits=limits, functions=functions, vpcs=vpcs, queues=queues)
+    apis: dict[str, ApiDeclaration] = {}
+    for name, table in (data.get("apis") or {}).items():
+        if not isinstance(table, dict):
+            raise ProjectFileError(f"{source}: apis.{name} must be a table ([apis.{name}])")
+        apis[name] = _validated(ApiDeclaration, table, source, f"apis.{name}")
+    return ProjectConfig(
+        root=root, settings=settings, limits=limits, functions=functions, vpcs=vpcs, queues=queues, apis=apis
+    )
 
 
 def _parse_vpcs(tables: dict[str, Any], functions: dict[str, FunctionConfig], source: str) -> dict[str, VpcConfig]:
