@@ -229,7 +229,8 @@ class FrontDoorServer:
         for name, url in new_urls.items():
             self.listeners[name].url = url
         after = self.route_table()
-        return [f"- {line}" for line in before if line not in after] + [f"+ {line}" for line in after if line not in before]
+        gone = [f"- {line}" for line in before if line not in after]
+        return gone + [f"+ {line}" for line in after if line not in before]
 
     # -- the route table --------------------------------------------------------------------------------------
     def route_table(self) -> list[str]:
@@ -241,8 +242,8 @@ class FrontDoorServer:
             path = "$default" if route.path == "$default" else route.path
             method = "" if route.path == "$default" else f"{route.method} "
             qualifier = f":{route.qualifier}" if route.qualifier else ""
-            details = [f"API {route.api}", "REST" if api.type == "rest" else f"HTTP, payload {route.payload_format_version}",
-                       f"stage {api.stage_name}"]  # fmt: skip
+            kind = "REST" if api.type == "rest" else f"HTTP, payload {route.payload_format_version}"
+            details = [f"API {route.api}", kind, f"stage {api.stage_name}"]
             if route.authorizer is not None:
                 details.append(f"authorizer {route.authorizer}")
             lines.append(f"{method}{path} -> {route.function}{qualifier} ({', '.join(details)})")
@@ -464,7 +465,8 @@ class FrontDoorServer:
             if authorization.service != "lambda":
                 return None
             assert amz_date is not None
-            self.verifier.check_credentials(authorization, amz_date, security_token=request.header("X-Amz-Security-Token"))
+            token = request.header("X-Amz-Security-Token")
+            self.verifier.check_credentials(authorization, amz_date, security_token=token)
             self.verifier.verify(authorization, request.method, request.raw_path, request.raw_query, headers, amz_date,
                                  request.body)  # fmt: skip
         except LambdaError:
@@ -522,8 +524,9 @@ def _with_request_id(answer: GatewayAnswer, request_id: str) -> GatewayAnswer:
 
 
 def _refused_host(host: str, request_id: str) -> GatewayAnswer:
-    message = (f"lsim refuses Host '{host}': only this machine's loopback names and the address it listens on are "
-               "served, so that a web page cannot reach it through DNS rebinding; a name of your own: --allow-host NAME")  # fmt: skip
+    message = (f"lsim refuses Host '{host}': only this machine's loopback names and the address it listens on "
+               "are served, so that a web page cannot reach it through DNS rebinding; a name of your own: "
+               "--allow-host NAME")  # fmt: skip
     body = json.dumps({"message": message}).encode()
     return GatewayAnswer(403, (("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)), body)
 
