@@ -26,30 +26,18 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..errors import LambdaError, PortInUseError, TooManyRequestsException
+from ..gateway.events import api_event, api_id_of, url_event
 from ..gateway.models import ApiDeclaration, FrontDoor, FunctionUrl, Route, front_door
+from ..gateway.request import GatewayAnswer, GatewayRequest
+from ..gateway.responses import gateway_error
+from ..gateway.routing import Refusal, RouteMatch, match_route
 from .guard import Guard
 from .sigv4 import Verifier, parse
 
-try:  # the gateway core, written on its own branches; a stand-in until it lands
+try:  # the rest of the gateway core, written on its own branches; a stand-in until it lands
     from ..gateway.answers import api_answer, url_answer
-    from ..gateway.events import api_event, api_id_of, url_event
-    from ..gateway.request import GatewayAnswer, GatewayRequest
-    from ..gateway.responses import gateway_error
-    from ..gateway.routing import Refusal, RouteMatch, match_route
 except ImportError:  # pragma: no cover
-    from ._gateway_standin import (  # type: ignore[assignment]
-        GatewayAnswer,
-        GatewayRequest,
-        Refusal,
-        RouteMatch,
-        api_answer,
-        api_event,
-        api_id_of,
-        gateway_error,
-        match_route,
-        url_answer,
-        url_event,
-    )
+    from ._gateway_standin import api_answer, url_answer  # type: ignore[assignment]
 try:
     from ..gateway.authorizers import (
         AuthorizerCache,
@@ -314,14 +302,13 @@ class FrontDoorServer:
     # -- APIs -----------------------------------------------------------------------------------------------------
     async def _api_request(self, request: GatewayRequest) -> tuple[GatewayAnswer, str | None]:
         table = self.table
-        match = match_route(table, request.method, request.raw_path)
+        match = match_route(table, request.method, request.raw_path, request_id=request.request_id)
         if request.method == "OPTIONS":
             answered = self._preflight(request, match)
             if answered is not None:
                 return answered, None
         if isinstance(match, Refusal):
-            answer = match.answer
-            return _with_request_id(answer, request.request_id), None
+            return match.answer, None
         route = match.route
         api = table.apis[route.api]
         kind = api.type
@@ -334,7 +321,7 @@ class FrontDoorServer:
             return None  # an OPTIONS route of its own
         if isinstance(match, Refusal):
             wanted = (request.header("Access-Control-Request-Method") or "GET").upper()
-            found = match_route(self.table, wanted, request.raw_path)
+            found = match_route(self.table, wanted, request.raw_path, request_id=request.request_id)
             if isinstance(found, Refusal):
                 return None
             match = found
@@ -515,12 +502,6 @@ async def _read_body(http: web.BaseRequest, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _with_request_id(answer: GatewayAnswer, request_id: str) -> GatewayAnswer:
-    """A routing refusal made without the request's id: its id headers filled in."""
-    headers = tuple((name, request_id if value == "" else value) for name, value in answer.headers)
-    return GatewayAnswer(answer.status, headers, answer.body)
 
 
 def _refused_host(host: str, request_id: str) -> GatewayAnswer:
