@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from simulator.gateway.answers import api_answer, explain, url_answer
 from simulator.gateway.events import api_event, api_id_of, request_time, url_event
 from simulator.gateway.models import ApiDeclaration, FrontDoor, FunctionUrl, FunctionUrlConfig, Route
 from simulator.gateway.request import GatewayAnswer, GatewayRequest
@@ -594,3 +595,155 @@ def test_api_id_and_request_time() -> None:
     assert len(api_id) == 10 and api_id.isalnum() and api_id == api_id.lower()
     assert api_id == api_id_of("orders", ACCOUNT, "us-east-1") != api_id_of("other", ACCOUNT, "us-east-1")
     assert request_time(1588804615616) == "06/May/2020:22:36:55 +0000"  # RR's capture
+
+
+# --- answers ------------------------------------------------------------------------------------------------
+
+REST_ROUTE = route("ANY", "/{proxy+}", api_type="rest")
+REST_API = ApiDeclaration(type="rest", stage="test")
+
+
+def rest_answer(answer: object, *, api: ApiDeclaration = REST_API, accept: str | None = None,
+                function_error: bool = False) -> GatewayAnswer:  # fmt: skip
+    headers = (("Accept", accept),) if accept else ()
+    request = gateway_request("POST", "/test", headers)
+    raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    return api_answer(REST_ROUTE, api, request, raw, function_error=function_error)
+
+
+def names(answer: GatewayAnswer) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, value in answer.headers:
+        found.setdefault(name, []).append(value)
+    return found
+
+
+def test_rest_answers_as_recorded() -> None:
+    # LSAL test_aws_proxy_response_payload_format_validation: the handler's answer -> what the client got
+    no_body = rest_answer({"statusCode": 200})
+    assert (no_body.status, no_body.body) == (200, b"")
+    assert no_body.header("Content-Type") == "application/json"
+    assert no_body.header("x-amzn-RequestId") == REQUEST_ID and no_body.header("x-amz-apigw-id")
+    with_headers = rest_answer({"statusCode": 200, "headers": {"test-header": "value", "header-bool": True}})
+    assert names(with_headers)["test-header"] == ["value"] and names(with_headers)["header-bool"] == ["true"]
+    assert rest_answer({"statusCode": 200, "headers": None}).status == 200
+    multi = rest_answer({"statusCode": 200, "multiValueHeaders": {"test-multi": ["value1", "value2"]}})
+    assert names(multi)["test-multi"] == ["value1", "value2"]  # the client joins them: "value1, value2"
+    overwrite = rest_answer({"statusCode": 200, "multiValueHeaders": {"test-multi": ["value-multi"]},
+                             "headers": {"test-multi": "value-solo"}})  # fmt: skip
+    assert names(overwrite)["test-multi"] == ["value-multi", "value-solo"]
+    casing = rest_answer({"statusCode": 200, "multiValueHeaders": {"tesT-Multi": ["value-multi"]},
+                          "headers": {"test-multi": "value-solo"}})  # fmt: skip
+    assert names(casing)["tesT-Multi"] == ["value-multi", "value-solo"] and "test-multi" not in names(casing)
+    assert rest_answer({"statusCode": "201"}).status == 201
+    assert rest_answer({"headers": {"test-header": "value"}}).status == 200  # statusCode defaults to 200
+    b64 = base64.b64encode(b"test-data").decode()
+    assert rest_answer({"statusCode": 200, "body": b64, "isBase64Encoded": True}).body == b"dGVzdC1kYXRh"
+    assert rest_answer({"statusCode": 200, "body": b64}).body == b"dGVzdC1kYXRh"
+    for malformed in ({"statusCode": 200, "wrongValue": "value"},
+                      {"statusCode": 200, "multiValueHeaders": {"test-multi-invalid": "value1"}},
+                      {"statusCode": "test"}, "justAString"):  # fmt: skip
+        answer = rest_answer(malformed)
+        assert (answer.status, answer.body) == (502, b'{"message": "Internal server error"}'), malformed
+        assert answer.header("x-amzn-ErrorType") == "InternalServerErrorException"
+
+
+def test_rest_answer_same_value_in_both_header_maps_appears_once_and_body_must_be_text() -> None:
+    both = rest_answer({"statusCode": 200, "multiValueHeaders": {"a": ["1"]}, "headers": {"A": "1"}})
+    assert names(both)["a"] == ["1"]
+    typed = rest_answer({"statusCode": 404, "headers": {"Content-Type": "text/html"}, "body": "<p>no</p>"})
+    assert (typed.status, typed.header("content-type"), typed.body) == (404, "text/html", b"<p>no</p>")
+    assert rest_answer({"statusCode": 200, "body": {"message": "hi"}}).status == 502  # body must be a string
+    assert rest_answer(b"not json").status == 502
+    assert rest_answer({"statusCode": 700}).status == 502
+
+
+def test_rest_decodes_base64_only_for_a_binary_accept() -> None:
+    api = ApiDeclaration(type="rest", binary_media_types=["image/png"])
+    png = {"statusCode": 200, "headers": {"Content-Type": "image/png"},
+           "body": base64.b64encode(b"\x89PNG").decode(), "isBase64Encoded": True}  # fmt: skip
+    assert rest_answer(png, api=api, accept="image/png").body == b"\x89PNG"
+    # only the first Accept type counts: a browser's text/html,... gets the base64 text
+    assert rest_answer(png, api=api, accept="text/html,image/png").body == png["body"].encode()
+    assert rest_answer(png, api=api, accept="*/*").body == png["body"].encode()
+    anything = ApiDeclaration(type="rest", binary_media_types=["*/*"])
+    assert rest_answer(png, api=anything, accept="text/html").body == b"\x89PNG"
+
+
+def test_rest_function_error_is_502() -> None:
+    failed = rest_answer({"errorMessage": "boom", "errorType": "Exception"}, function_error=True)
+    assert (failed.status, failed.body) == (502, b'{"message": "Internal server error"}')
+
+
+def http_answer(answer: object, *, version: str = "2.0", function_error: bool = False) -> GatewayAnswer:
+    http_route = route("GET", "/x").model_copy(update={"payload_format_version": version})
+    raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    return api_answer(http_route, ApiDeclaration(type="http"), gateway_request("GET", "/x"), raw,
+                      function_error=function_error)  # fmt: skip
+
+
+def test_http_v2_answers_and_shortcut() -> None:
+    # AGD23: "Hello from Lambda!" -> body Hello from Lambda!; an object without statusCode is the body
+    shortcut = http_answer("Hello from Lambda!")
+    assert (shortcut.status, shortcut.body, shortcut.header("content-type")) == (
+        200, b"Hello from Lambda!", "application/json",
+    )  # fmt: skip
+    assert http_answer({"message": "Hello from Lambda!"}).body == b'{"message":"Hello from Lambda!"}'
+    assert http_answer({"body": "x", "headers": {"a": "b"}}).body == b'{"body":"x","headers":{"a":"b"}}'
+    full = http_answer({"statusCode": 201, "headers": {"X-A": "1"}, "body": "hi",
+                        "cookies": ["a=1; Max-Age=60", "b=2"]})  # fmt: skip
+    assert (full.status, full.body) == (201, b"hi")
+    assert names(full)["set-cookie"] == ["a=1; Max-Age=60", "b=2"] and names(full)["X-A"] == ["1"]
+    assert full.header("apigw-requestid") == apigw_id(REQUEST_ID)
+    binary = http_answer({"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True})
+    assert binary.body == b"\x00\x01"  # decoded whatever the Accept: HTTP APIs have no binary media types
+    for failure in (http_answer({"statusCode": "x"}), http_answer(b"{oops"), http_answer({}, function_error=True)):
+        assert (failure.status, failure.body) == (500, b'{"message":"Internal Server Error"}')
+
+
+def test_http_v1_answer_needs_a_status_code() -> None:
+    assert http_answer({"headers": {"a": "b"}}, version="1.0").status == 500
+    ok = http_answer({"statusCode": 200, "body": "x", "multiValueHeaders": {"a": ["1", "2"]}}, version="1.0")
+    assert (ok.status, ok.body, names(ok)["a"]) == (200, b"x", ["1", "2"])
+
+
+def url_result(answer: object, *, function_error: bool = False) -> GatewayAnswer:
+    raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    return url_answer(gateway_request("POST", "/custom_path/extend"), raw, function_error=function_error)
+
+
+def test_function_url_answers_as_recorded() -> None:
+    # LSL test_lambda_url_invocation[...]: what the Python handler returned (as the runtime serializes it,
+    # spaced) -> the body and Content-Length the client got, all 200 application/json
+    recorded = [
+        (b'{"hello": "world"}', b'{"hello":"world"}', 17),
+        (b'{"statusCode": 200, "body": "body123"}', b"body123", 7),
+        (b'{"statusCode": 200, "body": "{\\"hello\\": \\"world\\"}"}', b'{"hello": "world"}', 18),
+        (b'["hello", 3, true]', b'["hello",3,true]', 16),
+        (b'"hello"', b"hello", 5),
+        (b"3", b"3", 1),
+        (b"3.1", b"3.1", 3),
+        (b"true", b"true", 4),
+    ]
+    for result, body, length in recorded:
+        answer = url_result(result)
+        assert (answer.status, answer.body, len(answer.body)) == (200, body, length), result
+        assert answer.header("content-type") == "application/json"
+        assert answer.header("x-amzn-RequestId") == REQUEST_ID
+    # LST test_lambda_url_headers_and_status
+    custom = url_result({"statusCode": 201, "headers": {"Content-Type": "application/json",
+                         "My-Custom-Header": "Custom Value"}, "body": json.dumps({"message": "hello-world"}),
+                         "isBase64Encoded": False})  # fmt: skip
+    assert custom.status == 201 and custom.header("my-custom-header") == "Custom Value"
+    assert json.loads(custom.body) == {"message": "hello-world"}
+    teapot = url_result({"statusCode": "418", "body": "i'm a teapot", "isBase64Encoded": False})
+    assert (teapot.status, teapot.body) == (418, b"i'm a teapot")
+    failed = url_result({"errorMessage": "boom"}, function_error=True)
+    assert (failed.status, failed.body) == (502, b"Internal Server Error")
+    assert url_result({"statusCode": "x"}).status == 502
+
+
+def test_explain_names_what_is_malformed() -> None:
+    assert "wrongValue" in (explain(REST_ROUTE, REST_API, b'{"statusCode": 200, "wrongValue": 1}') or "")
+    assert explain(REST_ROUTE, REST_API, b'{"statusCode": 200}') is None
+    assert "statusCode" in (explain(None, None, b'{"statusCode": "x"}') or "")
