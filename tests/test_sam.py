@@ -71,14 +71,11 @@ def test_hello_world_as_sam_init_writes_it() -> None:
     assert function.handler == "app.lambda_handler" and function.runtime == "python3.11"
     assert function.code == TEMPLATES / "hello-world" / "hello_world"
     assert (function.memory_size, function.timeout, function.architecture) == (128, 3, "x86_64")
-    events = line(template, "HelloWorld:")
-    assert any(
-        m.endswith(
-            f"template.yaml:{events}: Resources.HelloWorldFunction.Properties.Events.HelloWorld (Api) "
-            "not supported by lsim: ignored (invoke it with `lsim generate-event apigateway aws-proxy`)"
-        )
-        for m in said
-    ), said
+    # its Api event is a route of the implicit ServerlessRestApi (test_http_declarations.py), said nothing about
+    route = function.http_events["HelloWorld"]
+    assert (route.type, route.method, route.path, route.api) == ("api", "GET", "/hello", "ServerlessRestApi")
+    where = f"template.yaml:{line(template, 'HelloWorld:')} Resources.HelloWorldFunction.Properties.Events.HelloWorld"
+    assert route.declared_at is not None and route.declared_at.endswith(where)
     # lsim installs requirements.txt itself (simulator/dependencies.py): nothing to say about it
     assert not any("requirements.txt" in m for m in said)
     assert not any("Outputs" in m for m in said)  # Outputs do not change what runs
@@ -133,8 +130,6 @@ def test_globals_parameters_and_intrinsic_functions() -> None:
         "Tracing: Active": "Globals.Function.Tracing not supported by lsim: ignored",
         "CROSS_STACK": "Environment.Variables.CROSS_STACK: intrinsic function Fn::ImportValue not supported by lsim",
         "WEIRD": "Environment.Variables.WEIRD: intrinsic function Fn::Whatever not supported by lsim",
-        "        CreateOrder:": "Events.CreateOrder (HttpApi) not supported by lsim: ignored (invoke it with "
-        "`lsim generate-event apigateway http-api-proxy`)",
         "OrdersTable:": "Resources.OrdersTable (AWS::Serverless::SimpleTable) not supported by lsim: ignored",
         "TABLE_NAME: !Ref OrdersTable": "!Ref OrdersTable: lsim creates no AWS::Serverless::SimpleTable: the value "
         "is 'orders-dev' (give the real one with --env-vars)",
@@ -145,6 +140,7 @@ def test_globals_parameters_and_intrinsic_functions() -> None:
         at = line(template, snippet)
         assert any(f"template.yaml:{at}: " in m and message in m for m in said), (snippet, said)
     assert len(said) == len(reported)
+    assert create.http_events["CreateOrder"].type == "httpapi"  # a route now (test_http_declarations.py)
 
 
 def test_parameter_overrides_change_values_and_conditions() -> None:
@@ -581,7 +577,7 @@ def test_sam_app_sample_runs_with_one_command(tmp_path: Path) -> None:
         "memory_limit_in_mb": 256,
     }
     assert "REPORT RequestId:" in done.stderr and "Memory Size: 256 MB" in done.stderr
-    assert "Resources.HelloFunction.Properties.Events.HelloApi (Api) not supported by lsim: ignored" in done.stderr
+    assert "HelloApi" not in done.stderr  # its Api event is a route now, nothing to say about it
     worker = lsim("--parameter-overrides", "Stage=prod", "invoke", "WorkerFunction", "--event", "events/sqs.json",
                   cwd=sample)  # fmt: skip
     assert worker.returncode == 0, worker.stderr

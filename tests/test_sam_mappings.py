@@ -64,7 +64,7 @@ def test_sqs_event_becomes_a_declared_mapping(tmp_path: Path) -> None:
     assert event.enabled and event.qualifier is None
     assert event.declared_at == f"{path}:{line(path, 'Orders:')} Resources.Worker.Properties.Events.Orders"
     assert not any("Events.Orders" in m for m in said), said  # no longer "not supported"
-    assert any("Events.Api (Api) not supported by lsim" in m for m in said)
+    assert worker.http_events["Api"].path == "/"  # an Api event is a route (test_http_declarations.py)
     # SAM's transform adds the SQS execution role's managed policy to the role it makes
     assert worker.role is not None and worker.role.policies == [
         "AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole",

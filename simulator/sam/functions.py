@@ -22,6 +22,7 @@ from ..lifetime import make_state_folder
 from ..logging_config import MEMBERS, from_api
 from ..vpc import VpcConfig
 from .events import sqs_event
+from .http import EVENT_TYPES, HttpReader
 from .notes import Notes
 from .resources import SERVERLESS_FUNCTION, LocalLayer
 from .roles import RoleReader
@@ -40,7 +41,7 @@ FEATURE_FIELDS = {
 
 #: an event source lsim does not wire up, and the sample event to invoke the function with instead
 EVENT_SAMPLES = {
-    "Api": "apigateway aws-proxy", "HttpApi": "apigateway http-api-proxy", "SQS": "sqs receive-message",
+    "SQS": "sqs receive-message",
     "SNS": "sns notification", "S3": "s3 put", "EventBridgeRule": "eventbridge event",
     "CloudWatchEvent": "eventbridge event", "Schedule": "cloudwatch scheduled-event",
     "ScheduleV2": "cloudwatch scheduled-event", "DynamoDB": "dynamodb update", "Kinesis": "kinesis get-records",
@@ -69,6 +70,8 @@ class _Function:
         self.provisioned: tuple[Any, int, str] | None = None
         self.role_properties: dict[str, tuple[Any, int, str]] = {}  # Role, Policies: (value, line, path)
         self.sqs_events: dict[str, tuple[Any, int, str]] = {}  # Events of Type SQS: (Properties, line, path)
+        self.http_events: dict[str, tuple[str, Any, int, str]] = {}  # Api / HttpApi: (Type, Properties, line, path)
+        self.url: tuple[Any, int, str] | None = None  # FunctionUrlConfig: (value, line, path)
 
     def set(self, field: str, value: Any, path: str, line: int) -> None:
         self.fields[field] = value
@@ -88,8 +91,10 @@ class FunctionReader:
         vpcs: Mapping[str, VpcConfig],
         globals_: Any,
         name: Callable[[str], str] = str,
+        http: HttpReader | None = None,
     ) -> None:
         self.template = template
+        self.http = http or HttpReader(template, notes, globals_)  # the template's APIs (http.py)
         self.name = name  # the name of a function without FunctionName, from its logical ID (stacks.py)
         self.notes = notes
         self.root = root
@@ -142,7 +147,7 @@ class FunctionReader:
         for key, value in properties.items():
             inherited = defaults.get(key) if isinstance(defaults, YamlMap) else None
             if inherited is not None and key != "Architectures":
-                value = _merge(inherited, value)
+                value = merge_global(inherited, value)
             yield key, value, properties.line_of(key), f"Resources.{logical_id}.Properties.{key}"
 
     def _property(self, function: _Function, key: str, value: Any, line: int, path: str) -> None:
@@ -218,9 +223,14 @@ class FunctionReader:
                 if kind == "SQS":  # read once AutoPublishAlias is known (events.py)
                     function.sqs_events[name] = (event.get("Properties"), value.line_of(name), f"{path}.{name}")
                     continue
+                if kind in EVENT_TYPES:  # routes: read once AutoPublishAlias and the APIs are known (http.py)
+                    function.http_events[name] = (kind, event.get("Properties"), value.line_of(name), f"{path}.{name}")
+                    continue
                 sample = EVENT_SAMPLES.get(str(kind))
                 hint = f"invoke it with `lsim generate-event {sample}`" if sample else ""
                 self.notes.unsupported(value.line_of(name), f"{path}.{name} ({kind})", hint)
+        elif key == "FunctionUrlConfig" and serverless:
+            function.url = (value, line, path)  # SAM's URL targets the AutoPublishAlias: read once it is known
         elif key == "TenancyConfig":  # CloudFormation passes it to CreateFunction (tenancy.py)
             config = resolve(value, line)
             if not isinstance(config, dict) or config.get("TenantIsolationMode") != "PER_TENANT" or len(config) != 1:
@@ -427,6 +437,12 @@ class FunctionReader:
         }
         if events:
             function.set("events", events, f"{where}.Properties.Events", function.line)
+        alias = fields.get("auto_publish_alias")
+        for name, (kind, properties, line, path) in function.http_events.items():
+            self.http.add_event(logical_id, name, kind, properties, line, path, alias)
+        if function.url is not None:
+            value, line, path = function.url
+            function.set("url", self.http.url(value, line, path, alias), path, line)
         roles = function.role_properties
         role = RoleReader(self.template, self.notes).role(
             logical_id,
@@ -501,13 +517,13 @@ def _vpc(config: Any) -> dict[str, list[str]]:
     }
 
 
-def _merge(inherited: Any, local: Any) -> Any:
+def merge_global(inherited: Any, local: Any) -> Any:
     """SAM's Globals rule for one property: maps merge, lists add up, otherwise the resource wins."""
     if _is_plain_map(inherited) and _is_plain_map(local):
         merged = YamlMap(line=local.line if isinstance(local, YamlMap) else 0)
         for source in (inherited, local):
             for key, value in source.items():
-                merged[key] = _merge(merged[key], value) if key in merged else value
+                merged[key] = merge_global(merged[key], value) if key in merged else value
                 merged.lines[key] = source.line_of(key) if isinstance(source, YamlMap) else merged.line
         return merged
     if isinstance(inherited, list) and isinstance(local, list):

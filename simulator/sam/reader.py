@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ..cfn import Pseudo, Template, Unresolvable, YamlMap, load_yaml
 from ..config import FunctionConfig, Limits, ProjectConfig, Settings
 from ..errors import ProjectFileError
+from ..gateway.models import ApiDeclaration
 from ..mappings.declarations import SqsEventSource
 from ..queues.declarations import QueueDeclaration
 from ..queues.declarations import check as check_queues
@@ -20,6 +21,7 @@ from ..vpc import VpcConfig, check_function_vpcs
 from . import cdk
 from .events import MAPPING_TYPE, mapping_target, sqs_event
 from .functions import FunctionReader
+from .http import API_TYPES, LAMBDA_URL, HttpReader
 from .notes import Notes, Warn, display
 from .options import samconfig, stack_name
 from .queues import SQS_QUEUE, read_queue
@@ -54,6 +56,7 @@ class SamReader:
         #: every template read for this project, the root first: what the warnings of a load depend on
         self.templates: list[Path] = [self.path]
         self.queues: list[QueueDeclaration] = []  # AWS::SQS::Queue resources, nested templates' too
+        self.apis: dict[str, ApiDeclaration] = {}  # AWS::Serverless::Api / ::HttpApi, nested templates' too
         try:
             data = load_yaml(self.path.read_text(encoding="utf-8"), self.notes.source)
         except OSError as exc:
@@ -142,6 +145,7 @@ class SamReader:
             vpcs=self.vpcs,
             function_ids=_other_names(found, functions),
             queues=self._queues(),
+            apis=self.apis,
         )
 
     def _queues(self) -> dict[str, QueueDeclaration]:
@@ -160,6 +164,7 @@ class SamReader:
         """The functions of this template and of the nested templates it includes, in template order."""
         self._check_sections()
         self.vpcs = self._vpcs() if self.parent is None else self.parent.vpcs
+        http = HttpReader(self.template, self.notes, self.data.get("Globals"), self.stack_path)
         reader = FunctionReader(
             self.template,
             self.notes,
@@ -168,8 +173,11 @@ class SamReader:
             vpcs=self.vpcs,
             globals_=self.data.get("Globals"),
             name=lambda logical_id: implicit_name(self.stack_path, logical_id),
+            http=http,
         )
         found: list[FoundFunction] = []
+        own: dict[str, int] = {}  # this template's functions (not its nested ones): logical ID -> index in found
+        urls: list[tuple[str, YamlMap, int]] = []  # AWS::Lambda::Url, read once functions are
         mappings: list[tuple[str, YamlMap, int]] = []  # AWS::Lambda::EventSourceMapping, read once functions are
         resources = self.template.resources
         for logical_id, resource in resources.items():
@@ -186,6 +194,7 @@ class SamReader:
                 if function is not None:
                     resource_id = cdk.resource_id(resource, logical_id)
                     path = full_path(self.stack_path, resource_id)
+                    own[logical_id] = len(found)
                     found.append(FoundFunction(function, logical_id, resource_id, path, f"{self.notes.source}:{line}"))
             elif kind in LAYER_TYPES:
                 try:
@@ -198,11 +207,51 @@ class SamReader:
                 found.extend(self._nested(logical_id, resource))
             elif kind == MAPPING_TYPE:
                 mappings.append((logical_id, resource, line))
+            elif kind in API_TYPES:
+                http.read_api(logical_id, resource, kind)
+            elif kind == LAMBDA_URL:
+                urls.append((logical_id, resource, line))
             elif kind != cdk.CDK_METADATA and kind not in IAM_TYPES:  # IAM: read as functions' roles (roles.py)
                 self.notes.unsupported(line, f"Resources.{logical_id} ({kind})", resource_hint(kind))
         for logical_id, resource, line in mappings:
             self._event_source_mapping(found, logical_id, resource, line)
+        for logical_id, routes in http.events().items():
+            index = own[logical_id]
+            config = found[index].config.model_copy(update={"http_events": routes})
+            found[index] = replace(found[index], config=config)
+        for logical_id, resource, line in urls:
+            self._function_url(found, own, http, logical_id, resource, line)
+        self.apis.update(http.apis)
         return found
+
+    def _function_url(
+        self, found: list[FoundFunction], own: dict[str, int], http: HttpReader, logical_id: str, resource: YamlMap,
+        line: int,
+    ) -> None:  # fmt: skip
+        """An AWS::Lambda::Url of a function of this template: the function's URL."""
+        where = f"Resources.{logical_id}"
+        properties = resource.get("Properties") or YamlMap(line=line)
+        if not isinstance(properties, YamlMap):
+            raise self.notes.error(line, f"{where}.Properties must be a mapping")
+        at = properties.line_of("TargetFunctionArn")
+        try:
+            target, qualifier = mapping_target(self.template, properties.get("TargetFunctionArn"), at)
+            if "Qualifier" in properties:
+                qualifier = self.template.resolve_text(properties["Qualifier"], at, "Qualifier")
+        except Unresolvable as exc:
+            self.notes.unsupported(exc.line, f"{where}: {exc.message}")
+            return
+        index = own.get(target, next((i for i in own.values() if found[i].config.name == target), None))
+        if index is None:
+            self.notes.unsupported(at, f"{where}: TargetFunctionArn {target} is no function of this template")
+            return
+        function = found[index]
+        if function.config.url is not None:
+            self.notes.unsupported(line, f"{where}: a second URL for {function.config.name}",
+                                   f"lsim serves one URL per function, {function.config.url.declared_at}")  # fmt: skip
+            return
+        url = http.url(properties, line, f"{where}.Properties", qualifier)
+        found[index] = replace(function, config=function.config.model_copy(update={"url": url}))
 
     def _event_source_mapping(self, found: list[FoundFunction], logical_id: str, resource: YamlMap, line: int) -> None:
         """An AWS::Lambda::EventSourceMapping from a queue to a function of this template: the function's event."""
@@ -261,6 +310,7 @@ class SamReader:
         found = reader.functions()
         self.templates.extend(reader.templates)
         self.queues.extend(reader.queues)
+        self.apis.update(reader.apis)
         return found
 
     def _metadata_line(self, key: str) -> int:
@@ -302,7 +352,7 @@ class SamReader:
         globals_ = self.data.get("Globals")
         if isinstance(globals_, YamlMap):
             for section in globals_:
-                if section != "Function":
+                if section not in ("Function", "Api", "HttpApi"):
                     self.notes.unsupported(globals_.line_of(section), f"Globals.{section}")
 
 

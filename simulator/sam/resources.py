@@ -161,8 +161,8 @@ class TemplateResources:
 
 
 def resource_hint(kind: str) -> str:
-    if kind.startswith(("AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::ApiGateway")):
-        return "lsim runs functions: invoke one with `lsim generate-event apigateway aws-proxy`"
+    if kind.startswith(("AWS::ApiGateway::", "AWS::ApiGatewayV2::")):
+        return "lsim serves SAM's Api and HttpApi events and function URLs, not raw API Gateway resources"
     if kind.startswith(("AWS::Lambda::", "AWS::IAM::", "AWS::Serverless::Application")):
         return ""
     return "give functions its name or address with --env-vars"
