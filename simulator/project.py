@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from .config import FunctionConfig, Limits, ProjectConfig, Settings
 from .errors import ProjectFileError
-from .gateway.models import ApiDeclaration
+from .gateway.models import ApiDeclaration, FrontDoorError, front_door
 from .queues.declarations import parse_toml_queues
 from .vpc import VpcConfig, check_function_vpcs
 
@@ -81,6 +81,7 @@ def load_project(
     overrides = parse_parameter_overrides(parameter_overrides)
     if is_template(path):
         project = load_template(path, parameter_overrides=overrides, warn=warn)
+        check_front_door(project)
     else:
         if overrides:
             raise ProjectFileError(
@@ -107,8 +108,21 @@ def only_functions(project: ProjectConfig, names: Iterable[str]) -> ProjectConfi
         known = ", ".join(sorted(project.functions)) or "none"
         raise ProjectFileError(f"no function named {', '.join(unknown)} in {project.root}: the project defines {known}")
     served = {function_name: project.functions[function_name] for function_name in found.values() if function_name}
+    for function_name in _authorizers_of(project, served):  # a served route's authorizer runs too
+        served.setdefault(function_name, project.functions[function_name])
     ids = {other: names for other, names in project.function_ids.items() if set(names) <= set(served)}
     return project.model_copy(update={"functions": served, "function_ids": ids})
+
+
+def _authorizers_of(project: ProjectConfig, functions: dict[str, FunctionConfig]) -> list[str]:
+    """The authorizer functions the API routes of these functions need."""
+    table = front_door(project)
+    needed = [
+        table.apis[route.api].authorizers[route.authorizer].function
+        for route in table.routes
+        if route.function in functions and route.authorizer not in (None, "AWS_IAM")
+    ]
+    return [name for name in needed if name in project.functions]
 
 
 def _served_name(project: ProjectConfig, name: str) -> str | None:
@@ -142,6 +156,7 @@ def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FIL
     for name, table in (data.get("functions") or {}).items():
         if not isinstance(table, dict):
             raise ProjectFileError(f"{source}: functions.{name} must be a table ([functions.{name}])")
+        table = _front_door_places(table, source, f"functions.{name}")
         function = _validated(FunctionConfig, {**table, "name": name}, source, f"functions.{name}", limits=limits)
         if function.code is not None:
             code = (root / function.code).resolve()
@@ -158,10 +173,48 @@ def parse_project(data: dict[str, Any], *, root: Path, source: str = PROJECT_FIL
     for name, table in (data.get("apis") or {}).items():
         if not isinstance(table, dict):
             raise ProjectFileError(f"{source}: apis.{name} must be a table ([apis.{name}])")
-        apis[name] = _validated(ApiDeclaration, table, source, f"apis.{name}")
-    return ProjectConfig(
+        apis[name] = _validated(
+            ApiDeclaration, _front_door_places(table, source, f"apis.{name}"), source, f"apis.{name}"
+        )
+    project = ProjectConfig(
         root=root, settings=settings, limits=limits, functions=functions, vpcs=vpcs, queues=queues, apis=apis
     )
+    check_front_door(project)
+    return project
+
+
+def check_front_door(project: ProjectConfig) -> None:
+    """Refuse, at load, routes the front door could not serve (an unknown API or authorizer, a route twice)."""
+    try:
+        front_door(project)
+    except FrontDoorError as error:
+        raise ProjectFileError(str(error)) from None
+
+
+def _front_door_places(table: dict[str, Any], source: str, where: str) -> dict[str, Any]:
+    """The table with `declared_at` set on its API events, function URL and authorizers, for errors."""
+    table = dict(table)
+    if isinstance(table.get("events"), dict):
+        table["events"] = {
+            name: {**event, "declared_at": f"{source} [{where}.events.{name}]"}
+            if isinstance(event, dict) and str(event.get("type", "")).lower() in ("api", "httpapi")
+            else event
+            for name, event in table["events"].items()
+        }
+    if isinstance(table.get("url"), dict):
+        table["url"] = {**table["url"], "declared_at": f"{source} [{where}.url]"}
+    if isinstance(table.get("authorizers"), dict):
+
+        def place(name: str) -> str:
+            return f"{source} [{where}.authorizers.{name}]"
+
+        table["authorizers"] = {
+            name: {**value, "declared_at": f"{source} [{where}.authorizers.{name}]"}
+            if isinstance(value, dict)
+            else value
+            for name, value in table["authorizers"].items()
+        }
+    return table
 
 
 def _parse_vpcs(tables: dict[str, Any], functions: dict[str, FunctionConfig], source: str) -> dict[str, VpcConfig]:
