@@ -429,3 +429,48 @@ def test_100_concurrent_requests_are_all_answered(door: Door) -> None:
     for thread in threads:
         thread.join()
     assert statuses == [200] * 100
+
+
+# -- authorizers ---------------------------------------------------------------------------------------------
+def test_a_token_authorizer_allows_and_its_context_reaches_the_function(door: Door) -> None:
+    answer = door.request("GET", "/legacy/guarded", headers={"Authorization": "allow"})
+    assert answer.status == 200, answer.body
+    authorizer = answer.json()["requestContext"]["authorizer"]
+    assert authorizer["principalId"] == "user-1" and authorizer["tier"] == "gold"
+
+
+def test_a_missing_token_is_401_without_invoking_the_authorizer(door: Door) -> None:
+    answer = door.request("GET", "/legacy/guarded")
+    assert answer.status == 401 and answer.json() == {"message": "Unauthorized"}
+    assert answer.headers["x-amzn-errortype"] == "UnauthorizedException"
+
+
+def test_an_authorizers_answers_deny_unauthorized_and_malformed(door: Door) -> None:
+    deny = door.request("GET", "/legacy/guarded", headers={"Authorization": "deny"})
+    assert deny.status == 403
+    assert deny.json() == {"Message": "User is not authorized to access this resource with an explicit deny"}
+    unauthorized = door.request("GET", "/legacy/guarded", headers={"Authorization": "unauthorized"})
+    assert unauthorized.status == 401 and unauthorized.json() == {"message": "Unauthorized"}
+    malformed = door.request("GET", "/legacy/guarded", headers={"Authorization": "nonsense"})
+    assert malformed.status == 500 and malformed.headers["x-amzn-errortype"] == "AuthorizerConfigurationException"
+
+
+# -- CORS ---------------------------------------------------------------------------------------------------
+def test_an_http_api_answers_a_preflight_itself_and_adds_cors_headers_for_an_allowed_origin(door: Door) -> None:
+    asked = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+    preflight = door.request("OPTIONS", "/orders/1", headers=asked)
+    assert preflight.status in (200, 204)
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+    answer = door.request("GET", "/orders/1", headers={"Origin": "https://app.example"})
+    assert answer.headers["access-control-allow-origin"] == "https://app.example"
+    other = door.request("GET", "/orders/1", headers={"Origin": "https://evil.example"})
+    assert other.status == 200 and "access-control-allow-origin" not in other.headers
+
+
+def test_a_function_url_with_cors_answers_preflights(door: Door) -> None:
+    port = door.url_port("echo")
+    preflight = door.request(
+        "OPTIONS", "/x", port=port, headers={"Origin": "https://a.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.status in (200, 204)
+    assert preflight.headers["access-control-allow-origin"] in ("*", "https://a.example")

@@ -26,6 +26,17 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..errors import LambdaError, PortInUseError, TooManyRequestsException
+from ..gateway.answers import api_answer, url_answer
+from ..gateway.authorizers import (
+    AUTHORIZER_TIMEOUT_MS,
+    AuthorizerCache,
+    authorizer_context,
+    authorizer_decision,
+    authorizer_event,
+    identity_values,
+    method_arn_of,
+)
+from ..gateway.cors import preflight, with_cors
 from ..gateway.events import api_event, api_id_of, url_event
 from ..gateway.models import ApiDeclaration, FrontDoor, FunctionUrl, Route, front_door
 from ..gateway.request import GatewayAnswer, GatewayRequest
@@ -33,24 +44,6 @@ from ..gateway.responses import gateway_error
 from ..gateway.routing import Refusal, RouteMatch, match_route
 from .guard import Guard
 from .sigv4 import Verifier, parse
-
-try:  # the rest of the gateway core, written on its own branches; a stand-in until it lands
-    from ..gateway.answers import api_answer, url_answer
-except ImportError:  # pragma: no cover
-    from ._gateway_standin import api_answer, url_answer  # type: ignore[assignment]
-try:
-    from ..gateway.authorizers import (
-        AuthorizerCache,
-        authorizer_context,
-        authorizer_decision,
-        authorizer_event,
-        identity_values,
-    )
-    from ..gateway.cors import preflight, with_cors
-except ImportError:  # pragma: no cover
-    from ._gateway_standin import AuthorizerCache, identity_values, preflight, with_cors  # type: ignore[assignment]
-
-    authorizer_event = authorizer_decision = authorizer_context = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
@@ -63,8 +56,6 @@ API_BODY_LIMIT = 10 * 1024 * 1024
 URL_BODY_LIMIT = 6 * 1024 * 1024
 #: Lambda's synchronous invocation payload: an event over it is refused before the function runs
 INVOKE_PAYLOAD_LIMIT = 6 * 1024 * 1024
-#: a Lambda authorizer must answer within 10 s (API Gateway's HTTP API quotas)
-AUTHORIZER_TIMEOUT_S = 10.0
 READ_CHUNK = 256 * 1024
 KEEPALIVE_TIMEOUT = 75.0
 
@@ -206,7 +197,7 @@ class FrontDoorServer:
         old_urls = {url.function: url for url in self.table.urls}
         self.table = table
         self._api_ids.clear()
-        self.authorizers = AuthorizerCache()
+        self.authorizers.clear()
         new_urls = {url.function: url for url in table.urls}
         for name, url in old_urls.items():
             if name not in new_urls or new_urls[name].config != url.config:
@@ -303,32 +294,45 @@ class FrontDoorServer:
     async def _api_request(self, request: GatewayRequest) -> tuple[GatewayAnswer, str | None]:
         table = self.table
         match = match_route(table, request.method, request.raw_path, request_id=request.request_id)
-        if request.method == "OPTIONS":
-            answered = self._preflight(request, match)
+        if request.method == "OPTIONS" and not (isinstance(match, RouteMatch) and match.route.method == "OPTIONS"):
+            answered = await self._preflight(request)
             if answered is not None:
                 return answered, None
         if isinstance(match, Refusal):
             return match.answer, None
         route = match.route
         api = table.apis[route.api]
-        kind = api.type
-        answer = await self._route_request(request, match, route, api, kind)
-        return with_cors(api.cors, kind, request, answer), route.function
+        answer = await self._route_request(request, match, route, api, api.type)
+        return with_cors(api.cors, api.type, request, answer), route.function
 
-    def _preflight(self, request: GatewayRequest, match: RouteMatch | Refusal) -> GatewayAnswer | None:
-        """API Gateway's own answer to a CORS preflight, when the API answers it rather than a route."""
-        if isinstance(match, RouteMatch) and match.route.method == "OPTIONS":
-            return None  # an OPTIONS route of its own
-        if isinstance(match, Refusal):
-            wanted = (request.header("Access-Control-Request-Method") or "GET").upper()
-            found = match_route(self.table, wanted, request.raw_path, request_id=request.request_id)
-            if isinstance(found, Refusal):
-                return None
-            match = found
-        route = match.route
+    async def _preflight(self, request: GatewayRequest) -> GatewayAnswer | None:
+        """API Gateway's own answer to a CORS preflight (gateway/cors.py decides whether it gives one), for the
+        API whose resource the path reaches; REST runs the API's default authorizer first when SAM puts it on
+        the preflight (AddDefaultAuthorizerToCorsPreflight)."""
+        wanted = (request.header("Access-Control-Request-Method") or "GET").upper()
+        found: RouteMatch | None = None
+        for method in dict.fromkeys((wanted, "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")):
+            candidate = match_route(self.table, method, request.raw_path, request_id=request.request_id)
+            if isinstance(candidate, RouteMatch):
+                found = candidate
+                break
+        if found is None:
+            return None
+        route = found.route
         api = self.table.apis[route.api]
-        methods = sorted({r.method for r in self.table.routes if r.api == route.api and r.path == route.path})
-        return preflight(api.cors, api.type, request, methods)
+        if api.cors is None:
+            return None
+        methods = [r.method for r in self.table.routes if r.api == route.api and r.path == route.path]
+        answer = preflight(api.cors, api.type, request, methods)
+        if answer is None:
+            return None
+        default = api.default_authorizer
+        if api.type == "rest" and api.authorize_preflight and default not in (None, "NONE", "AWS_IAM"):
+            guarded = route.model_copy(update={"authorizer": default})
+            refused, _ = await self._authorize(request, found, guarded, api, api.type)
+            if refused is not None:
+                return refused
+        return answer
 
     def api_id(self, api_name: str) -> str:
         found = self._api_ids.get(api_name)
@@ -358,40 +362,46 @@ class FrontDoorServer:
     async def _authorize(
         self, request: GatewayRequest, match: RouteMatch, route: Route, api: ApiDeclaration, kind: str
     ) -> tuple[GatewayAnswer | None, dict[str, Any] | None]:
-        """Run the route's Lambda authorizer (or take its cached policy): a refusal, or the context for the
-        event."""
+        """Run the route's Lambda authorizer, or judge its kept answer again (gateway/authorizers.py): a
+        refusal, or the requestContext.authorizer of the event."""
         assert route.authorizer is not None
         authorizer = api.authorizers[route.authorizer]
         values = identity_values(authorizer, api, request, match)
         if values is None:
             return gateway_error(kind, "UNAUTHORIZED", request.request_id), None  # type: ignore[arg-type]
         api_id = self.api_id(route.api)
-        method_arn = self._method_arn(api, api_id, request, route)
-        cache_key = (route.api, route.authorizer, tuple(values))
-        decision = self.authorizers.decision(cache_key, authorizer, api, match, method_arn)  # type: ignore[attr-defined]
+        method_arn = method_arn_of(api, request, account_id=self.account_id, region=self.region, api_id=api_id)
+        decision = self.authorizers.lookup(route.api, route.authorizer, values, method_arn)
+        latency_ms: int | None = None
         if decision is None:
             event = authorizer_event(authorizer, api, request, match, account_id=self.account_id, region=self.region,
                                      api_id=api_id)  # fmt: skip
             payload = json.dumps(event, separators=(",", ":")).encode()
+            started = time.perf_counter()
+            task = asyncio.ensure_future(self.simulator.invoke(authorizer.function, payload))
             try:
-                result = await asyncio.wait_for(self.simulator.invoke(authorizer.function, payload),
-                                                AUTHORIZER_TIMEOUT_S)  # fmt: skip
-                answer_body, function_error = result.body, result.function_error is not None
-            except (TimeoutError, LambdaError):
-                answer_body, function_error = b"", True
-            decision = authorizer_decision(authorizer, api, match, answer_body, function_error=function_error,
-                                           method_arn=method_arn)  # fmt: skip
-            if decision.error is None and not function_error:
-                self.authorizers.put(cache_key, authorizer, api, answer_body)  # type: ignore[attr-defined]
-        if decision.error is not None:
-            return gateway_error(kind, decision.error, request.request_id), None  # type: ignore[arg-type]
-        version = route.payload_format_version
-        return None, authorizer_context(api.type, version, decision)
+                result = await asyncio.wait_for(asyncio.shield(task), AUTHORIZER_TIMEOUT_MS / 1000)
+            except TimeoutError:  # the authorizer runs on; API Gateway stopped waiting
+                self._inflight.tasks.add(task)
+                task.add_done_callback(_forget(self._inflight.tasks))
+                return self._authorizer_failed(kind, request), None
+            except LambdaError as error:  # throttled or refused: API Gateway "can't invoke the authorizer"
+                if self.say is not None:
+                    self.say(f"  authorizer {authorizer.function}: Lambda refused the invocation: {error.type}")
+                return self._authorizer_failed(kind, request), None
+            latency_ms = round((time.perf_counter() - started) * 1000)
+            decision = authorizer_decision(authorizer, api, match, result.body, method_arn=method_arn,
+                                           function_error=result.function_error is not None)  # fmt: skip
+            self.authorizers.store(route.api, route.authorizer, authorizer, api, values, decision)
+        if not decision.allowed:
+            return gateway_error(kind, decision.error or "NOT_AUTHORIZED", request.request_id), None  # type: ignore[arg-type]
+        latency = latency_ms if kind == "rest" else None
+        return None, authorizer_context(
+            api.type, route.payload_format_version, decision, integration_latency_ms=latency
+        )
 
-    def _method_arn(self, api: ApiDeclaration, api_id: str, request: GatewayRequest, route: Route) -> str:
-        """`arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/PATH` (REST's methodArn, HTTP's routeArn)."""
-        return (f"arn:aws:execute-api:{self.region}:{self.account_id}:{api_id}/{api.stage_name}/"
-                f"{request.method}{request.raw_path}")  # fmt: skip
+    def _authorizer_failed(self, kind: str, request: GatewayRequest) -> GatewayAnswer:
+        return gateway_error(kind, "AUTHORIZER_CONFIGURATION_ERROR", request.request_id)  # type: ignore[arg-type]
 
     async def _invoke(
         self, kind: str, request: GatewayRequest, function: str, qualifier: str | None, payload: bytes,

@@ -151,7 +151,7 @@ def load_test(
     header: Annotated[
         list[str] | None, typer.Option("--header", "-H", help="with --url: a header NAME:VALUE (repeatable)")
     ] = None,
-    body: Annotated[str | None, typer.Option("--body", help="with --url: the request body")] = None,
+    request_body: Annotated[str | None, typer.Option("--body", help="with --url: the request body")] = None,
 ) -> None:
     """Send load to a function and report what Lambda would do: throttles, cold starts, latency.
 
@@ -174,7 +174,7 @@ def load_test(
     from ..simulator import Simulator
 
     if url is not None:
-        return _load_test_url(url, method, header or [], body, rate, duration, shape, concurrency, max_requests,
+        return _load_test_url(url, method, header or [], request_body, rate, duration, shape, concurrency, max_requests,
                               retry, seed, drain, json_path, plot, (name, event, events, payload, qualifier, queue,
                               model, invocation_type != "RequestResponse", limit or None))  # fmt: skip
     if name is None:
