@@ -474,3 +474,33 @@ def test_a_function_url_with_cors_answers_preflights(door: Door) -> None:
     )
     assert preflight.status in (200, 204)
     assert preflight.headers["access-control-allow-origin"] in ("*", "https://a.example")
+
+
+# -- end to end, in real containers: the sample's template.yaml --------------------------------------------
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "orders-api"
+
+
+@pytest.mark.docker
+def test_the_orders_api_sample_in_real_containers(tmp_path: Path) -> None:
+    lsim = BlockingSimulator(load_project(SAMPLE), backend="docker", store=Store(tmp_path / ".lsim"))
+    try:
+        server = lsim.call(start_front_door(lsim.simulator, port=0))
+        door = Door(lsim, server)
+        try:
+            order = door.request("GET", "/orders/1/items/a")
+            assert order.status == 200 and order.json() == {"sku": "BOOK-1", "quantity": 1}
+            created = door.request("POST", "/orders", body=b'{"sku": "PEN-7"}',
+                                   headers={"Content-Type": "application/json"})  # fmt: skip
+            assert created.status == 201 and created.headers["location"] == f"/orders/{created.json()['id']}"
+            refund = door.request("POST", "/admin/orders/2/refund", headers={"Authorization": "allow-ana"})
+            assert refund.status == 202 and refund.json() == {"refunded": "2", "by": "ana", "role": "admin"}
+            denied = door.request("POST", "/admin/orders/2/refund", headers={"Authorization": "deny"})
+            assert denied.status == 403
+            hook = door.request("POST", "/hooks/paid", body=b"{}", port=door.url_port("WebhookFunction"),
+                                headers={"Content-Type": "application/json", "Origin": "https://shop.example"})  # fmt: skip
+            assert hook.json() == {"received": 2, "path": "/hooks/paid", "method": "POST"}
+            assert hook.headers["access-control-allow-origin"] in ("*", "https://shop.example")
+        finally:
+            lsim.call(server.close())
+    finally:
+        lsim.close()

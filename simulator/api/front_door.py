@@ -279,7 +279,7 @@ class FrontDoorServer:
             if name.lower() == "content-length":
                 continue
             response.headers.add(name, value)
-        if "Content-Type" not in response.headers:
+        if "Content-Type" not in response.headers and answer.body:
             response.content_type = "application/json"  # aiohttp would say application/octet-stream
         if close:
             response.force_close()
