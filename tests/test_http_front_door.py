@@ -334,9 +334,17 @@ def test_a_lambda_throttle_is_500_behind_an_api_and_429_behind_a_url(door: Door)
         door.lsim.call(door.lsim.simulator.delete_function_concurrency("fails"))
 
 
-def test_a_body_over_10_mb_is_request_too_large(door: Door) -> None:
-    answer = door.request("POST", "/echo/big", body=b"x" * (10 * 1024 * 1024 + 1))
-    assert answer.status == 413
+def test_a_body_over_10_mb_is_request_too_large_and_the_connection_serves_on(door: Door) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", door.port, timeout=60)
+    try:
+        connection.request("POST", "/echo/big", body=b"x" * (10 * 1024 * 1024 + 1))
+        answer = connection.getresponse()
+        assert answer.status == 413
+        answer.read()
+        connection.request("GET", "/orders/5")
+        assert connection.getresponse().read() == b'{"id": "5"}'
+    finally:
+        connection.close()
 
 
 def test_a_url_body_over_6_mb_is_refused_and_an_event_over_6_mb_is_lambda_rejected(door: Door) -> None:

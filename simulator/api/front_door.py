@@ -57,6 +57,8 @@ URL_BODY_LIMIT = 6 * 1024 * 1024
 #: Lambda's synchronous invocation payload: an event over it is refused before the function runs
 INVOKE_PAYLOAD_LIMIT = 6 * 1024 * 1024
 READ_CHUNK = 256 * 1024
+#: an oversized body is read to its end (and dropped) up to this size, so the client sees the 413
+DRAIN_LIMIT = 64 * 1024 * 1024
 KEEPALIVE_TIMEOUT = 75.0
 
 
@@ -244,10 +246,15 @@ class FrontDoorServer:
             answer = _refused_host(host, request_id)
             return await self._send(http, answer, started, raw_path, None, close=True)
         limit = URL_BODY_LIMIT if listener.url is not None else API_BODY_LIMIT
-        body = await _read_body(http, limit)
+        try:
+            body = await _read_body(http, limit)
+        except _TooLargeToDrain:
+            body, close = None, True
+        else:
+            close = False
         if body is None:
             answer = gateway_error(kind, "REQUEST_TOO_LARGE", request_id)  # type: ignore[arg-type]
-            return await self._send(http, answer, started, raw_path, None, close=True)
+            return await self._send(http, answer, started, raw_path, None, close=close)
         request = GatewayRequest(
             method=http.method, raw_path=raw_path, raw_query=raw_query, headers=_headers_of(http), body=body,
             source_ip=_source_ip(http), protocol=f"HTTP/{http.version.major}.{http.version.minor}", host=host,
@@ -497,21 +504,28 @@ def _source_ip(http: web.BaseRequest) -> str:
 
 
 async def _read_body(http: web.BaseRequest, limit: int) -> bytes | None:
-    """The whole body, or None when it is over `limit` (what is left is not read: the connection closes)."""
-    declared = http.content_length
-    if declared is not None and declared > limit:
-        return None
+    """The whole body, or None when it is over `limit`. An oversized body is still read (and dropped), up to
+    DRAIN_LIMIT, so that the client, still sending, reads the 413 instead of a reset connection."""
     chunks: list[bytes] = []
     size = 0
+    declared = http.content_length
+    over = declared is not None and declared > limit
     while True:
         chunk = await http.content.read(READ_CHUNK)
         if not chunk:
             break
         size += len(chunk)
         if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+            over, chunks = True, []
+        if over and size > DRAIN_LIMIT:
+            raise _TooLargeToDrain
+        if not over:
+            chunks.append(chunk)
+    return None if over else b"".join(chunks)
+
+
+class _TooLargeToDrain(Exception):
+    """A body so far over the limit that the connection is closed rather than read to its end."""
 
 
 def _refused_host(host: str, request_id: str) -> GatewayAnswer:
