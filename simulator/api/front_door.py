@@ -225,13 +225,16 @@ class FrontDoorServer:
             qualifier = f":{route.qualifier}" if route.qualifier else ""
             kind = "REST" if api.type == "rest" else f"HTTP, payload {route.payload_format_version}"
             details = [f"API {route.api}", kind, f"stage {api.stage_name}"]
-            if route.authorizer is not None:
+            if route.authorizer == "AWS_IAM":
+                details.append("authorizer AWS_IAM, not checked by lsim: the route is open")
+            elif route.authorizer is not None:
                 details.append(f"authorizer {route.authorizer}")
             lines.append(f"{method}{path} -> {route.function}{qualifier} ({', '.join(details)})")
         for url in self.table.urls:
             where = self.url_of(url.function) if url.function in self.listeners else "(not open)"
             cors = ", CORS" if url.config.cors is not None else ""
-            lines.append(f"URL {where} -> {url.function} (auth {url.config.auth_type}{cors})")
+            streaming = ", RESPONSE_STREAM answered buffered" if url.config.invoke_mode == "RESPONSE_STREAM" else ""
+            lines.append(f"URL {where} -> {url.function} (auth {url.config.auth_type}{cors}{streaming})")
         return lines
 
     # -- a request ----------------------------------------------------------------------------------------------
