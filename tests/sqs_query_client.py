@@ -2,7 +2,7 @@
 
 Current botocore only ships SQS's JSON model. Its query model differed in the protocol and in how lists and
 maps are flattened and named (`locationName`, `flattened`, each operation's `resultWrapper`); this rewrites the
-installed model so, following the names the last query model used (listed in /work/briefs/facts-sqs.md §1.3:
+installed model so, following the names the last query model used (botocore 1.31.80's sqs/2012-11-05/service-2.json:
 `Attribute.N.Name`, `MessageAttribute.N.Value.DataType`, `SendMessageBatchRequestEntry.N.Id`, XML results
 `<QueueUrl>`, `<Message>`, `<Attribute>`, `<BatchResultErrorEntry>`...). botocore's own QuerySerializer and
 QueryParser then write the requests and read the XML answers.

@@ -2,7 +2,7 @@
 what its answer decides, the context the protected function sees, the result cache in virtual time, and who
 answers a preflight with which headers.
 
-Sources are in the modules' docstrings (keys of /work/notes/facts-http.md). Milliseconds each: no server, no
+Sources are in the modules' docstrings (keys in simulator/gateway/__init__.py). Milliseconds each: no server, no
 container.
 """
 

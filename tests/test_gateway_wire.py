@@ -1,8 +1,8 @@
 """The front door's wire formats, as pure functions: routing, the events API Gateway and function URLs send a
 function, how its answer comes back, and the gateway's own failure answers.
 
-The expected values are AWS's own, taken verbatim from recordings and captures (sources in
-/work/notes/facts-http.md: LSAL = LocalStack's validated snapshots of API Gateway against AWS, LSL = of
+The expected values are AWS's own, taken verbatim from recordings and captures (source keys in
+simulator/gateway/__init__.py: LSAL = LocalStack's validated snapshots of API Gateway against AWS, LSL = of
 function URLs, RR = the Rust runtime's captured fixtures). Milliseconds each: no server, no container.
 """
 
@@ -444,6 +444,21 @@ def http_event(target: str, *, method: str = "GET", headers=(), body: bytes = b"
     return api_event(request, match, api, account_id=ACCOUNT, region="us-east-1", api_id="xxx")
 
 
+def test_http_v2_event_decodes_path_and_query_as_captured() -> None:
+    # aws-lambda-dotnet V2_SpecialCharactersInPath.json and V2_UrlEncodedQueryString.json (captured on AWS)
+    table = door(route("POST", "/test13/api/users/{username}/orders/{orderName}"), route("POST", "/test12/api/search"))
+    event = http_event("/test13/api/users/****%20Doe/orders/Summer%20Sale%202023", method="POST", table=table)
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/test13/api/users/**** Doe/orders/Summer Sale 2023"
+    assert event["pathParameters"] == {"orderName": "Summer Sale 2023", "username": "**** Doe"}
+    assert event["routeKey"] == "POST /test13/api/users/{username}/orders/{orderName}"
+    assert event["requestContext"]["http"]["userAgent"] == ""
+    search = http_event("/test12/api/search?q=Hello%20World&tag=C%23%20Programming&tag=.NET%20Core", method="POST",
+                        table=table)  # fmt: skip
+    assert search["rawQueryString"] == "q=Hello%20World&tag=C%23%20Programming&tag=.NET%20Core"
+    assert search["queryStringParameters"] == {"q": "Hello World", "tag": "C# Programming,.NET Core"}
+    assert search["headers"]["content-length"] == "0"
+
+
 def test_http_v2_minimal_event_matches_the_capture() -> None:
     # RR apigw_v2_proxy_request_minimal.json: GET / with curl, no query, no cookies, no body
     headers = (("Host", "xxx.execute-api.us-east-1.amazonaws.com"), ("User-Agent", "curl/7.64.1"), ("Accept", "*/*"))
@@ -500,18 +515,42 @@ def test_http_api_named_stage_decoded_path_and_stage_variables() -> None:
     assert event["stageVariables"] == {"a": "b"}
 
 
-def test_http_v1_event_has_version_and_lower_case_names() -> None:
-    event = http_event("/pets/7?a=1&a=2", headers=(("X-Custom", "v"), ("User-Agent", "agent")), version="1.0")
-    assert event["version"] == "1.0"
-    assert set(event) == REST_KEYS | {"version"}
-    assert event["headers"]["x-custom"] == "v" and "X-Custom" not in event["headers"]
-    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"]}
-    assert event["queryStringParameters"] == {"a": "2"}
+def test_http_v1_event_as_captured() -> None:
+    # aws-lambda-dotnet V1_SpecialCharactersInPathHttpV1.json (captured on AWS): POST to
+    # /test5/api/users/****%20Doe/orders/Summer%20Sale%202023, no User-Agent, .NET's headers
+    table = door(route("POST", "/test5/api/users/{username}/orders/{orderName}"))
+    headers = (("Host", "0awrsfc302.execute-api.us-west-2.amazonaws.com"),
+               ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "0"))  # fmt: skip
+    event = http_event("/test5/api/users/****%20Doe/orders/Summer%20Sale%202023", method="POST", headers=headers,
+                       version="1.0", table=table)  # fmt: skip
+    assert event["version"] == "1.0" and set(event) == REST_KEYS | {"version"}
+    assert event["resource"] == "/test5/api/users/{username}/orders/{orderName}"
+    assert event["path"] == "/test5/api/users/****%20Doe/orders/Summer%20Sale%202023"
+    assert event["pathParameters"] == {"orderName": "Summer Sale 2023", "username": "**** Doe"}
+    assert event["headers"]["Content-Length"] == "0" and event["headers"]["Content-Type"] == "text/plain; charset=utf-8"
+    assert {"X-Amzn-Trace-Id", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"} <= set(event["headers"])
+    assert event["queryStringParameters"] is None and event["body"] is None and event["stageVariables"] is None
     context = event["requestContext"]
-    assert context["resourceId"] is None and context["stage"] == "$default"
-    assert context["authorizer"] == {"claims": None, "scopes": None}
+    assert context["path"] == "/test5/api/users/**** Doe/orders/Summer Sale 2023"
+    assert context["resourceId"] == "POST /test5/api/users/{username}/orders/{orderName}"
+    assert context["resourcePath"] == "/test5/api/users/{username}/orders/{orderName}"
+    assert context["stage"] == "$default" and "deploymentId" not in context and "authorizer" not in context
     assert context["requestId"].endswith("=") and context["extendedRequestId"] == context["requestId"]
-    assert event["resource"] == "/pets/{id}" and event["pathParameters"] == {"id": "7"}
+    assert context["identity"]["userAgent"] == ""
+    repeated = http_event("/pets/7?a=1&a=2", headers=(("X-Custom", "v"),), version="1.0")
+    assert repeated["headers"]["X-Custom"] == "v"
+    assert repeated["multiValueQueryStringParameters"] == {"a": ["1", "2"]} and repeated["queryStringParameters"] == {"a": "2"}
+
+
+def test_rest_event_keeps_simple_parameters_encoded_as_captured() -> None:
+    # aws-lambda-dotnet V1_SpecialCharactersInPathRest.json (captured on AWS, stage "test")
+    table = door(route("POST", "/test5/api/users/{username}/orders/{orderName}", api_type="rest"))
+    event = rest_event("/test5/api/users/****%20Doe/orders/Summer%20Sale%202023", method="POST", headers=(),
+                       api=ApiDeclaration(type="rest", stage="test"), table=table)  # fmt: skip
+    assert event["path"] == "/test5/api/users/****%20Doe/orders/Summer%20Sale%202023"
+    assert event["pathParameters"] == {"username": "****%20Doe", "orderName": "Summer%20Sale%202023"}
+    assert event["requestContext"]["path"] == "/test/test5/api/users/****%20Doe/orders/Summer%20Sale%202023"
+    assert event["requestContext"]["identity"]["userAgent"] is None
 
 
 def test_authorizer_context_goes_to_the_request_context() -> None:
@@ -688,11 +727,12 @@ def test_http_v2_answers_and_shortcut() -> None:
     assert (shortcut.status, shortcut.body, shortcut.header("content-type")) == (
         200, b"Hello from Lambda!", "application/json",
     )  # fmt: skip
-    assert http_answer({"message": "Hello from Lambda!"}).body == b'{"message":"Hello from Lambda!"}'
-    assert http_answer({"body": "x", "headers": {"a": "b"}}).body == b'{"body":"x","headers":{"a":"b"}}'
+    assert http_answer(b'{ "message": "Hello from Lambda!" }').body == b'{ "message": "Hello from Lambda!" }'
+    assert http_answer({"body": "x", "headers": {"a": "b"}}).body == b'{"body": "x", "headers": {"a": "b"}}'
     full = http_answer({"statusCode": 201, "headers": {"X-A": "1"}, "body": "hi",
                         "cookies": ["a=1; Max-Age=60", "b=2"]})  # fmt: skip
     assert (full.status, full.body) == (201, b"hi")
+    assert full.header("content-type") == "text/plain; charset=utf-8"  # an HTTP API's default for statusCode answers
     assert names(full)["set-cookie"] == ["a=1; Max-Age=60", "b=2"] and names(full)["X-A"] == ["1"]
     assert full.header("apigw-requestid") == apigw_id(REQUEST_ID)
     binary = http_answer({"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True})
@@ -705,6 +745,7 @@ def test_http_v1_answer_needs_a_status_code() -> None:
     assert http_answer({"headers": {"a": "b"}}, version="1.0").status == 500
     ok = http_answer({"statusCode": 200, "body": "x", "multiValueHeaders": {"a": ["1", "2"]}}, version="1.0")
     assert (ok.status, ok.body, names(ok)["a"]) == (200, b"x", ["1", "2"])
+    assert ok.header("content-type") == "text/plain; charset=utf-8"
 
 
 def url_result(answer: object, *, function_error: bool = False) -> GatewayAnswer:
@@ -747,3 +788,52 @@ def test_explain_names_what_is_malformed() -> None:
     assert "wrongValue" in (explain(REST_ROUTE, REST_API, b'{"statusCode": 200, "wrongValue": 1}') or "")
     assert explain(REST_ROUTE, REST_API, b'{"statusCode": 200}') is None
     assert "statusCode" in (explain(None, None, b'{"statusCode": "x"}') or "")
+
+
+# aws-lambda-dotnet LambdaTestTool-v2 UnitTests/Snapshots/V1_SimpleGetRequestRest.json, _HttpV1.json and
+# V2_SimpleGetRequest.json: events captured on AWS (REGIONAL REST API stage "test", HTTP API $default stage)
+SIMPLE_HEADERS = (
+    ("Host", "s902u1zkkl.execute-api.us-west-2.amazonaws.com"), ("User-Agent", "TestAgent"),
+    ("X-Custom-Header", "value1"), ("Cookie", "session=abc123; theme=dark"),
+    ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "0"),
+)  # fmt: skip
+SIMPLE_TARGET = "/test1/api/users/123/orders?status=pending&tag=important&tag=urgent"
+
+
+def test_rest_regional_event_as_captured() -> None:
+    table = door(route("POST", "/test1/api/users/{userId}/orders", api_type="rest"))
+    event = rest_event(SIMPLE_TARGET, method="POST", headers=SIMPLE_HEADERS, table=table,
+                       api=ApiDeclaration(type="rest", stage="test"))  # fmt: skip
+    assert set(event["headers"]) == {
+        "Content-Type", "Cookie", "Host", "User-Agent", "X-Amzn-Trace-Id", "X-Custom-Header", "X-Forwarded-For",
+        "X-Forwarded-Port", "X-Forwarded-Proto",
+    }  # fmt: skip
+    assert event["headers"]["Cookie"] == "session=abc123; theme=dark"
+    assert event["queryStringParameters"] == {"status": "pending", "tag": "urgent"}
+    assert event["multiValueQueryStringParameters"] == {"status": ["pending"], "tag": ["important", "urgent"]}
+    assert event["pathParameters"] == {"userId": "123"} and event["body"] is None
+    assert event["requestContext"]["path"] == "/test/test1/api/users/123/orders"
+    assert event["requestContext"]["identity"]["userAgent"] == "TestAgent"
+
+
+def test_http_v1_and_v2_simple_events_as_captured() -> None:
+    table = door(route("POST", "/test1/api/users/{userId}/orders"))
+    v1 = http_event(SIMPLE_TARGET, method="POST", headers=SIMPLE_HEADERS, version="1.0", table=table)
+    assert set(v1["headers"]) == {
+        "Content-Length", "Content-Type", "Cookie", "Host", "User-Agent", "X-Amzn-Trace-Id", "X-Custom-Header",
+        "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto",
+    }  # fmt: skip
+    assert v1["requestContext"]["resourceId"] == "POST /test1/api/users/{userId}/orders"
+    assert v1["requestContext"]["path"] == "/test1/api/users/123/orders"
+    v2 = http_event(SIMPLE_TARGET, method="POST", headers=(*SIMPLE_HEADERS, ("Accept", "text/html, application/json")),
+                    table=table)  # fmt: skip
+    assert v2["cookies"] == ["session=abc123", "theme=dark"]
+    assert set(v2["headers"]) == {
+        "accept", "content-length", "content-type", "host", "user-agent", "x-amzn-trace-id", "x-custom-header",
+        "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto",
+    }  # fmt: skip
+    assert v2["headers"]["accept"] == "text/html, application/json"
+    assert v2["queryStringParameters"] == {"status": "pending", "tag": "important,urgent"}
+    assert v2["rawQueryString"] == "status=pending&tag=important&tag=urgent"
+    assert v2["routeKey"] == "POST /test1/api/users/{userId}/orders" and v2["pathParameters"] == {"userId": "123"}
+    assert "body" not in v2 and "stageVariables" not in v2

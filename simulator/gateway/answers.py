@@ -1,7 +1,7 @@
 """A function's answer mapped back to HTTP, as API Gateway (REST, HTTP APIs) and function URLs do it, and the
 gateway's own answer when the function failed or answered something it cannot map.
 
-Sources by key of /work/notes/facts-http.md: REST from LSAL test_aws_proxy_response_payload_format_validation
+Sources by the keys in gateway/__init__.py: REST from LSAL test_aws_proxy_response_payload_format_validation
 (recorded on AWS) and AGD23 set-up-lambda-proxy-integrations; HTTP APIs from AGD23
 http-api-develop-integrations-lambda and the repost KC api-gateway-status-codes-http-api; function URLs from
 LSL test_lambda_url_invocation[...] (recorded on AWS) and DG23 urls-invocation.
@@ -24,6 +24,11 @@ _V1_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isB
 #: headers the server writes itself: a function's value would contradict the body lsim sends
 _SERVER_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 JSON = "application/json"
+#: the type HTTP APIs give a structured answer (statusCode, payload 1.0 or 2.0) that names none: "api gateway v2
+#: defaults to this content type if none is provided" (aws/aws-lambda-dotnet's LambdaTestTool-v2, written by
+#: AWS with integration tests against API Gateway: Extensions/ApiGatewayResponseExtensions.cs). REST says
+#: application/json (LSAL) and function URLs too (LSL test_lambda_url_invocation[http-response]).
+HTTP_API_DEFAULT_TYPE = "text/plain; charset=utf-8"
 
 
 class MalformedAnswer(ValueError):
@@ -43,7 +48,7 @@ def api_answer(
         return gateway_error(kind, "FUNCTION_ERROR", request.request_id)
     try:
         if kind == "http" and route.payload_format_version == "2.0":
-            status, headers, body = _v2_answer(result_body)
+            status, headers, body = _v2_answer(result_body, default_type=HTTP_API_DEFAULT_TYPE, reserialize=False)
         else:
             status, headers, body = _v1_answer(result_body, api, request, rest=kind == "rest")
     except MalformedAnswer:
@@ -57,7 +62,7 @@ def url_answer(request: GatewayRequest, result_body: bytes, *, function_error: b
     if function_error:
         return gateway_error("url", "FUNCTION_ERROR", request.request_id)
     try:
-        status, headers, body = _v2_answer(result_body)
+        status, headers, body = _v2_answer(result_body, default_type=JSON, reserialize=True)
     except MalformedAnswer:
         return gateway_error("url", "MALFORMED_ANSWER", request.request_id)
     return GatewayAnswer(status=status, headers=(*headers, *id_headers("url", request.request_id)), body=body)
@@ -70,7 +75,7 @@ def explain(route: Route | None, api: ApiDeclaration | None, result_body: bytes)
         if route is not None and api is not None and not (api.type == "http" and route.payload_format_version == "2.0"):
             _v1_answer(result_body, api, None, rest=api.type == "rest")
         else:
-            _v2_answer(result_body)
+            _v2_answer(result_body, default_type=JSON, reserialize=True)
     except MalformedAnswer as error:
         return str(error)
     return None
@@ -93,8 +98,8 @@ def _v1_answer(
     request's first Accept type matches one (else the client gets the base64 text, LSAL
     invoke-api-b64-encoded-true; AGD lambda-proxy-binary-media).
     HTTP APIs: statusCode is required, else 500 ("API Gateway doesn't make assumptions", repost KC
-    api-gateway-status-codes-http-api); isBase64Encoded is always honoured (HTTP APIs have no binary media
-    types: ministackorg/ministack#766)."""
+    api-gateway-status-codes-http-api); Content-Type defaults to HTTP_API_DEFAULT_TYPE; isBase64Encoded is
+    always honoured (HTTP APIs have no binary media types: ministackorg/ministack#766)."""
     answer = _json(result_body)
     if not isinstance(answer, dict):
         raise MalformedAnswer(f"the answer is a JSON {type(answer).__name__}, not an object with statusCode")
@@ -127,7 +132,7 @@ def _v1_answer(
     headers = [(name, value) for lower, (name, values) in merged.items() if lower not in _SERVER_HEADERS
                for value in values]  # fmt: skip
     if "content-type" not in merged:
-        headers.insert(0, ("Content-Type", JSON))
+        headers.insert(0, ("Content-Type", JSON if rest else HTTP_API_DEFAULT_TYPE))
     body_text = answer.get("body")
     if body_text is not None and not isinstance(body_text, str):
         raise MalformedAnswer("body must be a string (serialize JSON yourself: json.dumps)")
@@ -156,19 +161,26 @@ def _accepts_binary(request: GatewayRequest, api: ApiDeclaration) -> bool:
 # --- payload 2.0: HTTP APIs and function URLs ---------------------------------------------------------------
 
 
-def _v2_answer(result_body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+def _v2_answer(result_body: bytes, *, default_type: str, reserialize: bool) -> tuple[int, list[tuple[str, str]], bytes]:
     """Payload 2.0 (AGD23, DG23 urls-invocation). An object with statusCode is the structured answer:
     statusCode (a digit string allowed: `"418"`, LST test_lambda_url_headers_and_status), headers, cookies
-    (each one `set-cookie` header), body, isBase64Encoded (decoded whenever true). Any other valid JSON is
-    the shortcut: 200, `content-type: application/json`, the value as the body, re-serialized compactly and
-    a string without its quotes: `{"hello": "world"}` -> `{"hello":"world"}` (17 bytes; the Python runtime
-    sends 18), `["hello", 3, True]` -> `["hello",3,true]`, `"hello"` -> `hello`, `True` -> `true`
-    (LSL test_lambda_url_invocation[dict, list-mixed, string, boolean], recorded on AWS 2025-11-24; the same
-    assumed for HTTP APIs, whose docs give the same rule)."""
+    (each one `set-cookie` header), body, isBase64Encoded (decoded whenever true).
+
+    Any other valid JSON is the shortcut: 200, `content-type: application/json`, the value as the body, a
+    string without its quotes. Function URLs re-serialize the value compactly: `{"hello": "world"}` ->
+    `{"hello":"world"}` (17 bytes; the Python runtime sends 18), `["hello", 3, True]` -> `["hello",3,true]`,
+    `"hello"` -> `hello`, `True` -> `true` (LSL test_lambda_url_invocation[dict, list-mixed, string, boolean],
+    recorded on AWS 2025-11-24). HTTP APIs pass the function's text through: AGD23's example keeps
+    `{ "message": "Hello from Lambda!" }` with its spaces (no recording either way; `reserialize=False`)."""
     answer = _json(result_body)
     if not isinstance(answer, dict) or "statusCode" not in answer:
-        text = answer if isinstance(answer, str) else json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
-        return 200, [("content-type", JSON)], text.encode()
+        if isinstance(answer, str):
+            body = answer.encode()
+        elif reserialize:
+            body = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
+        else:
+            body = result_body.strip()
+        return 200, [("content-type", JSON)], body
     status = _status(answer["statusCode"])
     headers: list[tuple[str, str]] = []
     given = answer.get("headers")
@@ -178,8 +190,7 @@ def _v2_answer(result_body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         headers = [(name, _header_value(name, value)) for name, value in given.items()
                    if name.lower() not in _SERVER_HEADERS]  # fmt: skip
     if not any(name.lower() == "content-type" for name, _ in headers):
-        # a structured answer without a type is still sent as application/json (LSL http-response: "body123")
-        headers.insert(0, ("content-type", JSON))
+        headers.insert(0, ("content-type", default_type))  # HTTP_API_DEFAULT_TYPE, or a URL's JSON
     cookies = answer.get("cookies")
     if cookies is not None:
         if not isinstance(cookies, list) or not all(isinstance(cookie, str) for cookie in cookies):

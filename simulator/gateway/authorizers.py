@@ -7,7 +7,7 @@ authorizer function gets, what its answer decides, what the protected function t
     authorizer_context()   requestContext.authorizer as the protected function sees it
     AuthorizerCache        answers kept per API, authorizer and identity values for the authorizer's TTL
 
-Sources (keys of /work/notes/facts-http.md §3): AGD23 api-gateway-lambda-authorizer-input / -output,
+Sources (keys in gateway/__init__.py): AGD23 api-gateway-lambda-authorizer-input / -output,
 apigateway-use-lambda-authorizer, http-api-lambda-authorizer; BC apigateway CreateAuthorizer;
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
 """

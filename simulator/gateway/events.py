@@ -1,11 +1,14 @@
 """The events API Gateway and function URLs send a function: REST proxy events (payload 1.0), HTTP API events
 (payload 1.0 or 2.0) and function URL events (2.0), built from one GatewayRequest.
 
-Shapes are AWS's recorded ones (sources by key of /work/notes/facts-http.md): REST 1.0 from LSAL
+Shapes are AWS's recorded ones (sources by the keys in gateway/__init__.py): REST 1.0 from LSAL
 test_lambda_aws_proxy_integration (key set, header casing, null rules, query decoding, paths); HTTP API 1.0
 and 2.0 from AGD23 http-api-develop-integrations-lambda and the captured minimal 2.0 event (RR
 apigw_v2_proxy_request_minimal.json: empty keys omitted, the short request id); function URLs from DG23
 urls-invocation, LSL test_lambda_url_echo_http_fixture_default and RR lambda_function_url_request.json.
+All three API kinds also from events AWS's .NET team captured on API Gateway in April 2025
+(aws/aws-lambda-dotnet Tools/LambdaTestTool-v2/tests/Amazon.Lambda.TestTool.UnitTests/Snapshots/: REGIONAL
+REST headers, HTTP API 1.0 casing and paths, decoded 2.0 paths, the Cookie header moved to `cookies`).
 
 Where lsim differs on purpose: the X-Forwarded-Proto/-Port headers say what the client really used (http and
 lsim's port, as `sam local start-api` does) where AWS says https/443, and no CloudFront or TLS headers are
@@ -130,8 +133,12 @@ def _v1_event(
     Content-Length is not passed; query values are decoded with `+` as a space, `queryStringParameters`
     holds the last value; empty maps and an empty body are null; `path` is the request path without the
     stage (extra leading slashes dropped) and requestContext.path `/{stage}` + the path as sent.
-    HTTP APIs add `"version": "1.0"`, lower-case header names (AGD23: "Header names are lowercased"),
-    decode the path (see routing.py) and show their short request id and `resourceId: null` (AGD23 example)."""
+    HTTP APIs (captured on AWS 2025-04, aws/aws-lambda-dotnet LambdaTestTool-v2
+    UnitTests/Snapshots/V1_SpecialCharactersInPathHttpV1.json) add `"version": "1.0"`, keep the header names
+    as sent (AGD23's "Header names are lowercased" holds for 2.0 only) and Content-Length, keep `path`
+    percent-encoded but decode requestContext.path and the path parameters, show their short request id as
+    requestId and extendedRequestId, the route key as resourceId, `""` as a missing User-Agent, and no
+    deploymentId; the same capture for REST confirms the encoded path and parameters."""
     rest = api.type == "rest"
     stage = api.stage_name
     route = match.route
@@ -139,8 +146,8 @@ def _v1_event(
         path = "/" + request.raw_path.lstrip("/")
         context_path = f"/{stage}{request.raw_path}"
     else:
-        path = _http_path(request, api)
-        context_path = path
+        path = _http_path(request, api, decode=False)
+        context_path = _http_path(request, api)
     resource = route.path if route.path != DEFAULT_ROUTE else path
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
@@ -161,13 +168,13 @@ def _v1_event(
         "domainPrefix": api_id,
         "extendedRequestId": short_id,
         "httpMethod": request.method,
-        "identity": _identity(request),
+        "identity": _identity(request, missing_agent=None if rest else ""),
         "path": context_path,
         "protocol": request.protocol,
         "requestId": request.request_id if rest else short_id,
         "requestTime": request_time(request.received_ms),
         "requestTimeEpoch": request.received_ms,
-        "resourceId": _short_hash(f"{api_id}:{resource}", 6) if rest else None,
+        "resourceId": _short_hash(f"{api_id}:{resource}", 6) if rest else route.route_key,
         "resourcePath": resource,
         "stage": stage,
     }
@@ -175,8 +182,6 @@ def _v1_event(
         context["deploymentId"] = _short_hash(f"{api_id}:{stage}", 6)
     if authorizer_context is not None:
         context["authorizer"] = authorizer_context
-    elif not rest:
-        context["authorizer"] = {"claims": None, "scopes": None}  # AGD23's 1.0 example without a JWT
     event: dict[str, Any] = {} if rest else {"version": "1.0"}
     event.update(
         {
@@ -198,21 +203,17 @@ def _v1_event(
 
 
 def _v1_headers(request: GatewayRequest, *, rest: bool) -> list[tuple[str, str]]:
-    """The headers of a 1.0 event, names merged case-insensitively under their first casing (REST) or
-    lower-cased (HTTP APIs), with the headers API Gateway adds."""
+    """The headers of a 1.0 event, names merged case-insensitively under their first casing, with the
+    headers API Gateway adds; REST drops Content-Length (absent from both captures)."""
     casing: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
     for name, value in _forwarded(request):
         lower = name.lower()
         if lower in _HOP_BY_HOP or (rest and lower == "content-length"):
             continue
-        if rest:
-            if lower == "authorization":
-                name = "Authorization"  # LSAL: `authorization` and `aUThorization` both arrive so
-            name = casing.setdefault(lower, name)
-        else:
-            name = lower
-        pairs.append((name, value))
+        if rest and lower == "authorization":
+            name = "Authorization"  # LSAL: `authorization` and `aUThorization` both arrive so
+        pairs.append((casing.setdefault(lower, name), value))
     return pairs
 
 
@@ -325,11 +326,13 @@ def _http_context(request: GatewayRequest, path: str) -> dict[str, Any]:
     }
 
 
-def _http_path(request: GatewayRequest, api: ApiDeclaration) -> str:
-    """An HTTP API's path as its events show it: percent-decoded (middleapi/standard-server#93, citing live
-    captures; honojs/hono#2156), with a named stage in front (`/Prod/my/path`, RR
+def _http_path(request: GatewayRequest, api: ApiDeclaration, *, decode: bool = True) -> str:
+    """An HTTP API's path as its events show it: percent-decoded (rawPath, http.path, 1.0's
+    requestContext.path: captured `/test13/api/users/**** Doe/orders/Summer Sale 2023` for `%20`,
+    aws-lambda-dotnet V2_SpecialCharactersInPath.json; honojs/hono#2156) except 1.0's `path` (kept encoded,
+    same captures), with a named stage in front (`/Prod/my/path`, RR
     apigw_v2_proxy_request_with_stage_in_path.json; unverified on AWS), not for `$default`."""
-    path = unquote(request.raw_path) or "/"
+    path = (unquote(request.raw_path) if decode else request.raw_path) or "/"
     stage = api.stage_name
     return path if stage == "$default" else f"/{stage}{path}"
 
@@ -365,8 +368,9 @@ def _port(host: str) -> str:
     return port if sep and port.isdigit() else "80"
 
 
-def _identity(request: GatewayRequest) -> dict[str, Any]:
-    """requestContext.identity without IAM auth: every caller field null (LSAL)."""
+def _identity(request: GatewayRequest, *, missing_agent: str | None) -> dict[str, Any]:
+    """requestContext.identity without IAM auth: every caller field null (LSAL); a missing User-Agent is
+    null for REST and "" for HTTP APIs (both captured)."""
     return {
         "accessKey": None,
         "accountId": None,
@@ -378,7 +382,7 @@ def _identity(request: GatewayRequest) -> dict[str, Any]:
         "principalOrgId": None,
         "sourceIp": request.source_ip,
         "user": None,
-        "userAgent": request.header("user-agent"),
+        "userAgent": request.header("user-agent") if request.header("user-agent") is not None else missing_agent,
         "userArn": None,
     }
 

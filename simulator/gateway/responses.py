@@ -4,7 +4,7 @@ Content-Type, x-amzn-ErrorType and the request-id headers of each kind of front 
 The bytes are AWS's, spacing included: API Gateway's gateway responses are compact JSON
 (`{"message":"Missing Authentication Token"}`), but the integration failures of a Lambda proxy carry a
 space (`{"message": "Internal server error"}`, 36 bytes; `{"message": "Endpoint request timed out"}`,
-41 bytes), as raw captures of AWS answers show. Sources, by key of /work/notes/facts-http.md:
+41 bytes), as raw captures of AWS answers show. Sources, by the keys in gateway/__init__.py:
 
 - REST: AGD supported-gateway-response-types (statuses), DG23 services-apigateway (500 for a rejected
   invoke, 502 for a function error or malformed answer), LSAC test_routing_not_found (Missing
