@@ -344,10 +344,11 @@ REFUSED_APIS = [
     ("AWS::Serverless::HttpApi", "Auth:\n  Authorizers:\n    A:\n      FunctionArn: arn:aws:lambda:us-east-1:1:function:a",
      "    A:", "Resources.Api.Properties.Auth.Authorizers.A: a Lambda authorizer of an HTTP API needs "
      "AuthorizerPayloadFormatVersion"),
-    ("AWS::Serverless::Api", "Auth:\n  Authorizers:\n    A:\n      Identity: {Header: X}", "    A:",
+    ("AWS::Serverless::Api", "StageName: v1\nAuth:\n  Authorizers:\n    A:\n      Identity: {Header: X}", "    A:",
      "a Lambda authorizer needs FunctionArn"),
-    ("AWS::Serverless::Api", "Auth:\n  DefaultAuthorizer: Missing", "DefaultAuthorizer:",
+    ("AWS::Serverless::Api", "StageName: v1\nAuth:\n  DefaultAuthorizer: Missing", "DefaultAuthorizer:",
      "DefaultAuthorizer: Missing is not one of Resources.Api.Properties.Auth.Authorizers (none declared)"),
+    ("AWS::Serverless::Api", "Cors: \"'*'\"", "  Api:", "Resources.Api: Missing required property 'StageName'"),
     ("AWS::Serverless::HttpApi", "CorsConfiguration:\n  MaxAge: 90000", "CorsConfiguration:",
      "Resources.Api.Properties.CorsConfiguration: max_age: Input should be less than or equal to 86400"),
 ]  # fmt: skip
@@ -365,9 +366,150 @@ def test_an_api_lsim_cannot_serve_names_file_line_and_fix(
     assert message in str(raised.value), str(raised.value)
 
 
+def test_an_image_function_built_from_metadata_has_its_routes(tmp_path: Path) -> None:
+    template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      FunctionUrlConfig: {AuthType: NONE}
+      Events:
+        Get:
+          Type: HttpApi
+    Metadata: {Dockerfile: Dockerfile, DockerContext: ., DockerTag: v1}
+"""
+    project, _ = load(write(tmp_path, template))
+    function = project.functions["Fn"]
+    assert function.image == "fn:v1" and function.url is not None
+    assert function.http_events["Get"].path is None  # the $default route
+
+
 def test_an_unquoted_rest_cors_value_is_said(tmp_path: Path) -> None:
     path = write(tmp_path, API.format(kind="AWS::Serverless::Api", properties="      StageName: v1\n      Cors: '*'"))
     project, said = load(path)
     assert project.apis["Api"].cors == Cors(allow_origins=["*"])
     assert any(f"template.yaml:{line(path, 'Cors:')}: Resources.Api.Properties.Cors: * is not quoted" in m
                for m in said), said  # fmt: skip
+
+
+def test_openapi_definitions_api_keys_and_policies_are_said(tmp_path: Path) -> None:
+    template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      DefinitionUri: openapi.yaml
+      Auth:
+        ApiKeyRequired: true
+        ResourcePolicy:
+          IpRangeWhitelist: [10.0.0.0/8]
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Api
+            Path: /a
+            Method: get
+            Auth:
+              ApiKeyRequired: true
+"""
+    path = write(tmp_path, template)
+    project, said = load(path)
+    assert front_door(project).routes[0].path == "/a"  # the event's route is served; the definition's are not
+    expected = {
+        "DefinitionUri:": "Resources.Api.Properties.DefinitionUri not supported by lsim: ignored (lsim serves the "
+        "routes of the functions' Api/HttpApi events, not an OpenAPI definition)",
+        "        ApiKeyRequired: true": "Resources.Api.Properties.Auth.ApiKeyRequired not supported by lsim: "
+        "ignored (lsim checks no API keys)",
+        "ResourcePolicy:": "Auth.ResourcePolicy not supported by lsim: ignored (lsim evaluates no resource policies)",
+        "              ApiKeyRequired: true": "Events.Get.Properties.Auth.ApiKeyRequired not supported by lsim",
+    }
+    for snippet, message in expected.items():
+        assert said_at(said, path, snippet, message), (snippet, said)
+    assert len(said) == len(expected), said
+
+
+def test_the_template_and_lsim_toml_give_the_same_front_door(tmp_path: Path) -> None:
+    """Nothing downstream knows where the declarations came from."""
+    template = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  orders:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageVariables: {env: local}
+      CorsConfiguration: {AllowOrigins: ["https://app.example"], AllowMethods: [GET]}
+      Auth:
+        DefaultAuthorizer: tokens
+        Authorizers:
+          tokens:
+            FunctionArn: !GetAtt authorize.Arn
+            AuthorizerPayloadFormatVersion: "2.0"
+            EnableSimpleResponses: true
+            Identity: {Headers: [Authorization]}
+  authorize:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.12}
+  get_order:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      FunctionUrlConfig: {AuthType: NONE, Cors: {AllowOrigins: ["*"]}}
+      Events:
+        get:
+          Type: HttpApi
+          Properties: {ApiId: !Ref orders, Path: "/orders/{id}", Method: get}
+"""
+    toml = """\
+[apis.orders]
+type = "http"
+stage_variables = { env = "local" }
+cors = { allow_origins = ["https://app.example"], allow_methods = ["GET"] }
+default_authorizer = "tokens"
+[apis.orders.authorizers.tokens]
+function = "authorize"
+payload_type = "REQUEST"
+payload_format_version = "2.0"
+identity_sources = ["$request.header.Authorization"]
+enable_simple_responses = true
+
+[functions.authorize]
+handler = "app.handler"
+runtime = "python3.12"
+code = "src"
+
+[functions.get_order]
+handler = "app.handler"
+runtime = "python3.12"
+code = "src"
+url = { auth_type = "NONE", cors = { allow_origins = ["*"] } }
+[functions.get_order.events.get]
+type = "httpapi"
+path = "/orders/{id}"
+method = "get"
+api = "orders"
+"""
+    (tmp_path / "sam").mkdir()
+    (tmp_path / "toml").mkdir()
+    from_template = front_door(load(write(tmp_path / "sam", template))[0])
+    from_toml = front_door(load(write(tmp_path / "toml", toml, "lsim.toml"))[0])
+    # model_dump() leaves out declared_at, the one difference
+    assert {n: a.model_dump() for n, a in from_template.apis.items()} == {
+        n: a.model_dump() for n, a in from_toml.apis.items()
+    }
+    assert [r.model_dump(exclude={"declared_at"}) for r in from_template.routes] == [
+        r.model_dump(exclude={"declared_at"}) for r in from_toml.routes
+    ]
+    assert [u.model_dump() for u in from_template.urls] == [u.model_dump() for u in from_toml.urls]

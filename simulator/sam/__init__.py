@@ -12,6 +12,9 @@ configuration came from.
                                                             (stacks.py)
     `cdk synth` output (cdk.out/)                        -> its stack template, assets and CDK ids (cdk.py)
     Globals.Function                                     -> merged into every AWS::Serverless::Function
+    Events: Type Api / HttpApi, AWS::Serverless::Api / ::HttpApi (and Globals.Api / Globals.HttpApi),
+    FunctionUrlConfig, AWS::Lambda::Url                  -> the routes, APIs and function URLs that
+                                                            `lsim serve --http-port` serves (http.py)
     Parameters, Mappings, Conditions, pseudo-parameters  -> simulator/cfn.py
     --parameter-overrides, --env-vars, samconfig.toml    -> options.py
 

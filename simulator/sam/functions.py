@@ -411,6 +411,7 @@ class FunctionReader:
         where = f"Resources.{logical_id}"
         if function.package_type == "Image":
             if "image" not in fields:
+                self._front_door(function)
                 return self._image_from_metadata(function, resource)
         else:
             fields.setdefault("code", self.root)  # like `sam local`: no CodeUri is the template's folder
@@ -437,12 +438,7 @@ class FunctionReader:
         }
         if events:
             function.set("events", events, f"{where}.Properties.Events", function.line)
-        alias = fields.get("auto_publish_alias")
-        for name, (kind, properties, line, path) in function.http_events.items():
-            self.http.add_event(logical_id, name, kind, properties, line, path, alias)
-        if function.url is not None:
-            value, line, path = function.url
-            function.set("url", self.http.url(value, line, path, alias), path, line)
+        self._front_door(function)
         roles = function.role_properties
         role = RoleReader(self.template, self.notes).role(
             logical_id,
@@ -471,6 +467,15 @@ class FunctionReader:
                 )
                 problems.append(f"{self.notes.source}:{line}: {path}: {error['msg'].removeprefix('Value error, ')}")
             raise ProjectFileError("\n".join(problems)) from None
+
+    def _front_door(self, function: _Function) -> None:
+        """Its routes (read once the template's APIs are, http.py) and its URL, which invoke the AutoPublishAlias."""
+        alias = function.fields.get("auto_publish_alias")
+        for name, (kind, properties, line, path) in function.http_events.items():
+            self.http.add_event(function.logical_id, name, kind, properties, line, path, alias)
+        if function.url is not None:
+            value, line, path = function.url
+            function.set("url", self.http.url(value, line, path, alias), path, line)
 
     def _image_from_metadata(self, function: _Function, resource: YamlMap) -> FunctionConfig | None:
         """No ImageUri: `sam build` would build the image from Metadata and tag it `logicalid:DockerTag`."""

@@ -141,13 +141,20 @@ class HttpReader:
         merged = defaults if isinstance(defaults, YamlMap) else YamlMap(line=line)
         paths = {key: f"Globals.{kind}.{key}" for key in merged}
         api_type = "rest" if kind == "Api" else "http"
-        self._declare(logical_id, api_type, merged, paths, line, f"the implicit {logical_id}")
+        self._declare(logical_id, api_type, merged, paths, line, implicit=True)
 
     def _declare(
-        self, logical_id: str, api_type: str, properties: YamlMap, paths: dict[str, str], line: int, label: str = ""
+        self,
+        logical_id: str,
+        api_type: str,
+        properties: YamlMap,
+        paths: dict[str, str],
+        line: int,
+        *,
+        implicit: bool = False,
     ) -> None:
         name = self.api_name(logical_id)
-        label = label or f"Resources.{logical_id}"
+        label = f"the implicit {logical_id}" if implicit else f"Resources.{logical_id}"
         fields: dict[str, Any] = {"type": api_type, "declared_at": f"{self.notes.source}:{line} {label}"}
         authorizers: dict[str, Authorizer] = {}
         for key, raw in properties.items():
@@ -177,6 +184,9 @@ class HttpReader:
             else:
                 self.notes.unsupported(key_line, path, WHY.get(key, ""))
         fields["authorizers"] = authorizers
+        if api_type == "rest" and "stage" not in fields and not implicit:
+            raise self.notes.error(line, f"{label}: Missing required property 'StageName' (SAM's transform refuses "
+                                   "an AWS::Serverless::Api without it): add StageName, e.g. Prod")  # fmt: skip
         try:
             self.apis[name] = ApiDeclaration.model_validate(fields)
         except ValidationError as exc:
