@@ -90,7 +90,7 @@ def test_the_fixture_sends_http_requests_through_the_routes(fixture: LsimFixture
     answer = fixture.http("GET", "/orders/7")
     assert answer.status == 200
     assert answer.json() == {"id": "7"}
-    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"  # an HTTP API statusCode answer without one
     assert fixture.http_url.startswith("http://127.0.0.1:")
 
 
