@@ -8,6 +8,7 @@ from . import (
     bench_concurrency,
     bench_dependencies,
     bench_endpoints,
+    bench_http,
     bench_invoke,
     bench_layers,
     bench_loadtest,
@@ -36,3 +37,4 @@ asyncio.run(bench_dependencies.main())
 asyncio.run(bench_runtimes.main())
 bench_endpoints.main()
 asyncio.run(bench_queues.main())
+asyncio.run(bench_http.main())

@@ -6,6 +6,9 @@
         with lsim.concurrency("orders", reserved=1):
             ...
         lambda_client = lsim.client()          # boto3, bound to a local Lambda API started on first use
+        answer = lsim.http("GET", "/orders/1")  # through the project's API Gateway routes, over real HTTP
+        assert answer.status == 200 and answer.json() == {...}
+        lsim.http("POST", lsim.function_url("orders") + "any/path", json={...})   # a function URL
 
 One simulator per test session (per pytest-xdist worker: each worker is its own session), started on
 first use and closed at the end, which removes every execution environment it started. Each session
@@ -24,7 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +46,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lsim-backend", default=None, help="docker, process or auto (default auto)")
     parser.addini("lsim_project", "lsim.toml (or its folder) for the lsim fixture", default="")
     parser.addini("lsim_backend", "docker, process or auto", default="auto")
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """An answer of the HTTP front door: `status`, `headers` (case-insensitive, repeats kept: `get_all`),
+    `body` (bytes), `text`, `json()`."""
+
+    status: int
+    headers: Any  # http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
 
 
 class LsimFixture:
@@ -62,6 +85,7 @@ class LsimFixture:
             project, backend=backend, store=Store(state_folder), warn=_warn, account=Store(account)
         )
         self._server: Any = None
+        self._front_door: Any = None
 
     # -- invoking -------------------------------------------------------------------------------------
     def invoke(self, function_name: str, payload: Any = b"", **options: Any) -> InvocationResult:
@@ -142,7 +166,68 @@ class LsimFixture:
             config=Config(**options),
         )
 
+    # -- the HTTP front door ---------------------------------------------------------------------------
+    @property
+    def front_door(self) -> Any:
+        """The project's APIs and function URLs over HTTP (api/front_door.py), started on first use on free
+        loopback ports."""
+        if self._front_door is None:
+            from .api import start_front_door
+
+            self._front_door = self.simulator.call(start_front_door(self.simulator.simulator, port=0))
+        return self._front_door
+
+    @property
+    def http_url(self) -> str:
+        """The base URL of the project's API routes (no stage in the path, as `sam local start-api`)."""
+        return str(self.front_door.url)
+
+    def function_url(self, function_name: str) -> str:
+        """A function's URL (FunctionUrlConfig), ending in `/`: any path under it reaches the function."""
+        return str(self.front_door.url_of(function_name))
+
+    def http(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | str | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+    ) -> HttpResponse:
+        """One request through the front door, as a browser or curl would send it: `path` is relative to
+        `http_url` (`/orders/1?x=y`), or a whole URL (`lsim.function_url("f") + "path"`). `json` is sent as
+        the body with Content-Type application/json."""
+        import http.client
+        import json as json_module
+        from urllib.parse import urlsplit
+
+        url = path if path.startswith(("http://", "https://")) else self.http_url + path
+        parts = urlsplit(url)
+        sent = dict(headers or {})
+        data = body.encode() if isinstance(body, str) else body
+        if json is not None:
+            data = json_module.dumps(json).encode()
+            if not any(name.lower() == "content-type" for name in sent):
+                sent["Content-Type"] = "application/json"
+        longest = max((f.timeout for f in self.project.functions.values()), default=3)
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
+                                                timeout=timeout or longest + 60)  # fmt: skip
+        try:
+            target = parts.path or "/"
+            if parts.query:
+                target += f"?{parts.query}"
+            connection.request(method.upper(), target, body=data, headers=sent)
+            response = connection.getresponse()
+            return HttpResponse(response.status, response.headers, response.read())
+        finally:
+            connection.close()
+
     def close(self) -> None:
+        if self._front_door is not None:
+            front_door, self._front_door = self._front_door, None
+            self.simulator.call(front_door.close(), timeout=30)
         if self._server is not None:
             server, self._server = self._server, None
             self.simulator.call(server.close(), timeout=30)

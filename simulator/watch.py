@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,9 +90,11 @@ class CodeWatcher:
         debounce_s: float = DEBOUNCE_S,
         project_files: Sequence[Path] = (),
         reload_project: Callable[[], ProjectConfig] | None = None,
+        on_project: Callable[[ProjectConfig], Awaitable[list[str]]] | None = None,
     ) -> None:
         """`project_files` (the project file, an --env-vars file) are read again with `reload_project` when
-        they change; without it, a change of lsim.toml is only reported."""
+        they change; without it, a change of lsim.toml is only reported. `on_project` gets each project read
+        again, once its functions are applied (the HTTP front door's routes), and returns lines to say."""
         self.simulator = simulator
         self.loop = loop
         self.say = say
@@ -101,6 +103,7 @@ class CodeWatcher:
         self.project_files = [p.resolve() for p in project_files] or [(simulator.project.root / PROJECT_FILE).resolve()]
         self.project_file = self.project_files[0]
         self.reload_project = reload_project
+        self.on_project = on_project
         self._project_timer: asyncio.TimerHandle | None = None
         self._scheduled: dict[Path, bool] = {}  # folder -> watched recursively
         self._stamps: dict[Path, Stamp] = {}
@@ -243,7 +246,8 @@ class CodeWatcher:
             return
         changes = compare_projects(project, fresh)
         if not changes:
-            self.say(f"{where} changed: no function changed")
+            if not await self._tell_project(fresh, where):
+                self.say(f"{where} changed: no function changed")
             return
         for name in changes.added:
             if fresh.functions[name].vpc is None:
@@ -267,12 +271,22 @@ class CodeWatcher:
         if changes.needs_restart:
             self.say(f"{where}: {', '.join(changes.needs_restart)} changed: restart `lsim serve` to apply "
                      "(VPC networks, settings and limits are set when it starts)")  # fmt: skip
+        await self._tell_project(fresh, where)
         self.roots = watched_roots(self.simulator)
         for root in self.roots:
             for file in self._files(root):
                 self._stamps.setdefault(file, _stamp(file))
         self._schedule()
         self.reloads += 1
+
+    async def _tell_project(self, fresh: ProjectConfig, where: str) -> bool:
+        """Hand the project read again to `on_project`; whether it had something to say."""
+        if self.on_project is None:
+            return False
+        lines = await self.on_project(fresh)
+        for line in lines:
+            self.say(f"{where}: {line}")
+        return bool(lines)
 
     def _apply_mappings(self, where: str) -> None:
         """Bring the event source mappings to the project's declarations, one console line per change."""

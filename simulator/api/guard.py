@@ -102,6 +102,11 @@ class Guard:
                 f"lsim serve refuses requests a browser makes for another site (Sec-Fetch-Site: {site})"
             )
 
+    def host_allowed(self, host: str) -> bool:
+        """Whether a Host header names this server (the check alone, for servers that take browsers'
+        cross-origin requests: the HTTP front door)."""
+        return host in self.hosts or self._host_allowed(host.lower())
+
     def _host_allowed(self, host: str) -> bool:
         """The slow path, for what the precomputed set does not hold: any loopback address (127.0.0.0/8),
         and any IP address when listening on all of them (rebinding needs a name, never an address)."""

@@ -86,6 +86,9 @@ app.add_typer(layer.app, name="layer")
 app.add_typer(vpc.app, name="vpc")
 app.add_typer(events.app, name="generate-event")
 app.command()(serve.serve)
+app.command("start-api", help="`sam local start-api`'s name for `lsim serve`: the same command, options and output")(
+    serve.serve
+)
 app.add_typer(functions.config_app, name="config")
 app.add_typer(functions.alias_app, name="alias")
 app.command("publish-version")(functions.publish_version)

@@ -94,7 +94,7 @@ def _error_rates(items: list[str]) -> dict[str, float]:
 
 def load_test(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="function name, name:qualifier or ARN")],
+    name: Annotated[str | None, typer.Argument(help="function name, name:qualifier or ARN (none with --url)")] = None,
     rate: Annotated[str | None, typer.Option("--rate", "-r", help="requests a second: 50/s, 3000/min")] = None,
     duration: Annotated[str, typer.Option("--duration", "-d", help="how long to send: 30s, 2m, 1h")] = "10s",
     shape: Annotated[str, typer.Option("--shape", help=SHAPE_HELP)] = "constant",
@@ -143,6 +143,15 @@ def load_test(
         bool,
         typer.Option("--no-serve", envvar="LSIM_NO_SERVE", help="real mode in process even when an lsim serve runs"),
     ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="send HTTP requests to this URL (lsim serve's API routes or a function URL)"),
+    ] = None,
+    method: Annotated[str, typer.Option("--method", help="with --url: the HTTP method")] = "GET",
+    header: Annotated[
+        list[str] | None, typer.Option("--header", "-H", help="with --url: a header NAME:VALUE (repeatable)")
+    ] = None,
+    request_body: Annotated[str | None, typer.Option("--body", help="with --url: the request body")] = None,
 ) -> None:
     """Send load to a function and report what Lambda would do: throttles, cold starts, latency.
 
@@ -164,6 +173,12 @@ def load_test(
     from ..loadtest.runner import LoadRunner
     from ..simulator import Simulator
 
+    if url is not None:
+        return _load_test_url(url, method, header or [], request_body, rate, duration, shape, concurrency, max_requests,
+                              retry, seed, drain, json_path, plot, (name, event, events, payload, qualifier, queue,
+                              model, invocation_type != "RequestResponse", limit or None))  # fmt: skip
+    if name is None:
+        raise fail("give the function to load (lsim load-test NAME), or --url URL for HTTP requests")
     model_options = [duration_ms, duration_dist, init_ms, init_dist, error_rate or None, calibrate or None]
     if not model and any(option is not None for option in model_options):
         raise fail("--duration-ms, --duration-dist, --init-ms, --init-dist, --error-rate, --calibrate are for --model")
@@ -256,6 +271,73 @@ def load_test(
     except LsimError as error:
         hint = " (--limit changed [limits] for this run)" if limit and isinstance(error, ProjectFileError) else ""
         raise fail(describe(error) + hint, exit_code(error)) from None
+    typer.echo(report.text())
+    try:
+        if json_path is not None:
+            report.write_json(json_path)
+            _say(f"report written to {json_path}")
+        if plot is not None:
+            report.plot(plot)
+            _say(f"plot drawn to {plot}")
+    except LsimError as error:
+        raise fail(describe(error), exit_code(error)) from None
+    except OSError as error:
+        raise fail(f"cannot write the report: {error}") from None
+
+
+def _load_test_url(
+    url: str, method: str, headers: list[str], body: str | None, rate: str | None, duration: str, shape: str,
+    concurrency: int | None, max_requests: int | None, retry: int, seed: int, drain: str | None,
+    json_path: Path | None, plot: Path | None, unused: tuple[object, ...],
+) -> None:  # fmt: skip
+    """`--url`: real HTTP requests to a running front door, with the same shapes and report; the answers are
+    counted by status (a 429 as a throttle, 400 and up as an error named by its status)."""
+    import asyncio
+
+    from ..loadtest import LoadPlan, parse_duration, parse_rate, parse_shape
+    from ..loadtest.http_target import HttpTarget
+    from ..loadtest.runner import LoadRunner
+
+    if any(option not in (None, False) for option in unused):
+        raise fail("--url sends HTTP requests: no function name, --event/--events/--payload (use --body), "
+                   "--qualifier, --queue, --model, --invocation-type or --limit")  # fmt: skip
+    sent_headers: dict[str, str] = {}
+    for item in headers:
+        key, colon, value = item.partition(":")
+        if not colon or not key.strip():
+            raise fail(f"--header {item!r}: give NAME:VALUE, e.g. --header 'Authorization: allow'")
+        sent_headers[key.strip()] = value.strip()
+    try:
+        seconds = parse_duration(duration)
+        if concurrency is not None and rate is not None:
+            raise fail("give --rate (open loop) or --concurrency (closed loop), not both")
+        load_shape = None if concurrency is not None else parse_shape(shape, parse_rate(rate or "10/s"), seconds)
+        target = HttpTarget(url, method, sent_headers)
+        plan = LoadPlan(
+            function_name=f"{target.method} {url}", duration_s=seconds, shape=load_shape, concurrency=concurrency,
+            max_requests=max_requests, payloads=[(body or "").encode()], retries=retry, seed=seed,
+        )  # fmt: skip
+        drain_s = parse_duration(drain, "--drain") if drain is not None else None
+
+        async def real() -> "LoadReport":
+            try:
+                runner = LoadRunner(target, plan, drain_s=drain_s if drain_s is not None else 60.0)
+                async with _live_display(runner, plan.duration_s):
+                    return await runner.run()
+            finally:
+                await target.close()
+
+        report = asyncio.run(real())
+    except LsimError as error:
+        raise fail(describe(error), exit_code(error)) from None
+    except OSError as error:
+        raise fail(f"--url {url}: cannot reach it ({error}); is `lsim serve` running?") from None
+    notes = [
+        target.status_line(),
+        "over HTTP, 'function errors' are the answers of status 400 and up (by status) and 'throttled' the 429s; "
+        "the function's own Duration and cold starts are in lsim serve's console",
+    ]
+    report = dataclasses.replace(report, notes=[*report.notes, *notes])
     typer.echo(report.text())
     try:
         if json_path is not None:

@@ -21,6 +21,7 @@ from .common import DebugPort, describe, exit_code, fail, project_of
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ..api.front_door import FrontDoorServer
     from ..config import ProjectConfig
     from ..simulator import Simulator
 
@@ -67,6 +68,8 @@ class Options:
     debug_port: int | None = None
     loaded_as: dict[str, object] = field(default_factory=dict)  # --project/--template, overrides, env-vars
     only: tuple[str, ...] = ()  # `lsim serve F1 F2`
+    http_port: int | None = None  # the front door's port; None: 3000, or a free one when 3000 is taken
+    http: bool = True  # --no-http: no front door
 
 
 def read_credentials(
@@ -148,8 +151,20 @@ def serve(
         typer.Option("--max-connections", min=1, help="open connections at most; the longest-idle make room"),
     ] = None,
     debug_port: DebugPort = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option(
+            "--http-port",
+            min=0,
+            max=65535,
+            help="the APIs' routes (API Gateway) on this port, function URLs on the next ones; 0 picks a free "
+            "one (default 3000, as `sam local start-api`; a free one when 3000 is taken)",
+        ),
+    ] = None,
+    no_http: Annotated[bool, typer.Option("--no-http", help="no HTTP front door (APIs, function URLs)")] = False,
 ) -> None:
-    """Serve the Lambda API (Invoke, GetFunction, ListFunctions, ...) for boto3 and the AWS CLI."""
+    """Serve the Lambda API (Invoke, GetFunction, ListFunctions, ...) for boto3 and the AWS CLI, and the
+    project's API Gateway routes and function URLs over plain HTTP."""
     import asyncio
 
     from ..project import only_functions
@@ -166,6 +181,7 @@ def serve(
     )  # fmt: skip
     options.debug_port = debug_port
     options.only = tuple(functions or ())
+    options.http_port, options.http = http_port, not no_http
     options.loaded_as = dict(ctx.find_root().obj or {})
     try:
         asyncio.run(_serve(project, options))
@@ -249,6 +265,7 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
     import asyncio
 
     from ..api import ApiServer
+    from ..api.front_door import FrontDoorServer
     from ..api.server import raise_file_limit
     from ..simulator import Simulator
     from ..through_serve.record import new_token, remove_record
@@ -279,6 +296,7 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
     )  # fmt: skip
     watcher: CodeWatcher | None = None
     record: Path | None = None
+    front: FrontDoorServer | None = None
     try:
         url = await server.start()
         record = _record_serve(simulator, server.port, token, options)
@@ -311,10 +329,12 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
              f"aws lambda invoke --endpoint-url {url} --function-name NAME out.json")  # fmt: skip
         if host not in ("127.0.0.1", "localhost", "::1"):
             _say(f"note: listening on {host}, not only loopback: anyone who reaches it can run your functions")
+        front = await _start_front_door(simulator, options)
         if options.watch:
             watcher = CodeWatcher(
-                simulator, loop, _say, project_files=options.project_files, reload_project=options.reload_project
-            )
+                simulator, loop, _say, project_files=options.project_files, reload_project=options.reload_project,
+                on_project=_front_door_reloader(front),
+            )  # fmt: skip
             await asyncio.to_thread(watcher.start)
             _say(f"watching {watcher.describe} for changes")
         if options.debug_port is not None:
@@ -345,7 +365,72 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
         if watcher is not None:
             await asyncio.to_thread(watcher.stop)
             await watcher.wait_idle()
+        if front is not None:
+            await front.close()
         await server.close()
         await simulator.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def _start_front_door(simulator: "Simulator", options: Options) -> "FrontDoorServer | None":
+    """The project's APIs and function URLs over HTTP, and the route table said; None with --no-http or when
+    the project declares neither. An explicit --http-port that is taken is an error; the default 3000 taken
+    falls back to a free port, said."""
+    from ..api.front_door import DEFAULT_PORT, FrontDoorServer
+    from ..errors import PortInUseError
+    from ..gateway.models import FrontDoorError, front_door
+
+    if not options.http:
+        return None
+    try:
+        table = front_door(simulator.project)
+    except FrontDoorError as error:
+        raise ProjectRoutesError(str(error)) from None
+    if table.empty:
+        return None
+    port = options.http_port if options.http_port is not None else DEFAULT_PORT
+    front = FrontDoorServer(
+        simulator, options.host, port, say=_say, log_requests=not options.quiet, allow_hosts=options.allow_hosts,
+        credentials=options.credentials, table=table,
+    )  # fmt: skip
+    try:
+        await front.start()
+    except PortInUseError:
+        if options.http_port is not None:
+            raise
+        front = FrontDoorServer(
+            simulator, options.host, 0, say=_say, log_requests=not options.quiet, allow_hosts=options.allow_hosts,
+            credentials=options.credentials, table=table,
+        )  # fmt: skip
+        await front.start()
+        _say(f"note: port {DEFAULT_PORT} is taken, so the APIs answer on port {front.port} instead "
+             f"(--http-port PORT picks one)")  # fmt: skip
+    if table.routes:
+        _say(f"HTTP APIs on {front.url} (API Gateway's routes, without the stage in the path):")
+    else:
+        _say(f"function URLs (no API route declared; {front.url} answers Not Found):")
+    for line in front.route_table():
+        _say(f"  {line}")
+    return front
+
+
+def _front_door_reloader(front: "FrontDoorServer | None") -> "Callable[[ProjectConfig], Any] | None":
+    """For --watch: the route table of the project read again, served at once; the lines that changed."""
+    if front is None:
+        return None
+
+    async def reload(project: "ProjectConfig") -> list[str]:
+        from ..gateway.models import FrontDoorError, front_door
+
+        try:
+            table = front_door(project)
+        except FrontDoorError as error:
+            return [f"the routes stay as they were: {error}"]
+        return [f"route {line}" for line in await front.reload(table)]
+
+    return reload
+
+
+class ProjectRoutesError(LsimError):
+    """A route or function URL the front door cannot serve (gateway/models.py says where and why)."""
