@@ -105,6 +105,7 @@ code = "src"
 handler = "unused"
 runtime = "provided.al2023"
 code = "custom"
+memory_size = 1769  # one whole vCPU: the shell forks a dozen processes an invocation
 """
 
 # How many tagged pieces each mode prints (a piece is one occurrence of the tag).
