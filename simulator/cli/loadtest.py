@@ -271,18 +271,7 @@ def load_test(
     except LsimError as error:
         hint = " (--limit changed [limits] for this run)" if limit and isinstance(error, ProjectFileError) else ""
         raise fail(describe(error) + hint, exit_code(error)) from None
-    typer.echo(report.text())
-    try:
-        if json_path is not None:
-            report.write_json(json_path)
-            _say(f"report written to {json_path}")
-        if plot is not None:
-            report.plot(plot)
-            _say(f"plot drawn to {plot}")
-    except LsimError as error:
-        raise fail(describe(error), exit_code(error)) from None
-    except OSError as error:
-        raise fail(f"cannot write the report: {error}") from None
+    _show(report, json_path, plot)
 
 
 def _load_test_url(
@@ -338,6 +327,11 @@ def _load_test_url(
         "the function's own Duration and cold starts are in lsim serve's console",
     ]
     report = dataclasses.replace(report, notes=[*report.notes, *notes])
+    _show(report, json_path, plot)
+
+
+def _show(report: "LoadReport | QueueReport", json_path: Path | None, plot: Path | None) -> None:
+    """The report on stdout, and in the files asked for."""
     typer.echo(report.text())
     try:
         if json_path is not None:

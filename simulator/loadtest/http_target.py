@@ -4,15 +4,12 @@ or a function URL), as a browser's or a client's requests would, and each answer
 `HttpTarget.invoke` is what the load runner calls (loadtest/runner.py's InvokeTarget). A 429 is a throttle
 (a function URL passes Lambda's throttle on; API Gateway's own throttle is a 429 too); any other status from
 400 up is counted as an error named by its status ("HTTP 502"), everything below 400 as a success. Requests
-go on keep-alive connections of a small pool (asyncio streams, HTTP/1.1); `statuses` counts every answer.
+go on keep-alive connections of a small pool (connections.py); `statuses` counts every answer.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import socket
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -20,9 +17,8 @@ from urllib.parse import urlsplit
 
 from ..errors import TooManyRequestsException
 from ..invocation import InvocationResult, payload_bytes
+from .connections import Connections
 from .plan import LoadTestError
-
-Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 class HttpTarget:
@@ -41,7 +37,7 @@ class HttpTarget:
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.headers = {"Host": f"{host}:{self.port}" if parts.port else host, **dict(headers or {})}
         self.statuses: Counter[int] = Counter()
-        self._idle: list[Connection] = []
+        self.connections = Connections(self.host, self.port)
 
     async def invoke(
         self,
@@ -56,7 +52,7 @@ class HttpTarget:
         headers = {**self.headers, "Content-Length": str(len(body))}
         head = "".join([f"{self.method} {self.target} HTTP/1.1\r\n", *(f"{k}: {v}\r\n" for k, v in headers.items()),
                         "\r\n"])  # fmt: skip
-        status, answer_headers, answer = await self._exchange(head.encode("latin-1") + body)
+        status, answer_headers, answer = await self.connections.exchange(head.encode("latin-1") + body)
         self.statuses[status] += 1
         request_id = answer_headers.get("x-amzn-requestid") or answer_headers.get("apigw-requestid", "")
         if status == 429:
@@ -66,63 +62,10 @@ class HttpTarget:
             return InvocationResult(request_id, status, json.dumps(error).encode(), "", function_error="Unhandled")
         return InvocationResult(request_id, status, answer, "")
 
-    async def _exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
-        connection = self._idle.pop() if self._idle else await self._connect()
-        reader, writer = connection
-        try:
-            writer.write(request)
-            await writer.drain()
-            status_line = await reader.readuntil(b"\r\n")
-            status = int(status_line.split(b" ", 2)[1])
-            headers: dict[str, str] = {}
-            while True:
-                line = await reader.readuntil(b"\r\n")
-                if line == b"\r\n":
-                    break
-                name, _, value = line.decode("latin-1").partition(":")
-                headers[name.strip().lower()] = value.strip()
-            if "content-length" in headers:
-                body = await reader.readexactly(int(headers["content-length"]))
-            elif headers.get("transfer-encoding", "").lower() == "chunked":
-                body = await _chunked(reader)
-            else:
-                body = await reader.read()
-                headers["connection"] = "close"
-        except BaseException:
-            writer.close()
-            raise
-        if headers.get("connection", "").lower() == "close":
-            writer.close()
-        else:
-            self._idle.append(connection)
-        return status, headers, body
-
-    async def _connect(self) -> Connection:
-        reader, writer = await asyncio.open_connection(self.host, self.port)
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return reader, writer
-
     def status_line(self) -> str:
         """`answers by status: 200 1,234, 429 56, 500 3`."""
         counts = ", ".join(f"{status} {count:,}" for status, count in sorted(self.statuses.items()))
         return f"answers by status: {counts or 'none'}"
 
     async def close(self) -> None:
-        while self._idle:
-            _, writer = self._idle.pop()
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-
-
-async def _chunked(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        if size == 0:
-            await reader.readuntil(b"\r\n")
-            return b"".join(parts)
-        parts.append(await reader.readexactly(size))
-        await reader.readexactly(2)
+        await self.connections.close()

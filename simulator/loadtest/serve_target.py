@@ -2,7 +2,7 @@
 warm environments and its one concurrency book, as Invoke requests in Lambda's wire format.
 
 `ServeTarget.invoke` is what the load runner calls (loadtest/runner.py's InvokeTarget): each request on a
-keep-alive connection of a small pool (asyncio streams, HTTP/1.1), answered as an InvocationResult, a 429 as
+keep-alive connection of a small pool (connections.py), answered as an InvocationResult, a 429 as
 TooManyRequestsException with its Reason, another error as the LambdaError AWS names. The serve adds the
 REPORT line's figures in `X-Lsim-Report` when asked (`X-Lsim-Report: 1`), so the report's Duration, Init
 Duration and cold starts are the serve's own measures.
@@ -10,8 +10,6 @@ Duration and cold starts are the serve's own measures.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import time
 from typing import Any
@@ -21,6 +19,7 @@ from ..errors import LambdaError, TooManyRequestsException
 from ..invocation import InvocationResult, Report, payload_bytes
 from ..through_serve.client import TOKEN_HEADER, sign
 from ..through_serve.record import ServeRecord
+from .connections import Connections
 
 REPORT_HEADER = "X-Lsim-Report"
 
@@ -34,15 +33,12 @@ class ServeError(LambdaError):
         self.status = status
 
 
-Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-
-
 class ServeTarget:
     """Invokes through one serve; `close()` closes the pooled connections."""
 
     def __init__(self, record: ServeRecord) -> None:
         self.record = record
-        self._idle: list[Connection] = []
+        self.connections = Connections(record.address, record.port)
 
     async def invoke(
         self,
@@ -68,49 +64,11 @@ class ServeTarget:
         headers = sign(record, path, query, headers, body, time.time())
         target = f"{path}?{query}" if query else path
         head = "".join([f"POST {target} HTTP/1.1\r\n", *(f"{k}: {v}\r\n" for k, v in headers.items()), "\r\n"])
-        status, answer_headers, answer = await self._exchange(head.encode("latin-1") + body)
+        status, answer_headers, answer = await self.connections.exchange(head.encode("latin-1") + body)
         return _result(status, answer_headers, answer)
 
-    async def _exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes]:
-        connection = self._idle.pop() if self._idle else await self._connect()
-        reader, writer = connection
-        try:
-            writer.write(request)
-            await writer.drain()
-            status_line = await reader.readuntil(b"\r\n")
-            status = int(status_line.split(b" ", 2)[1])
-            headers: dict[str, str] = {}
-            while True:
-                line = await reader.readuntil(b"\r\n")
-                if line == b"\r\n":
-                    break
-                name, _, value = line.decode("latin-1").partition(":")
-                headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-        except BaseException:
-            writer.close()
-            raise
-        if headers.get("connection", "").lower() == "close":
-            writer.close()
-        else:
-            self._idle.append(connection)
-        return status, headers, body
-
-    async def _connect(self) -> Connection:
-        import socket
-
-        reader, writer = await asyncio.open_connection(self.record.address, self.record.port)
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return reader, writer
-
     async def close(self) -> None:
-        while self._idle:
-            _, writer = self._idle.pop()
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+        await self.connections.close()
 
 
 def _result(status: int, headers: dict[str, str], body: bytes) -> InvocationResult:
