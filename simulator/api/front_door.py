@@ -40,7 +40,7 @@ from ..gateway.cors import preflight, with_cors
 from ..gateway.events import api_event, api_id_of, url_event
 from ..gateway.models import ApiDeclaration, FrontDoor, FunctionUrl, Route, front_door
 from ..gateway.request import GatewayAnswer, GatewayRequest
-from ..gateway.responses import gateway_error
+from ..gateway.responses import Kind, gateway_error
 from ..gateway.routing import Refusal, RouteMatch, match_route
 from .guard import Guard
 from .sigv4 import Verifier, parse
@@ -256,7 +256,7 @@ class FrontDoorServer:
         else:
             close = False
         if body is None:
-            answer = gateway_error(kind, "REQUEST_TOO_LARGE", request_id)  # type: ignore[arg-type]
+            answer = gateway_error(kind, "REQUEST_TOO_LARGE", request_id)
             return await self._send(http, answer, started, raw_path, None, close=close)
         request = GatewayRequest(
             method=http.method, raw_path=raw_path, raw_query=raw_query, headers=_headers_of(http), body=body,
@@ -273,11 +273,11 @@ class FrontDoorServer:
                 import traceback
 
                 self.say(f"lsim failed on {http.method} {raw_path}: {error}\n{traceback.format_exc()}")
-            answer = gateway_error(kind if kind != "url" else "url", "LAMBDA_REJECTED", request_id)  # type: ignore[arg-type]
+            answer = gateway_error(kind, "LAMBDA_REJECTED", request_id)
             function = None
         return await self._send(http, answer, started, raw_path, function)
 
-    def _kind_of_port(self) -> str:
+    def _kind_of_port(self) -> Kind:
         return "http" if any(api.type == "http" for api in self.table.apis.values()) else "rest"
 
     async def _send(
@@ -351,7 +351,7 @@ class FrontDoorServer:
         return found
 
     async def _route_request(
-        self, request: GatewayRequest, match: RouteMatch, route: Route, api: ApiDeclaration, kind: str
+        self, request: GatewayRequest, match: RouteMatch, route: Route, api: ApiDeclaration, kind: Kind
     ) -> GatewayAnswer:
         context: dict[str, Any] | None = None
         if route.authorizer is not None and route.authorizer != "AWS_IAM":
@@ -370,7 +370,7 @@ class FrontDoorServer:
         return api_answer(route, api, request, body, function_error=function_error)
 
     async def _authorize(
-        self, request: GatewayRequest, match: RouteMatch, route: Route, api: ApiDeclaration, kind: str
+        self, request: GatewayRequest, match: RouteMatch, route: Route, api: ApiDeclaration, kind: Kind
     ) -> tuple[GatewayAnswer | None, dict[str, Any] | None]:
         """Run the route's Lambda authorizer, or judge its kept answer again (gateway/authorizers.py): a
         refusal, or the requestContext.authorizer of the event."""
@@ -378,7 +378,7 @@ class FrontDoorServer:
         authorizer = api.authorizers[route.authorizer]
         values = identity_values(authorizer, api, request, match)
         if values is None:
-            return gateway_error(kind, "UNAUTHORIZED", request.request_id), None  # type: ignore[arg-type]
+            return gateway_error(kind, "UNAUTHORIZED", request.request_id), None
         api_id = self.api_id(route.api)
         method_arn = method_arn_of(api, request, account_id=self.account_id, region=self.region, api_id=api_id)
         decision = self.authorizers.lookup(route.api, route.authorizer, values, method_arn)
@@ -404,23 +404,23 @@ class FrontDoorServer:
                                            function_error=result.function_error is not None)  # fmt: skip
             self.authorizers.store(route.api, route.authorizer, authorizer, api, values, decision)
         if not decision.allowed:
-            return gateway_error(kind, decision.error or "NOT_AUTHORIZED", request.request_id), None  # type: ignore[arg-type]
+            return gateway_error(kind, decision.error or "NOT_AUTHORIZED", request.request_id), None
         latency = latency_ms if kind == "rest" else None
         return None, authorizer_context(
             api.type, route.payload_format_version, decision, integration_latency_ms=latency
         )
 
-    def _authorizer_failed(self, kind: str, request: GatewayRequest) -> GatewayAnswer:
-        return gateway_error(kind, "AUTHORIZER_CONFIGURATION_ERROR", request.request_id)  # type: ignore[arg-type]
+    def _authorizer_failed(self, kind: Kind, request: GatewayRequest) -> GatewayAnswer:
+        return gateway_error(kind, "AUTHORIZER_CONFIGURATION_ERROR", request.request_id)
 
     async def _invoke(
-        self, kind: str, request: GatewayRequest, function: str, qualifier: str | None, payload: bytes,
+        self, kind: Kind, request: GatewayRequest, function: str, qualifier: str | None, payload: bytes,
         timeout_s: float | None,
     ) -> GatewayAnswer | tuple[bytes, bool]:  # fmt: skip
         """Invoke as the integration does: the function's answer, or the gateway's when Lambda refused or the
         integration timed out (the invocation then runs on: API Gateway does not cancel it)."""
         if len(payload) > INVOKE_PAYLOAD_LIMIT:
-            return gateway_error(kind, "LAMBDA_REJECTED", request.request_id)  # type: ignore[arg-type]
+            return gateway_error(kind, "LAMBDA_REJECTED", request.request_id)
         task = asyncio.ensure_future(self.simulator.invoke(function, payload, qualifier=qualifier))
         try:
             if timeout_s is None:
@@ -430,13 +430,13 @@ class FrontDoorServer:
         except TimeoutError:
             self._inflight.tasks.add(task)
             task.add_done_callback(_forget(self._inflight.tasks))
-            return gateway_error(kind, "INTEGRATION_TIMEOUT", request.request_id)  # type: ignore[arg-type]
+            return gateway_error(kind, "INTEGRATION_TIMEOUT", request.request_id)
         except TooManyRequestsException:
-            return gateway_error(kind, "LAMBDA_THROTTLED", request.request_id)  # type: ignore[arg-type]
+            return gateway_error(kind, "LAMBDA_THROTTLED", request.request_id)
         except LambdaError as error:
             if self.say is not None:
                 self.say(f"  {function}: Lambda refused the invocation: {error.type}: {error.message}")
-            return gateway_error(kind, "LAMBDA_REJECTED", request.request_id)  # type: ignore[arg-type]
+            return gateway_error(kind, "LAMBDA_REJECTED", request.request_id)
         return result.body, result.function_error is not None
 
     # -- function URLs ------------------------------------------------------------------------------------------
