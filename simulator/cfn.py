@@ -151,6 +151,10 @@ class ResourceRefs(Protocol):
 
     def get_att(self, logical_id: str, attribute: str, line: int) -> Any: ...
 
+    def implicit_ref(self, name: str) -> Any | None:
+        """What `Ref` of a resource the template does not hold but its transform makes gives (SAM's
+        ServerlessRestApi), or None."""
+
 
 @dataclass(frozen=True)
 class Pseudo:
@@ -374,6 +378,9 @@ class Template:
             return self.pseudo[name]
         if name in self.resources:
             return self.refs.ref(name, line)
+        implicit = self.refs.implicit_ref(name)
+        if implicit is not None:
+            return implicit
         raise self.error(
             line,
             f"Unresolved resource dependencies [{name}] in the Resources block of the template: Ref names "

@@ -12,6 +12,7 @@ import pytest
 
 from simulator.config import ProjectConfig
 from simulator.errors import ProjectFileError
+from simulator.gateway.events import api_id_of
 from simulator.gateway.models import Cors, FrontDoor, front_door
 from simulator.project import load_project
 
@@ -513,3 +514,41 @@ api = "orders"
         r.model_dump(exclude={"declared_at"}) for r in from_toml.routes
     ]
     assert [u.model_dump() for u in from_template.urls] == [u.model_dump() for u in from_toml.urls]
+
+
+def test_ref_of_an_api_gives_the_id_its_events_carry(tmp_path: Path) -> None:
+    """`sam init`'s templates name SAM's implicit API (`${ServerlessRestApi}`) in Outputs and environment
+    variables: it resolves to the API's id, the same apiId the front door puts in the events."""
+    path = write(tmp_path, """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Orders:
+    Type: AWS::Serverless::HttpApi
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Environment:
+        Variables:
+          API_URL: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod/hello/"
+          ORDERS_API: !Ref Orders
+      Events:
+        Hello:
+          Type: Api
+          Properties: {Path: /hello, Method: get}
+        Order:
+          Type: HttpApi
+          Properties: {Path: /orders, Method: get, ApiId: !Ref Orders}
+""")
+    project, _ = load(path)
+    assert {(route.api, route.path) for route in front_door(project).routes} == {
+        ("ServerlessRestApi", "/hello"), ("Orders", "/orders")
+    }
+    settings = project.settings
+    rest_id = api_id_of("ServerlessRestApi", settings.account_id, settings.region)
+    variables = project.functions["Hello"].environment
+    assert variables["API_URL"] == f"https://{rest_id}.execute-api.{settings.region}.amazonaws.com/Prod/hello/"
+    assert variables["ORDERS_API"] == api_id_of("Orders", settings.account_id, settings.region)
+    assert len(rest_id) == 10 and rest_id.isalnum()

@@ -93,6 +93,9 @@ class SamReader:
     def get_att(self, logical_id: str, attribute: str, line: int) -> Any:
         return self.resources.get_att(logical_id, attribute, line)
 
+    def implicit_ref(self, name: str) -> Any | None:
+        return self.resources.implicit_ref(name)
+
     def _settings(self, data: YamlMap, overrides: Mapping[str, str]) -> tuple[Settings, Limits]:
         """Region and account: `--parameter-overrides AWS::Region=..`, samconfig.toml, `Metadata.lsim`."""
         metadata = data.get("Metadata")

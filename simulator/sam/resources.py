@@ -10,14 +10,17 @@ from typing import Any
 
 from ..cfn import Template, Unresolvable, YamlMap, text
 from ..config import Settings
+from ..gateway.events import api_id_of
+from ..gateway.models import IMPLICIT_HTTP_API, IMPLICIT_REST_API
 from .notes import Notes, display
 from .queues import SQS_QUEUE, queue_value
-from .stacks import implicit_name
+from .stacks import full_path, implicit_name
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 FUNCTION_TYPES = (SERVERLESS_FUNCTION, LAMBDA_FUNCTION)
 LAYER_TYPES = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
+API_TYPES = ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
 #: what `Ref` / `Fn::GetAtt X.Arn` give for resources lsim does not create: (name property, Ref, Arn)
 STAND_INS = {
     "AWS::SNS::Topic": ("TopicName", "arn:{p}:sns:{r}:{a}:{n}", "arn:{p}:sns:{r}:{a}:{n}"),
@@ -116,7 +119,18 @@ class TemplateResources:
             return self.layer(logical_id)
         if kind in FUNCTION_TYPES:
             return self.function_name(logical_id, line)
+        if kind in API_TYPES:
+            return self.api_id(logical_id)
         return self._stand_in(logical_id, str(kind), None, line)
+
+    def implicit_ref(self, name: str) -> str | None:
+        """`!Ref ServerlessRestApi` / `${ServerlessHttpApi}`: the implicit API SAM makes for events that name
+        no API, as a `sam init` template's Outputs and environment variables use it."""
+        return self.api_id(name) if name in (IMPLICIT_REST_API, IMPLICIT_HTTP_API) else None
+
+    def api_id(self, logical_id: str) -> str:
+        """An API's id (`!Ref` of an API gives it on AWS), the one the front door puts in its events."""
+        return api_id_of(full_path(self.stack_path, logical_id), self.settings.account_id, self.settings.region)
 
     def get_att(self, logical_id: str, attribute: str, line: int) -> Any:
         kind = self.template.resources[logical_id].get("Type")
