@@ -194,8 +194,8 @@ def test_serve_prints_the_route_table_and_watch_serves_a_new_route(tmp_path: Pat
     folder = write_project(tmp_path / "project")
     serve = ServeProcess(folder, "--http-port", "0", "--watch")
     try:
-        line = serve.wait_for("HTTP APIs on ")
-        base = line.split("HTTP APIs on ", 1)[1].split()[0]
+        line = serve.wait_for("API routes on ")
+        base = line.split("API routes on ", 1)[1].split()[0]
         serve.wait_for("press Ctrl+C to stop")
         said = "".join(serve.lines)
         assert "GET /orders/{id} -> order (API ServerlessHttpApi, HTTP, payload 2.0, stage $default)" in said

@@ -320,7 +320,7 @@ async def _serve(project: "ProjectConfig", options: Options) -> None:
                  "--credentials developer gives them yours)")  # fmt: skip
         hosts = ", ".join(["loopback", *([] if host in ("127.0.0.1", "localhost", "::1") else [host]),
                            *options.allow_hosts])  # fmt: skip
-        _say(f"serving Host names: {hosts}; browsers' cross-origin requests are refused")
+        _say(f"serving Host names: {hosts}; the Lambda API refuses browsers' cross-origin requests")
         functions_url = await simulator.functions_api_url() if project.settings.credentials == "local" else None
         if functions_url is not None:
             _say(f"functions reach this API at {functions_url} (AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_URL_SQS, "
@@ -407,7 +407,7 @@ async def _start_front_door(simulator: "Simulator", options: Options) -> "FrontD
         _say(f"note: port {DEFAULT_PORT} is taken, so the APIs answer on port {front.port} instead "
              f"(--http-port PORT picks one)")  # fmt: skip
     if table.routes:
-        _say(f"HTTP APIs on {front.url} (API Gateway's routes, without the stage in the path):")
+        _say(f"API routes on {front.url} (API Gateway's REST and HTTP APIs, without the stage in the path):")
     else:
         _say(f"function URLs (no API route declared; {front.url} answers Not Found):")
     for line in front.route_table():
