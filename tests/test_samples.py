@@ -81,6 +81,9 @@ def test_order_queue_sample_backs_up_and_drains() -> None:
         report = lsim.call(run_queue_load_test(lsim.simulator, plan, "orders"), timeout=300)
     assert report.balanced and report.sent_total == 60
     assert report.processed == 60 and report.dead_letters == 0 and report.left_in_queue == 0
-    assert report.max_visible > 10  # the backlog formed ...
+    # the backlog formed: more messages waiting than the two running batches hold. Waiting messages are
+    # visible, or in flight in a batch the poller holds while reserved concurrency throttles it, so the
+    # split between the two depends on timing; their sum does not.
+    assert max(row.visible + row.in_flight for row in report.timeline) > 10
     assert report.timeline[-1].visible == 0  # ... and drained
     assert report.peak_concurrency <= 2 and report.throttles > 0  # the poller outruns reserved concurrency
