@@ -15,7 +15,6 @@ other than loopback and --allow-host, so a web page cannot reach it through DNS 
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import time
 import uuid
@@ -43,6 +42,7 @@ from ..gateway.request import GatewayAnswer, GatewayRequest
 from ..gateway.responses import Kind, gateway_error
 from ..gateway.routing import Refusal, RouteMatch, match_route
 from .guard import Guard
+from .server import bind_error
 from .sigv4 import Verifier, parse
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class FrontDoorServer:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
-            raise _bind_error(self.host, port, exc) from None
+            raise bind_error(self.host, port, exc, "--http-port") from None
         server = getattr(site, "_server", None)
         if server is not None and server.sockets:
             listener.port = server.sockets[0].getsockname()[1]
@@ -245,8 +245,9 @@ class FrontDoorServer:
         raw_path, _, raw_query = http.raw_path.partition("?")
         raw_query = raw_query.partition("#")[0]
         host = http.headers.get("Host", "")
-        if host and not listener.guard.host_allowed(host):
-            answer = _refused_host(host, request_id)
+        refusal = listener.guard.host_refusal(host or None)
+        if refusal is not None:
+            answer = _refused_host(refusal, request_id)
             return await self._send(http, answer, started, raw_path, None, close=True)
         limit = URL_BODY_LIMIT if listener.url is not None else API_BODY_LIMIT
         try:
@@ -531,23 +532,9 @@ class _TooLargeToDrain(Exception):
     """A body so far over the limit that the connection is closed rather than read to its end."""
 
 
-def _refused_host(host: str, request_id: str) -> GatewayAnswer:
-    message = (f"lsim refuses Host '{host}': only this machine's loopback names and the address it listens on "
-               "are served, so that a web page cannot reach it through DNS rebinding; a name of your own: "
-               "--allow-host NAME")  # fmt: skip
-    body = json.dumps({"message": message}).encode()
+def _refused_host(refusal: str, request_id: str) -> GatewayAnswer:
+    body = json.dumps({"message": refusal}).encode()
     return GatewayAnswer(403, (("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)), body)
-
-
-def _bind_error(host: str, port: int, exc: OSError) -> PortInUseError:
-    if exc.errno == errno.EADDRINUSE:
-        return PortInUseError(
-            f"port {port} is already in use on {host} (`ss -ltnp 'sport = :{port}'` shows which program): stop "
-            f"it, or pick another port with --http-port (0 for any free one)"
-        )
-    if exc.errno == errno.EACCES:
-        return PortInUseError(f"not allowed to listen on {host}:{port}: ports below 1024 need root")
-    return PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 async def start_front_door(

@@ -79,13 +79,9 @@ class Guard:
 
     def check(self, method: str, headers: Mapping[str, str]) -> None:
         """Raise AccessDeniedException for a browser's cross-origin request or a foreign Host."""
-        host = headers.get("Host")
-        if host is not None and host not in self.hosts and not self._host_allowed(host.lower()):
-            raise AccessDeniedException(
-                f"lsim serve refuses Host '{host}': only this machine's loopback names and the address it "
-                f"listens on are served, so that a web page cannot reach it through DNS rebinding. A name of "
-                f"your own (a proxy, /etc/hosts): `lsim serve --allow-host NAME`"
-            )
+        refusal = self.host_refusal(headers.get("Host"))
+        if refusal is not None:
+            raise AccessDeniedException(refusal)
         origin = headers.get("Origin")
         if origin is not None and origin not in self.origins and not self._origin_allowed(origin.lower()):
             raise AccessDeniedException(
@@ -102,10 +98,16 @@ class Guard:
                 f"lsim serve refuses requests a browser makes for another site (Sec-Fetch-Site: {site})"
             )
 
-    def host_allowed(self, host: str) -> bool:
-        """Whether a Host header names this server (the check alone, for servers that take browsers'
-        cross-origin requests: the HTTP front door)."""
-        return host in self.hosts or self._host_allowed(host.lower())
+    def host_refusal(self, host: str | None) -> str | None:
+        """Why a Host header is refused (a foreign name), or None when it names this server. The check alone
+        serves the HTTP front door, which takes browsers' cross-origin requests."""
+        if host is None or host in self.hosts or self._host_allowed(host.lower()):
+            return None
+        return (
+            f"lsim serve refuses Host '{host}': only this machine's loopback names and the address it listens "
+            "on are served, so that a web page cannot reach it through DNS rebinding. A name of your own (a "
+            "proxy, /etc/hosts): `lsim serve --allow-host NAME`"
+        )
 
     def _host_allowed(self, host: str) -> bool:
         """The slow path, for what the precomputed set does not hold: any loopback address (127.0.0.0/8),

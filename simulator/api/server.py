@@ -57,6 +57,25 @@ def default_max_connections() -> int:
     return max(16, min(CONNECTIONS_CEILING, soft // 2))
 
 
+def bind_error(host: str, port: int, exc: OSError, option: str = "--port") -> PortInUseError:
+    """Why a port cannot be listened on, naming the option that picks another (`--port`, `--http-port`)."""
+    where = f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return PortInUseError(
+            f"port {port} is already in use on {host} (another `lsim serve`, or another program: "
+            f"`ss -ltnp 'sport = :{port}'` shows which): stop it, or pick another port with {option} "
+            f"(e.g. {option} {port + 1}, or {option} 0 for any free one)"
+        )
+    if exc.errno == errno.EACCES:
+        return PortInUseError(
+            f"not allowed to listen on {where}: ports below 1024 need root; pick {option} 1024 or above"
+        )
+    return PortInUseError(
+        f"cannot listen on {where}: {exc.strerror or exc}; check --host (an address of this machine, "
+        f"e.g. {DEFAULT_HOST}) and {option}"
+    )
+
+
 class ApiServer:
     """`await ApiServer(simulator).start()` serves the Lambda API until `close()`. Port 0 picks a free
     port; `url` says which."""
@@ -117,7 +136,7 @@ class ApiServer:
             )
         except OSError as exc:
             await runner.cleanup()
-            raise self._bind_error(exc) from None
+            raise bind_error(self.host, self.port, exc) from None
         self._runner = runner
         sockets = self._listener.sockets
         if sockets:  # the port the system chose, for port 0
@@ -183,23 +202,6 @@ class ApiServer:
         if sock is None:
             return True
         return any(sock.fileno() == own.fileno() for own in getattr(self._listener, "sockets", None) or ())
-
-    def _bind_error(self, exc: OSError) -> PortInUseError:
-        where = f"{self.host}:{self.port}"
-        if exc.errno == errno.EADDRINUSE:
-            return PortInUseError(
-                f"port {self.port} is already in use on {self.host} (another `lsim serve`, or another "
-                f"program: `ss -ltnp 'sport = :{self.port}'` shows which): stop it, or pick another port "
-                f"with --port (e.g. --port {self.port + 1}, or --port 0 for any free one)"
-            )
-        if exc.errno == errno.EACCES:
-            return PortInUseError(
-                f"not allowed to listen on {where}: ports below 1024 need root; pick --port 1024 or above"
-            )
-        return PortInUseError(
-            f"cannot listen on {where}: {exc.strerror or exc}; check --host (an address of this machine, "
-            f"e.g. {DEFAULT_HOST}) and --port"
-        )
 
     # -- stopping ---------------------------------------------------------------------------------------
     def stop_listening(self) -> None:
