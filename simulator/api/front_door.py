@@ -19,7 +19,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -41,6 +41,7 @@ from ..gateway.models import ApiDeclaration, FrontDoor, FunctionUrl, Route, fron
 from ..gateway.request import GatewayAnswer, GatewayRequest
 from ..gateway.responses import Kind, gateway_error
 from ..gateway.routing import Refusal, RouteMatch, match_route
+from ..invocation import InvocationResult
 from .guard import Guard
 from .server import bind_error
 from .sigv4 import Verifier, parse
@@ -71,11 +72,6 @@ class Listener:
     guard: Guard
     runner: web.ServerRunner | None = None
     site: web.TCPSite | None = None
-
-
-@dataclass
-class _Inflight:
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
 
 class FrontDoorServer:
@@ -110,7 +106,7 @@ class FrontDoorServer:
         self.authorizers = AuthorizerCache()
         self.listeners: dict[str | None, Listener] = {}
         self._api_ids: dict[str, str] = {}
-        self._inflight = _Inflight()
+        self._running_on: set[asyncio.Task[Any]] = set()  # invocations the client stopped waiting for
 
     # -- the sockets ----------------------------------------------------------------------------------------
     @property
@@ -389,12 +385,9 @@ class FrontDoorServer:
                                      api_id=api_id)  # fmt: skip
             payload = json.dumps(event, separators=(",", ":")).encode()
             started = time.perf_counter()
-            task = asyncio.ensure_future(self.simulator.invoke(authorizer.function, payload))
             try:
-                result = await asyncio.wait_for(asyncio.shield(task), AUTHORIZER_TIMEOUT_MS / 1000)
+                result = await self._call(authorizer.function, payload, None, AUTHORIZER_TIMEOUT_MS / 1000)
             except TimeoutError:  # the authorizer runs on; API Gateway stopped waiting
-                self._inflight.tasks.add(task)
-                task.add_done_callback(_forget(self._inflight.tasks))
                 return self._authorizer_failed(kind, request), None
             except LambdaError as error:  # throttled or refused: API Gateway "can't invoke the authorizer"
                 if self.say is not None:
@@ -422,15 +415,9 @@ class FrontDoorServer:
         integration timed out (the invocation then runs on: API Gateway does not cancel it)."""
         if len(payload) > INVOKE_PAYLOAD_LIMIT:
             return gateway_error(kind, "LAMBDA_REJECTED", request.request_id)
-        task = asyncio.ensure_future(self.simulator.invoke(function, payload, qualifier=qualifier))
         try:
-            if timeout_s is None:
-                result = await task
-            else:
-                result = await asyncio.wait_for(asyncio.shield(task), timeout_s)
+            result = await self._call(function, payload, qualifier, timeout_s)
         except TimeoutError:
-            self._inflight.tasks.add(task)
-            task.add_done_callback(_forget(self._inflight.tasks))
             return gateway_error(kind, "INTEGRATION_TIMEOUT", request.request_id)
         except TooManyRequestsException:
             return gateway_error(kind, "LAMBDA_THROTTLED", request.request_id)
@@ -439,6 +426,22 @@ class FrontDoorServer:
                 self.say(f"  {function}: Lambda refused the invocation: {error.type}: {error.message}")
             return gateway_error(kind, "LAMBDA_REJECTED", request.request_id)
         return result.body, result.function_error is not None
+
+    async def _call(
+        self, function: str, payload: bytes, qualifier: str | None, timeout_s: float | None
+    ) -> InvocationResult:
+        """Invoke, waiting at most `timeout_s` (None: as long as the function runs). On TimeoutError the
+        invocation runs on, kept here until it ends: API Gateway stops waiting, it does not cancel.
+        Lambda's refusals raise as LambdaError."""
+        task = asyncio.ensure_future(self.simulator.invoke(function, payload, qualifier=qualifier))
+        if timeout_s is None:
+            return await task
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        except TimeoutError:
+            self._running_on.add(task)
+            task.add_done_callback(_forget(self._running_on))
+            raise
 
     # -- function URLs ------------------------------------------------------------------------------------------
     async def _url_request(self, url: FunctionUrl, request: GatewayRequest) -> tuple[GatewayAnswer, str | None]:
