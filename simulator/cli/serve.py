@@ -389,20 +389,20 @@ async def _start_front_door(simulator: "Simulator", options: Options) -> "FrontD
         raise ProjectRoutesError(str(error)) from None
     if table.empty:
         return None
-    port = options.http_port if options.http_port is not None else DEFAULT_PORT
-    front = FrontDoorServer(
-        simulator, options.host, port, say=_say, log_requests=not options.quiet, allow_hosts=options.allow_hosts,
-        credentials=options.credentials, table=table,
-    )  # fmt: skip
+
+    def on_port(port: int) -> FrontDoorServer:
+        return FrontDoorServer(
+            simulator, options.host, port, say=_say, log_requests=not options.quiet,
+            allow_hosts=options.allow_hosts, credentials=options.credentials, table=table,
+        )  # fmt: skip
+
+    front = on_port(options.http_port if options.http_port is not None else DEFAULT_PORT)
     try:
         await front.start()
     except PortInUseError:
         if options.http_port is not None:
             raise
-        front = FrontDoorServer(
-            simulator, options.host, 0, say=_say, log_requests=not options.quiet, allow_hosts=options.allow_hosts,
-            credentials=options.credentials, table=table,
-        )  # fmt: skip
+        front = on_port(0)
         await front.start()
         _say(f"note: port {DEFAULT_PORT} is taken, so the APIs answer on port {front.port} instead "
              f"(--http-port PORT picks one)")  # fmt: skip
